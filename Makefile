@@ -1,0 +1,80 @@
+# bt86 — build, test, run, bench. `make run` and `make test` install what is
+# missing first (scripts/install-deps.sh), so they work on a fresh Debian machine.
+
+CC      ?= cc
+CSTD    := -std=c11 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror
+CFLAGS  ?= -O2 -g
+CPPFLAGS := -I. -MMD -MP
+LDLIBS  := -lcapstone -lffi -lm
+SDL_CFLAGS := $(shell pkg-config --cflags sdl2 2>/dev/null)
+SDL_LIBS   := $(shell pkg-config --libs sdl2 2>/dev/null)
+
+SRC_DIRS := cpu memory devices translator frontend
+SRCS     := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
+MAIN_SRC := frontend/main.c
+LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
+TEST_SRCS := $(wildcard tests/unit/*.c)
+
+OBJS      := $(SRCS:%.c=build/obj/%.o)
+LIB_OBJS  := $(LIB_SRCS:%.c=build/obj/%.o)
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_LIB_OBJS := $(LIB_SRCS:%.c=build/san/%.o)
+TEST_OBJS := $(TEST_SRCS:%.c=build/obj/%.o)
+SAN_TEST_OBJS := $(TEST_SRCS:%.c=build/san/%.o)
+
+DEPS_STAMP := build/.deps-ok
+
+.PHONY: all deps run test test-unit test-san test-integration bench guests clean fuzz
+all: bt86
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps.sh
+	@bash scripts/install-deps.sh
+	@mkdir -p build && touch $@
+
+bt86: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(SDL_LIBS)
+
+build/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(CPPFLAGS) $(SDL_CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(SAN_FLAGS) $(CPPFLAGS) $(SDL_CFLAGS) -c -o $@ $<
+
+build/bt86-san: $(SAN_LIB_OBJS) build/san/frontend/main.o
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) $(SDL_LIBS)
+
+build/unit-tests: $(LIB_OBJS) $(TEST_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ -lcriterion $(LDLIBS) $(SDL_LIBS)
+
+build/unit-tests-san: $(SAN_LIB_OBJS) $(SAN_TEST_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ -lcriterion $(LDLIBS) $(SDL_LIBS)
+
+include guests/guests.mk
+
+# The default guest for `make run` (the interactive demo).
+RUN_GUEST ?= $(GUEST_DEMO)
+RUN_ARGS  ?=
+run: deps bt86 guests
+	./bt86 -kernel $(RUN_GUEST) $(RUN_ARGS)
+
+# Every test: unit tests (plain and under ASan+UBSan), then the integration
+# suite that boots every guest (and compares with QEMU where it is installed).
+test: deps bt86 build/bt86-san guests build/unit-tests build/unit-tests-san
+	@echo "== unit tests"
+	BT86=$(CURDIR)/bt86 GUEST_DIR=$(CURDIR)/build/guests ./build/unit-tests --jobs 2
+	@echo "== unit tests under ASan+UBSan"
+	ASAN_OPTIONS=detect_leaks=0 BT86=$(CURDIR)/build/bt86-san GUEST_DIR=$(CURDIR)/build/guests ./build/unit-tests-san --jobs 2
+	@echo "== integration tests"
+	BT86=$(CURDIR)/bt86 BT86_SAN=$(CURDIR)/build/bt86-san GUEST_DIR=$(CURDIR)/build/guests bash tests/integration/run.sh
+
+bench: deps bt86 guests
+	bash bench/run.sh
+
+clean:
+	rm -rf build bt86
+
+-include $(OBJS:.o=.d) $(SAN_LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(SAN_TEST_OBJS:.o=.d)

@@ -1,0 +1,58 @@
+/* Decoded blocks, cached per guest physical location so Capstone runs once per
+ * instruction. A block is a run of records that ends at a control transfer, a
+ * mode change, a page end or a size limit. Blocks are keyed by the host address
+ * of their first byte (unique per RAM/ROM byte) and the code size (CS.D); they
+ * are dropped when the guest writes their page (memory/phys.h code_pages). */
+#ifndef BT86_CPU_DECODE_CACHE_H
+#define BT86_CPU_DECODE_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/insn.h"
+
+struct decoder;
+struct phys_mem;
+
+#define BLOCK_MAX_INSNS 64
+
+struct block {
+    const uint8_t *host;   /* host address of the first byte */
+    uint32_t pa;           /* guest physical address of the first byte */
+    uint8_t code32;
+    bool dead;             /* invalidated; freed at the next dcache_reap */
+    uint16_t n;            /* records */
+    uint16_t bytes;        /* guest bytes covered */
+    struct block *hnext;   /* hash chain */
+    struct block *pnext;   /* blocks on the same physical page */
+    struct block *dnext;   /* dead list */
+    struct insn in[];
+};
+
+struct decode_cache;
+
+/* on_new_code_page is called when a page first holds decoded code, so that
+ * fast-path writes to it can be revoked in every vCPU's TLB. */
+struct decode_cache *dcache_new(struct phys_mem *pm,
+                                void (*on_new_code_page)(void *opaque, const uint8_t *host_page),
+                                void *opaque);
+void dcache_free(struct decode_cache *dc);
+
+/* The block starting at host (guest physical pa, offset eip in CS), decoding it
+ * on a miss. avail is the number of fetchable bytes from host to the end of its
+ * page. Returns NULL when the first instruction does not fit in avail (it
+ * crosses into the next page): the caller decodes it alone. A first
+ * instruction that is invalid yields a one-record block whose handler raises #UD. */
+struct block *dcache_get(struct decode_cache *dc, struct decoder *d, const uint8_t *host,
+                         uint32_t pa, uint32_t avail, uint32_t eip, bool code32);
+
+/* The guest wrote [pa, pa+size): drop every block on the page(s) touched. */
+void dcache_invalidate(struct decode_cache *dc, uint32_t pa, unsigned size);
+void dcache_flush(struct decode_cache *dc);
+/* Free invalidated blocks; call only when no block is being executed. */
+void dcache_reap(struct decode_cache *dc);
+
+struct dcache_stats { uint64_t blocks, insns, lookups, misses, invalidations; };
+void dcache_get_stats(const struct decode_cache *dc, struct dcache_stats *out);
+
+#endif

@@ -1,0 +1,195 @@
+/* The reference interpreter's run loop: find the decoded block at CS:EIP, run
+ * its records one by one, take interrupts between blocks, deliver faults. */
+#include "cpu/interp.h"
+
+#include <capstone/capstone.h>
+#include <string.h>
+
+#include "cpu/decode.h"
+#include "cpu/decode_cache.h"
+#include "cpu/fault.h"
+#include "cpu/interrupt.h"
+#include "cpu/machine.h"
+#include "cpu/mem.h"
+#include "cpu/vmm.h"
+#include "memory/paging.h"
+
+insn_exec_fn interp_exec_table[X86_INS_ENDING];
+
+/* How many guest instructions between calls of the machine's poll hook. */
+#define POLL_INTERVAL 4096
+
+void exec_ud(struct vcpu *v, const struct insn *in)
+{
+    (void)in;
+    cpu_ud(v);
+}
+
+void interp_init(void)
+{
+    static int done;
+    if (done) return;
+    for (int i = 0; i < X86_INS_ENDING; i++) interp_exec_table[i] = exec_ud;
+    interp_register_alu(interp_exec_table);
+    interp_register_bits(interp_exec_table);
+    interp_register_move(interp_exec_table);
+    interp_register_string(interp_exec_table);
+    interp_register_branch(interp_exec_table);
+    interp_register_system(interp_exec_table);
+    interp_register_segment(interp_exec_table);
+    interp_register_x87(interp_exec_table);
+    done = 1;
+}
+
+_Noreturn void cpu_fault_err(struct vcpu *v, int vector, uint32_t err)
+{
+    v->fault_vec = vector;
+    v->fault_err = err;
+    v->fault_has_err = true;
+    longjmp(v->fault_jmp, 1);
+}
+
+_Noreturn void cpu_fault(struct vcpu *v, int vector)
+{
+    v->fault_vec = vector;
+    v->fault_err = 0;
+    v->fault_has_err = false;
+    longjmp(v->fault_jmp, 1);
+}
+
+static inline uint32_t ip_mask(const struct vcpu *v)
+{
+    return v->code32 ? 0xffffffffu : 0xffffu;
+}
+
+static inline void exec_one(struct vcpu *v, const struct insn *in)
+{
+    v->insn_eip = v->eip;
+    v->next_eip = (v->eip + in->len) & ip_mask(v);
+    in->exec(v, in);
+    v->eip = v->next_eip;
+    v->icount++;
+}
+
+/* Fetch, decode and run one instruction without the decode cache: it crosses
+ * a page boundary, lies in MMIO, or runs past the CS limit. */
+static void exec_uncached(struct vcpu *v)
+{
+    struct machine *m = v->m;
+    const struct seg_cache *cs = &v->seg[S_CS];
+    int view = v->cpl == 3 ? TLB_VIEW_USER : TLB_VIEW_SUP;
+    uint8_t bytes[16];
+    uint32_t n = 0;
+    struct insn in;
+    for (;;) {
+        if (n == 15) cpu_gp(v, 0); /* longer than 15 bytes */
+        uint32_t off = (v->eip + n) & ip_mask(v);
+        if (off > cs->limit) cpu_gp(v, 0);
+        bytes[n] = (uint8_t)lin_read_slow(v, cs->base + off, 1, view, ACC_FETCH);
+        n++;
+        int r = decode_one(m->decoder, bytes, n, v->eip, v->code32, &in);
+        if (r == DECODE_OK) break;
+        if (r == DECODE_UD) cpu_ud(v);
+    }
+    exec_one(v, &in);
+}
+
+/* Run up to `budget` instructions from the block at CS:EIP. */
+static void run_block(struct vcpu *v, uint32_t budget)
+{
+    struct machine *m = v->m;
+    const struct seg_cache *cs = &v->seg[S_CS];
+    int view = v->cpl == 3 ? TLB_VIEW_USER : TLB_VIEW_SUP;
+    if (v->eip > cs->limit) cpu_gp(v, 0);
+    uint32_t lin = cs->base + v->eip;
+    uint32_t avail = 0, pa = 0;
+    const uint8_t *host = lin_fetch_ptr(v, lin, view, &avail, &pa);
+    uint32_t to_limit = cs->limit - v->eip + 1; /* 0 means 4 GiB */
+    if (to_limit != 0 && avail > to_limit) avail = to_limit;
+    struct block *b = host ? dcache_get(m->dcache, m->decoder, host, pa, avail, v->eip, v->code32) : NULL;
+    if (!b || b->bytes > avail) {
+        exec_uncached(v);
+        return;
+    }
+    uint32_t n = b->n < budget ? b->n : budget;
+    for (uint32_t i = 0; i < n; i++) {
+        exec_one(v, &b->in[i]);
+        if (unlikely(v->req)) break;
+    }
+}
+
+/* Accept an external interrupt if one is pending and allowed. */
+static void check_interrupts(struct vcpu *v)
+{
+    struct machine *m = v->m;
+    if (!v->irq_req || !(v->eflags & F_IF) || v->irq_shadow) return;
+    int vec = m->irq_ack ? m->irq_ack(m, v) : -1;
+    if (vec < 0) {
+        v->irq_req = 0;
+        return;
+    }
+    v->halted = 0;
+    vmm_count(v, EXIT_EXTINT);
+    v->insn_eip = v->eip;
+    cpu_interrupt(v, vec, INT_EXTERNAL, false, 0, v->eip);
+}
+
+static enum vcpu_stop run(struct vcpu *v, uint64_t max_insns)
+{
+    struct machine *m = v->m;
+    volatile uint64_t limit = max_insns ? v->icount + max_insns : UINT64_MAX;
+    volatile uint64_t next_poll = v->icount + POLL_INTERVAL;
+    v->stop = STOP_NONE;
+    if (setjmp(v->fault_jmp)) {
+        /* A fault was raised inside an instruction, the fetch, or a delivery. */
+        v->req &= ~REQ_BLOCK_END;
+        cpu_deliver_fault(v);
+        if (m->dcache) dcache_reap(m->dcache);
+    }
+    while (v->stop == STOP_NONE) {
+        if (v->icount >= limit) {
+            v->stop = STOP_INSN_LIMIT;
+            break;
+        }
+        if (v->icount >= next_poll) {
+            next_poll = v->icount + POLL_INTERVAL;
+            if (m->poll) m->poll(m, v);
+        }
+        if (v->req) {
+            if (v->req & REQ_STOP) break;
+            v->req &= ~REQ_BLOCK_END;
+            if (m->dcache) dcache_reap(m->dcache);
+        }
+        check_interrupts(v);
+        if (v->stop != STOP_NONE) break;
+        if (v->halted) {
+            if (v->irq_req && (v->eflags & F_IF)) continue;
+            if (!m->idle || !m->idle(m, v)) {
+                v->stop = STOP_HALT_FOREVER;
+                break;
+            }
+            next_poll = v->icount; /* time passed: let devices run */
+            continue;
+        }
+        uint64_t left = limit - v->icount;
+        if (v->irq_shadow) {
+            /* The instruction after STI / MOV SS runs before any interrupt. */
+            run_block(v, 1);
+            v->irq_shadow = 0;
+        } else {
+            run_block(v, left < BLOCK_MAX_INSNS ? (uint32_t)left : BLOCK_MAX_INSNS);
+        }
+    }
+    v->req &= ~REQ_STOP;
+    return v->stop;
+}
+
+enum vcpu_stop cpu_run(struct vcpu *v, uint64_t max_insns)
+{
+    return run(v, max_insns);
+}
+
+enum vcpu_stop cpu_step(struct vcpu *v)
+{
+    return run(v, 1);
+}

@@ -1,0 +1,33 @@
+/* The reference interpreter: runs decoded records (cpu/insn.h) one at a time. */
+#ifndef BT86_CPU_INTERP_H
+#define BT86_CPU_INTERP_H
+
+#include <stdint.h>
+
+#include "cpu/insn.h"
+#include "cpu/vcpu.h"
+
+/* Handler table indexed by Capstone instruction id; unfilled entries raise #UD. */
+extern insn_exec_fn interp_exec_table[];
+void interp_init(void);   /* fills the table; idempotent */
+
+/* Each instruction family registers its handlers (one file each). */
+void interp_register_alu(insn_exec_fn *t);      /* cpu/exec_alu.c: arithmetic, logic, shifts, mul/div, BCD */
+void interp_register_bits(insn_exec_fn *t);     /* cpu/exec_bits.c: BT*, BSF/BSR, SHLD/SHRD, SETcc, CMOVcc, BSWAP */
+void interp_register_move(insn_exec_fn *t);     /* cpu/exec_move.c: MOV, XCHG, stack, LEA, MOVZX/SX, CMPXCHG, XADD, flags */
+void interp_register_string(insn_exec_fn *t);   /* cpu/exec_string.c: MOVS..SCAS, REP prefixes, XLAT */
+void interp_register_branch(insn_exec_fn *t);   /* cpu/exec_branch.c: Jcc, JMP, CALL, RET near, LOOP, JCXZ, ENTER/LEAVE */
+void interp_register_system(insn_exec_fn *t);   /* cpu/exec_system.c: flags, CR/DR, I/O, INT/IRET, CPUID, MSR, ... (VMM callers) */
+void interp_register_segment(insn_exec_fn *t);  /* cpu/exec_segment.c: segment loads, far transfers, descriptor tables (VMM callers) */
+void interp_register_x87(insn_exec_fn *t);      /* cpu/exec_x87.c: x87, FXSAVE/FXRSTOR, MMX/SSE as implemented */
+
+void exec_ud(struct vcpu *v, const struct insn *in);
+
+/* Run until a stop condition or max_insns guest instructions (0 = no limit).
+ * Returns v->stop. */
+enum vcpu_stop cpu_run(struct vcpu *v, uint64_t max_insns);
+
+/* Execute exactly one instruction (or deliver one pending event); for tests and lockstep. */
+enum vcpu_stop cpu_step(struct vcpu *v);
+
+#endif

@@ -1,0 +1,85 @@
+/* VMM dispatch: the callout table built from cpu/vmm_callouts.def, libffi call
+ * interfaces made from its signature strings, and exit accounting. */
+#include "cpu/vmm.h"
+
+#include <ffi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cpu/vcpu.h"
+
+const struct vmm_callout vmm_callouts[VMM_CALLOUT_COUNT] = {
+#define VMM_CALLOUT(name, reason, sig) { #name, EXIT_##reason, sig, (void (*)(void))vmm_##name },
+#include "cpu/vmm_callouts.def"
+#undef VMM_CALLOUT
+};
+
+#define VMM_MAX_ARGS 6
+
+static ffi_cif cifs[VMM_CALLOUT_COUNT];
+static ffi_type *arg_types[VMM_CALLOUT_COUNT][VMM_MAX_ARGS];
+static int nargs[VMM_CALLOUT_COUNT];
+static int ready;
+
+static ffi_type *sig_type(char c)
+{
+    switch (c) {
+    case 'v': return &ffi_type_void;
+    case 'i': return &ffi_type_uint32;
+    case 'q': return &ffi_type_uint64;
+    case 'p': return &ffi_type_pointer;
+    default: return NULL;
+    }
+}
+
+int vmm_init(void)
+{
+    if (ready) return 0;
+    for (int i = 0; i < VMM_CALLOUT_COUNT; i++) {
+        const char *s = vmm_callouts[i].sig;
+        ffi_type *ret = sig_type(s[0]);
+        if (!ret || s[1] != ':' || s[2] != 'p') goto bad;
+        int n = 0;
+        for (const char *a = s + 2; *a; a++) {
+            ffi_type *t = sig_type(*a);
+            if (!t || t == &ffi_type_void || n == VMM_MAX_ARGS) goto bad;
+            arg_types[i][n++] = t;
+        }
+        nargs[i] = n;
+        if (ffi_prep_cif(&cifs[i], FFI_DEFAULT_ABI, (unsigned)n, ret, arg_types[i]) != FFI_OK) goto bad;
+        continue;
+    bad:
+        fprintf(stderr, "bt86: bad VMM callout signature %s \"%s\"\n", vmm_callouts[i].name, s);
+        return -1;
+    }
+    ready = 1;
+    return 0;
+}
+
+void vmm_count(struct vcpu *v, enum exit_reason r)
+{
+    v->exits[r]++;
+}
+
+uint64_t vmm_call(struct vcpu *v, enum vmm_callout_id id, const uint32_t *args)
+{
+    void *values[VMM_MAX_ARGS];
+    uint32_t a32[VMM_MAX_ARGS];
+    uint64_t a64[VMM_MAX_ARGS];
+    const char *sig = vmm_callouts[id].sig;
+    values[0] = &v;
+    for (int k = 1; k < nargs[id]; k++) {
+        if (sig[2 + k] == 'q') { a64[k] = args[k - 1]; values[k] = &a64[k]; }
+        else { a32[k] = args[k - 1]; values[k] = &a32[k]; }
+    }
+    vmm_count(v, vmm_callouts[id].reason);
+    /* libffi widens integer results to ffi_arg. */
+    ffi_arg ret = 0;
+    uint64_t ret64 = 0;
+    if (sig[0] == 'q') {
+        ffi_call(&cifs[id], vmm_callouts[id].fn, &ret64, values);
+        return ret64;
+    }
+    ffi_call(&cifs[id], vmm_callouts[id].fn, &ret, values);
+    return sig[0] == 'v' ? 0 : (uint32_t)ret;
+}

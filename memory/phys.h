@@ -1,0 +1,77 @@
+/* Guest physical address space: RAM from address 0 of the -m size, optional ROM
+ * ranges, and MMIO regions dispatched to device callbacks. Every access is
+ * bounds-checked here; nothing else turns a guest physical address into a host
+ * pointer (DESIGN-BRIEF rule 1). Physical addresses are 32 bits; the A20 gate
+ * mask is applied by the caller that models it (memory/paging.c). */
+#ifndef BT86_MEMORY_PHYS_H
+#define BT86_MEMORY_PHYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint32_t (*mmio_read_fn)(void *opaque, uint32_t offset, int size);
+typedef void (*mmio_write_fn)(void *opaque, uint32_t offset, uint32_t val, int size);
+
+struct mmio_region {
+    uint32_t base, size;
+    mmio_read_fn read;
+    mmio_write_fn write;
+    void *opaque;
+    const char *name;
+};
+
+struct rom_region {
+    uint32_t base, size;
+    uint8_t *data; /* owned by phys_mem */
+};
+
+#define PHYS_MAX_MMIO 16
+#define PHYS_MAX_ROM  4
+
+/* Called when the guest writes a page that holds decoded code (the decode cache
+ * registers itself here). */
+typedef void (*code_write_fn)(void *opaque, uint32_t pa, unsigned size);
+
+struct phys_mem {
+    uint8_t *ram;
+    uint32_t ram_size;       /* bytes, multiple of 4 KiB */
+    uint8_t *code_pages;     /* one byte per RAM page: nonzero if decoded code lives there */
+    struct mmio_region mmio[PHYS_MAX_MMIO];
+    int nmmio;
+    struct rom_region rom[PHYS_MAX_ROM];
+    int nrom;
+    code_write_fn on_code_write;
+    void *code_write_opaque;
+    uint64_t unassigned_reads, unassigned_writes; /* statistics */
+};
+
+int  phys_init(struct phys_mem *pm, uint32_t ram_size); /* 0 or -1 (out of memory) */
+void phys_destroy(struct phys_mem *pm);
+int  phys_add_mmio(struct phys_mem *pm, const struct mmio_region *r);
+int  phys_add_rom(struct phys_mem *pm, uint32_t base, const void *data, uint32_t size);
+
+/* Host pointer to [pa, pa+len) if that range lies wholly in RAM, else NULL. */
+static inline uint8_t *phys_ram_ptr(const struct phys_mem *pm, uint32_t pa, uint32_t len)
+{
+    if (pa < pm->ram_size && len <= pm->ram_size - pa)
+        return pm->ram + pa;
+    return NULL;
+}
+/* Host pointer for reading only: RAM or ROM. */
+const uint8_t *phys_readable_ptr(const struct phys_mem *pm, uint32_t pa, uint32_t len);
+
+/* Slow, general accesses (RAM, ROM, MMIO, unassigned). size is 1, 2 or 4.
+ * Unassigned reads return all ones; unassigned and ROM writes are dropped. */
+uint32_t phys_read(struct phys_mem *pm, uint32_t pa, int size);
+void     phys_write(struct phys_mem *pm, uint32_t pa, uint32_t val, int size);
+/* Block copies for loaders and DMA; return 0, or -1 if any byte is outside RAM. */
+int phys_copy_in(struct phys_mem *pm, uint32_t pa, const void *src, size_t len);
+int phys_copy_out(struct phys_mem *pm, void *dst, uint32_t pa, size_t len);
+
+static inline bool phys_is_code_page(const struct phys_mem *pm, uint32_t pa)
+{
+    return pa < pm->ram_size && pm->code_pages[pa >> 12];
+}
+
+#endif

@@ -1,0 +1,1 @@
+echo "integration: none yet"
