@@ -30,6 +30,7 @@ struct walk_result {
     bool writable;     /* a write with the same privilege would be allowed now */
     bool dirty;        /* the dirty bit is set (fast-path writes allowed) */
     bool global;       /* G bit and CR4.PGE */
+    bool large;        /* mapped by a 4 MiB page */
 };
 
 /* Translate a linear address. Paging off: identity (with the A20 mask).

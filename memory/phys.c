@@ -1,13 +1,250 @@
-/* STUB: replaced by the real implementation. */
+/* Guest physical memory: RAM, ROM overlays and MMIO dispatch, every access
+ * bounds-checked. Lookup priority is MMIO, then ROM, then RAM, so a device
+ * window or the BIOS ROM may sit on top of RAM (the PC's 0xa0000-0xfffff hole).
+ * Anything that hits none of them is unassigned: reads all ones, writes dropped. */
 #include "memory/phys.h"
-#include <stdlib.h>
 
-int phys_init(struct phys_mem *pm, uint32_t ram_size) { (void)pm; (void)ram_size; return -1; }
-void phys_destroy(struct phys_mem *pm) { (void)pm; }
-int phys_add_mmio(struct phys_mem *pm, const struct mmio_region *r) { (void)pm; (void)r; return -1; }
-int phys_add_rom(struct phys_mem *pm, uint32_t base, const void *data, uint32_t size) { (void)pm; (void)base; (void)data; (void)size; return -1; }
-const uint8_t *phys_readable_ptr(const struct phys_mem *pm, uint32_t pa, uint32_t len) { (void)pm; (void)pa; (void)len; abort(); }
-uint32_t phys_read(struct phys_mem *pm, uint32_t pa, int size) { (void)pm; (void)pa; (void)size; abort(); }
-void phys_write(struct phys_mem *pm, uint32_t pa, uint32_t val, int size) { (void)pm; (void)pa; (void)val; (void)size; abort(); }
-int phys_copy_in(struct phys_mem *pm, uint32_t pa, const void *src, size_t len) { (void)pm; (void)pa; (void)src; (void)len; return -1; }
-int phys_copy_out(struct phys_mem *pm, void *dst, uint32_t pa, size_t len) { (void)pm; (void)pa; (void)dst; (void)len; return -1; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int phys_init(struct phys_mem *pm, uint32_t ram_size)
+{
+    memset(pm, 0, sizeof(*pm));
+    ram_size &= ~0xfffu;
+    if (ram_size == 0) return -1;
+    /* Anonymous mmap: zero-filled, and untouched pages cost no host memory. */
+    void *p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return -1;
+    pm->code_pages = calloc(ram_size >> 12, 1);
+    if (!pm->code_pages) {
+        munmap(p, ram_size);
+        return -1;
+    }
+    pm->ram = p;
+    pm->ram_size = ram_size;
+    return 0;
+}
+
+void phys_destroy(struct phys_mem *pm)
+{
+    if (pm->ram) munmap(pm->ram, pm->ram_size);
+    free(pm->code_pages);
+    for (int i = 0; i < pm->nrom; i++) free(pm->rom[i].data);
+    memset(pm, 0, sizeof(*pm));
+}
+
+/* [base, base+size) fits in 32 bits and is not empty. */
+static bool range_ok(uint32_t base, uint32_t size)
+{
+    return size != 0 && (uint64_t)base + size <= 0x100000000ull;
+}
+
+int phys_add_mmio(struct phys_mem *pm, const struct mmio_region *r)
+{
+    if (pm->nmmio >= PHYS_MAX_MMIO || !range_ok(r->base, r->size) || !r->read || !r->write) return -1;
+    pm->mmio[pm->nmmio++] = *r;
+    return 0;
+}
+
+int phys_add_rom(struct phys_mem *pm, uint32_t base, const void *data, uint32_t size)
+{
+    if (pm->nrom >= PHYS_MAX_ROM || !range_ok(base, size)) return -1;
+    uint8_t *copy = malloc(size);
+    if (!copy) return -1;
+    memcpy(copy, data, size);
+    pm->rom[pm->nrom++] = (struct rom_region){ .base = base, .size = size, .data = copy };
+    return 0;
+}
+
+/* Does [pa, pa+len) (len >= 1, may wrap past 4 GiB) intersect [base, base+size)? */
+static bool overlaps(uint32_t pa, uint32_t len, uint32_t base, uint32_t size)
+{
+    uint64_t a = pa, b = (uint64_t)pa + len;
+    return a < (uint64_t)base + size && (uint64_t)base < b;
+}
+
+/* Does [pa, pa+len) lie wholly inside [base, base+size)? */
+static bool inside(uint32_t pa, uint32_t len, uint32_t base, uint32_t size)
+{
+    return pa >= base && (uint64_t)pa + len <= (uint64_t)base + size;
+}
+
+static bool any_mmio_overlap(const struct phys_mem *pm, uint32_t pa, uint32_t len)
+{
+    for (int i = 0; i < pm->nmmio; i++)
+        if (overlaps(pa, len, pm->mmio[i].base, pm->mmio[i].size)) return true;
+    return false;
+}
+
+static bool any_rom_overlap(const struct phys_mem *pm, uint32_t pa, uint32_t len)
+{
+    for (int i = 0; i < pm->nrom; i++)
+        if (overlaps(pa, len, pm->rom[i].base, pm->rom[i].size)) return true;
+    return false;
+}
+
+/* The ROM holding all of [pa, pa+len), or NULL. */
+static const struct rom_region *rom_for(const struct phys_mem *pm, uint32_t pa, uint32_t len)
+{
+    for (int i = 0; i < pm->nrom; i++)
+        if (inside(pa, len, pm->rom[i].base, pm->rom[i].size)) return &pm->rom[i];
+    return NULL;
+}
+
+const uint8_t *phys_readable_ptr(const struct phys_mem *pm, uint32_t pa, uint32_t len)
+{
+    if (len == 0) len = 1;
+    if (any_mmio_overlap(pm, pa, len)) return NULL;
+    const struct rom_region *r = rom_for(pm, pa, len);
+    if (r) return r->data + (pa - r->base);
+    if (any_rom_overlap(pm, pa, len)) return NULL;
+    return phys_ram_ptr(pm, pa, len);
+}
+
+const uint8_t *phys_page_host(const struct phys_mem *pm, uint32_t pa_page, bool *is_ram)
+{
+    pa_page &= ~0xfffu;
+    if (any_mmio_overlap(pm, pa_page, 0x1000)) return NULL;
+    const struct rom_region *r = rom_for(pm, pa_page, 0x1000);
+    if (r) {
+        *is_ram = false;
+        return r->data + (pa_page - r->base);
+    }
+    if (any_rom_overlap(pm, pa_page, 0x1000)) return NULL;
+    uint8_t *p = phys_ram_ptr(pm, pa_page, 0x1000);
+    *is_ram = p != NULL;
+    return p;
+}
+
+static uint32_t load_le(const uint8_t *p, int size)
+{
+    switch (size) {
+    case 1: return *p;
+    case 2: { uint16_t x; memcpy(&x, p, 2); return x; }
+    default: { uint32_t x; memcpy(&x, p, 4); return x; }
+    }
+}
+
+static void store_le(uint8_t *p, uint32_t val, int size)
+{
+    switch (size) {
+    case 1: *p = (uint8_t)val; break;
+    case 2: { uint16_t x = (uint16_t)val; memcpy(p, &x, 2); break; }
+    default: memcpy(p, &val, 4); break;
+    }
+}
+
+static uint32_t ones(int size)
+{
+    return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+}
+
+/* Read from one kind of memory; returns false if [pa, pa+size) straddles kinds. */
+static bool read_whole(struct phys_mem *pm, uint32_t pa, int size, uint32_t *out)
+{
+    uint32_t len = (uint32_t)size;
+    for (int i = 0; i < pm->nmmio; i++) {
+        const struct mmio_region *m = &pm->mmio[i];
+        if (!overlaps(pa, len, m->base, m->size)) continue;
+        if (!inside(pa, len, m->base, m->size)) return false;
+        *out = m->read(m->opaque, pa - m->base, size) & ones(size);
+        return true;
+    }
+    for (int i = 0; i < pm->nrom; i++) {
+        const struct rom_region *r = &pm->rom[i];
+        if (!overlaps(pa, len, r->base, r->size)) continue;
+        if (!inside(pa, len, r->base, r->size)) return false;
+        *out = load_le(r->data + (pa - r->base), size);
+        return true;
+    }
+    const uint8_t *p = phys_ram_ptr(pm, pa, len);
+    if (p) {
+        *out = load_le(p, size);
+        return true;
+    }
+    if (overlaps(pa, len, 0, pm->ram_size)) return false; /* straddles the end of RAM */
+    pm->unassigned_reads++;
+    *out = ones(size);
+    return true;
+}
+
+uint32_t phys_read(struct phys_mem *pm, uint32_t pa, int size)
+{
+    uint32_t val;
+    if (size != 1 && size != 2) size = 4;
+    if (read_whole(pm, pa, size, &val)) return val;
+    /* Straddles two kinds of memory: byte by byte (the address wraps at 4 GiB). */
+    val = 0;
+    for (int i = 0; i < size; i++) {
+        uint32_t b;
+        read_whole(pm, pa + (uint32_t)i, 1, &b);
+        val |= b << (8 * i);
+    }
+    return val;
+}
+
+/* Tell the decode cache before bytes holding decoded code change. */
+static void notify_code(struct phys_mem *pm, uint32_t pa, uint32_t len)
+{
+    if (!pm->on_code_write || pa >= pm->ram_size) return;
+    uint32_t end = pa + len - 1;
+    if (end < pa || end >= pm->ram_size) end = pm->ram_size - 1;
+    for (uint32_t pg = pa >> 12; pg <= end >> 12; pg++) {
+        if (pm->code_pages[pg]) {
+            pm->on_code_write(pm->code_write_opaque, pa, (unsigned)(end - pa + 1));
+            return;
+        }
+    }
+}
+
+static bool write_whole(struct phys_mem *pm, uint32_t pa, uint32_t val, int size)
+{
+    uint32_t len = (uint32_t)size;
+    for (int i = 0; i < pm->nmmio; i++) {
+        const struct mmio_region *m = &pm->mmio[i];
+        if (!overlaps(pa, len, m->base, m->size)) continue;
+        if (!inside(pa, len, m->base, m->size)) return false;
+        m->write(m->opaque, pa - m->base, val & ones(size), size);
+        return true;
+    }
+    for (int i = 0; i < pm->nrom; i++) {
+        const struct rom_region *r = &pm->rom[i];
+        if (!overlaps(pa, len, r->base, r->size)) continue;
+        if (!inside(pa, len, r->base, r->size)) return false;
+        return true; /* ROM: dropped */
+    }
+    uint8_t *p = phys_ram_ptr(pm, pa, len);
+    if (p) {
+        notify_code(pm, pa, len);
+        store_le(p, val, size);
+        return true;
+    }
+    if (overlaps(pa, len, 0, pm->ram_size)) return false;
+    pm->unassigned_writes++;
+    return true;
+}
+
+void phys_write(struct phys_mem *pm, uint32_t pa, uint32_t val, int size)
+{
+    if (size != 1 && size != 2) size = 4;
+    if (write_whole(pm, pa, val, size)) return;
+    for (int i = 0; i < size; i++) write_whole(pm, pa + (uint32_t)i, (val >> (8 * i)) & 0xff, 1);
+}
+
+int phys_copy_in(struct phys_mem *pm, uint32_t pa, const void *src, size_t len)
+{
+    if (len == 0) return 0;
+    if (len > pm->ram_size || pa > pm->ram_size - len) return -1;
+    notify_code(pm, pa, (uint32_t)len);
+    memcpy(pm->ram + pa, src, len);
+    return 0;
+}
+
+int phys_copy_out(struct phys_mem *pm, void *dst, uint32_t pa, size_t len)
+{
+    if (len == 0) return 0;
+    if (len > pm->ram_size || pa > pm->ram_size - len) return -1;
+    memcpy(dst, pm->ram + pa, len);
+    return 0;
+}

@@ -61,8 +61,16 @@ static inline uint8_t *phys_ram_ptr(const struct phys_mem *pm, uint32_t pa, uint
 /* Host pointer for reading only: RAM or ROM. */
 const uint8_t *phys_readable_ptr(const struct phys_mem *pm, uint32_t pa, uint32_t len);
 
+/* Host pointer to the whole 4 KiB page at pa_page if it is all RAM (no ROM or
+ * MMIO overlay; *is_ram = true) or all inside one ROM (*is_ram = false), else
+ * NULL. Used by the paging unit to decide what may enter the TLB. */
+const uint8_t *phys_page_host(const struct phys_mem *pm, uint32_t pa_page, bool *is_ram);
+
 /* Slow, general accesses (RAM, ROM, MMIO, unassigned). size is 1, 2 or 4.
- * Unassigned reads return all ones; unassigned and ROM writes are dropped. */
+ * Unassigned reads return all ones; unassigned and ROM writes are dropped.
+ * MMIO and ROM take precedence over RAM at the same address. An access that
+ * straddles two kinds of memory is split into bytes. A write to a RAM page
+ * holding decoded code calls on_code_write first (phys_copy_in too). */
 uint32_t phys_read(struct phys_mem *pm, uint32_t pa, int size);
 void     phys_write(struct phys_mem *pm, uint32_t pa, uint32_t val, int size);
 /* Block copies for loaders and DMA; return 0, or -1 if any byte is outside RAM. */

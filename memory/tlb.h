@@ -30,7 +30,21 @@ struct tlb {
     uint8_t *global[2];  /* per entry: 1 if filled from a global (G) page, kept across MOV CR3 */
     uint32_t mask;       /* entries per view - 1 */
     uint64_t fills, flushes; /* statistics */
+    /* One bit per 4 MiB region of the linear space, set by the paging unit when
+     * it fills from a 4 MiB page there: INVLPG in such a region drops every
+     * 4 KiB entry of it (cleared by tlb_flush_all). */
+    uint32_t large[32];
 };
+
+static inline void tlb_note_large(struct tlb *t, uint32_t lin)
+{
+    t->large[lin >> 27] |= 1u << ((lin >> 22) & 31);
+}
+
+static inline bool tlb_has_large(const struct tlb *t, uint32_t lin)
+{
+    return (t->large[lin >> 27] >> ((lin >> 22) & 31)) & 1;
+}
 
 static inline struct tlb_entry *tlb_slot(const struct tlb *t, int view, uint32_t lin)
 {
