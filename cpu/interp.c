@@ -145,6 +145,8 @@ static enum vcpu_stop run(struct vcpu *v, uint64_t max_insns)
         v->req &= ~REQ_BLOCK_END;
         cpu_deliver_fault(v);
         if (m->dcache) dcache_reap(m->dcache);
+        /* Single-stepping: delivering the event is the step. */
+        if (max_insns == 1 && v->stop == STOP_NONE) v->stop = STOP_INSN_LIMIT;
     }
     while (v->stop == STOP_NONE) {
         if (v->icount >= limit) {

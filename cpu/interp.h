@@ -23,6 +23,15 @@ void interp_register_x87(insn_exec_fn *t);      /* cpu/exec_x87.c: x87, FXSAVE/F
 
 void exec_ud(struct vcpu *v, const struct insn *in);
 
+/* MOV to/from segment, control and debug registers. cpu/exec_move.c calls it
+ * from its MOV handler (a weak #UD default lives there); the system/segment
+ * handlers provide the real definition. */
+void exec_mov_special(struct vcpu *v, const struct insn *in);
+/* The CR/DR forms: cpu/exec_segment.c's exec_mov_special (which handles the
+ * segment-register forms) forwards them here; cpu/exec_system.c defines it
+ * (a weak #UD default lives in cpu/exec_segment.c). */
+void exec_mov_crdr(struct vcpu *v, const struct insn *in);
+
 /* Run until a stop condition or max_insns guest instructions (0 = no limit).
  * Returns v->stop. */
 enum vcpu_stop cpu_run(struct vcpu *v, uint64_t max_insns);

@@ -21,6 +21,9 @@ void seg_load(struct vcpu *v, int seg, uint16_t sel);
  * selector is outside the table limit (caller raises the right fault). */
 bool desc_read(struct vcpu *v, uint16_t sel, uint32_t *lo, uint32_t *hi);
 void desc_to_cache(struct seg_cache *s, uint16_t sel, uint32_t lo, uint32_t hi);
+/* Set the accessed bit of the code/data descriptor for sel (already read with
+ * desc_read) in memory, and in *hi; no write when it is already set. */
+void desc_set_accessed(struct vcpu *v, uint16_t sel, uint32_t *hi);
 /* Recompute code32, stack32, cpl-dependent mem_view after CS/SS/CR0/EFLAGS changes,
  * and request the run loop to end the current block. */
 void cpu_update_mode(struct vcpu *v);
