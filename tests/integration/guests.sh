@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# tests/integration/guests.sh — boots each of bt86's own guests (hello, cpu,
+# demo, bench) under bt86's interpreter and checks the exit status and the
+# serial output against tests/integration/expected/<guest>.out; then, if
+# qemu-system-i386 is installed, boots each under QEMU and requires the same
+# status and byte-identical serial output. Called by tests/integration/run.sh
+# (or on its own). Exit status: 0 if every case passed.
+# Guests: hello (Multiboot hand-over), cpu (instruction self-checks), demo
+# (serial echo, fed a scripted session), bench (benchmark kernels at scale 1,
+# checksums verified in the guest) and failcheck (fails on purpose).
+#
+# Environment: BT86 (default ./bt86), BT86_SAN (optional ASan build: also
+# runs the quick guests under it), GUEST_DIR (default build/guests),
+# QEMU (default qemu-system-i386; QEMU=none to skip).
+# UPDATE_EXPECTED=1 rewrites expected/<guest>.out from QEMU's output (check
+# the diff before keeping it: QEMU is the reference, not the specification).
+# The guest exits through port 0xf4: status (code << 1) | 1, so a guest that
+# passed all its checks ends with status 1, one that failed with 3.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+BT86=${BT86:-$root/bt86}
+BT86_SAN=${BT86_SAN:-}
+GUEST_DIR=${GUEST_DIR:-$root/build/guests}
+QEMU=${QEMU:-qemu-system-i386}
+EXPECTED=$here/expected
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+failed_names=()
+
+# Normalises serial output for comparison with the expected file: drops the
+# CRs of CRLF and replaces the (timing-dependent) RDTSC deltas of the bench.
+normalise() { tr -d '\r' | sed -E 's/cycles=[0-9]+/cycles=N/g'; }
+
+ok()  { pass=$((pass + 1)); echo "PASS $1"; }
+bad() {
+    fail=$((fail + 1)); failed_names+=("$1"); echo "FAIL $1: $2"
+    if [ -n "${3:-}" ] && [ -f "$3" ]; then sed 's/^/    | /' "$3" | tail -8; fi
+}
+
+# guest_case NAME GUEST STATUS MAX_INSNS TIMEOUT APPEND INPUT
+#   Runs GUEST.elf under bt86 (and QEMU), feeding INPUT (printf format) on
+#   the serial line, expecting exit status STATUS and the serial output in
+#   expected/NAME.out.
+guest_case() {
+    local name=$1 guest=$2 want=$3 maxi=$4 tmo=$5 append=$6 input=$7
+    local elf=$GUEST_DIR/$guest.elf exp=$EXPECTED/$name.out
+    local app=()
+    [ -n "$append" ] && app=(-append "$append")
+    if [ ! -f "$elf" ]; then bad "$name" "$elf missing (make guests)"; return; fi
+
+    local bins=("bt86:$BT86")
+    [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ] && [ "$guest" != bench ] && bins+=("bt86-san:$BT86_SAN")
+    local b label bin st
+    for b in "${bins[@]}"; do
+        label=${b%%:*} bin=${b#*:}
+        # shellcheck disable=SC2059
+        printf "$input" | ASAN_OPTIONS=detect_leaks=0 timeout "$tmo" "$bin" -engine interp \
+            -max-insns "$maxi" -kernel "$elf" "${app[@]}" >"$tmp/$name.$label.raw" 2>"$tmp/$name.$label.err"
+        st=$?
+        normalise <"$tmp/$name.$label.raw" >"$tmp/$name.$label.out"
+        if [ "$st" != "$want" ]; then
+            bad "$name ($label)" "exit status $st, want $want" "$tmp/$name.$label.err"
+        elif ! cmp -s "$exp" "$tmp/$name.$label.out"; then
+            bad "$name ($label)" "serial output differs from $exp"
+            diff "$exp" "$tmp/$name.$label.out" | head -10 | sed 's/^/    | /'
+        else
+            ok "$name ($label)"
+        fi
+    done
+
+    if [ "$QEMU" = none ] || ! command -v "$QEMU" >/dev/null 2>&1; then
+        echo "SKIP $name (qemu): $QEMU not installed"
+        return
+    fi
+    # shellcheck disable=SC2059
+    printf "$input" | timeout "$tmo" "$QEMU" -accel tcg -display none -serial stdio -monitor none \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$elf" "${app[@]}" \
+        >"$tmp/$name.qemu.raw" 2>"$tmp/$name.qemu.err"
+    st=$?
+    normalise <"$tmp/$name.qemu.raw" >"$tmp/$name.qemu.out"
+    if [ "${UPDATE_EXPECTED:-0}" = 1 ] && [ "$st" = "$want" ]; then
+        cp "$tmp/$name.qemu.out" "$exp"
+        echo "UPDATED $exp"
+    fi
+    if [ "$st" != "$want" ]; then
+        bad "$name (qemu)" "exit status $st, want $want" "$tmp/$name.qemu.err"
+    elif ! cmp -s "$exp" "$tmp/$name.qemu.out"; then
+        bad "$name (qemu)" "serial output differs from $exp"
+        diff "$exp" "$tmp/$name.qemu.out" | head -10 | sed 's/^/    | /'
+    else
+        ok "$name (qemu)"
+    fi
+    # bt86 and QEMU must agree byte for byte (bench: up to its cycle counts)
+    if [ -f "$tmp/$name.bt86.raw" ]; then
+        local a=$tmp/$name.bt86.raw q=$tmp/$name.qemu.raw
+        if [ "$guest" = bench ]; then
+            sed -E 's/cycles=[0-9]+/cycles=N/g' "$a" >"$a.n"; a=$a.n
+            sed -E 's/cycles=[0-9]+/cycles=N/g' "$q" >"$q.n"; q=$q.n
+        fi
+        if cmp -s "$a" "$q"; then ok "$name (bt86 = qemu, byte-identical)"
+        else bad "$name (bt86 = qemu)" "serial bytes differ: $(cmp "$a" "$q" 2>&1 | head -1)"; fi
+    fi
+}
+
+echo "== guests (bt86: $BT86)"
+#          name   guest  status max-insns   timeout append    serial input
+guest_case hello  hello  1      20000000    20      ""        ""
+guest_case cpu    cpu    1      50000000    20      ""        ""
+guest_case demo   demo   1      200000000   20      "nospin"  'hello world\nhelp\ncount\n\nquit\n'
+guest_case bench  bench  1      1000000000  120     "scale=1" ""
+# fails on purpose: the failure path of the checks must give status 3
+guest_case failcheck failcheck 3 20000000  20      ""        ""
+
+echo "guests: $pass passed, $fail failed"
+if [ "$fail" -ne 0 ]; then
+    printf '  failed: %s\n' "${failed_names[@]}"
+    exit 1
+fi
+exit 0
