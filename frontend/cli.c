@@ -1,0 +1,166 @@
+/* Command-line parsing (frontend/cli.h). Options take one or two leading
+ * dashes, as in QEMU; a repeated option overrides the earlier one. */
+#include "frontend/cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void cli_usage(FILE *f)
+{
+    fputs("usage: bt86 [options] -kernel FILE\n"
+          "Runs a 32-bit x86 guest (a Multiboot v1 kernel) without hardware virtualization.\n"
+          "\n"
+          "  -kernel FILE        Multiboot v1 kernel (ELF32, or a.out-kludge image)\n"
+          "  -append STR         kernel command line (passed after the kernel's path)\n"
+          "  -initrd FILES       Multiboot modules: \"file [args][,file [args]...]\" (\",,\" is a comma)\n"
+          "  -m SIZE             guest RAM: MiB, or with a K/M/G suffix (default 128M; 2M to 3G)\n"
+          "  -serial DEV         COM1 backend: stdio (default), none, or file:PATH\n"
+          "  -engine E           interp (default); bt (binary translation) is not available yet\n"
+          "  -display D          none (default) or sdl\n"
+          "  -nographic          same as -display none\n"
+          "  -no-reboot          exit instead of rebooting on a triple fault or reset (bt86 never reboots)\n"
+          "  -stats              print instruction, time and VMM-exit statistics at exit (stderr)\n"
+          "  -max-insns N        stop after N guest instructions (exit status 4)\n"
+          "  -version            print the version and exit\n"
+          "  -h, -help, --help   print this help and exit\n"
+          "\n"
+          "Exit status: guest debug-exit port (0xf4) write of V gives (V << 1) | 1;\n"
+          "0 shutdown or Ctrl-A x; 1 usage or input error; 2 CPU halted forever;\n"
+          "3 triple fault; 4 -max-insns reached.\n"
+          "With -serial stdio on a terminal, Ctrl-A x quits and Ctrl-A h lists the keys.\n",
+          f);
+}
+
+int cli_parse_ram(const char *s, uint32_t *bytes, char *err, size_t errlen)
+{
+    const char *p = s;
+    if (*p < '0' || *p > '9') return fail(err, errlen, "invalid -m size '%s' (expected e.g. 128, 512M or 1G)", s);
+    uint64_t n = 0;
+    while (*p >= '0' && *p <= '9') {
+        n = n * 10 + (uint64_t)(*p - '0');
+        if (n > (1ull << 40)) return fail(err, errlen, "-m %s is too large (at most 3G)", s);
+        p++;
+    }
+    uint64_t unit = 1ull << 20; /* a plain number means MiB */
+    bool suffix = true;
+    switch (*p) {
+    case 'k': case 'K': unit = 1ull << 10; break;
+    case 'm': case 'M': unit = 1ull << 20; break;
+    case 'g': case 'G': unit = 1ull << 30; break;
+    case 't': case 'T': unit = 1ull << 40; break;
+    default: suffix = false; break;
+    }
+    if (suffix) {
+        p++;
+        if (*p == 'b' || *p == 'B') p++; /* "512MB" */
+    }
+    if (*p != '\0') return fail(err, errlen, "invalid -m size '%s' (expected e.g. 128, 512M or 1G)", s);
+    if (n == 0) return fail(err, errlen, "-m %s: guest RAM cannot be zero (at least 2M)", s);
+    if (n > (RAM_MAX_BYTES / unit) + 1) return fail(err, errlen, "-m %s is too large (at most 3G)", s);
+    uint64_t b = n * unit;
+    b = (b + 4095) & ~4095ull;
+    if (b < RAM_MIN_BYTES) return fail(err, errlen, "-m %s is too small (at least 2M)", s);
+    if (b > RAM_MAX_BYTES) return fail(err, errlen, "-m %s is too large (at most 3G)", s);
+    *bytes = (uint32_t)b;
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Options that take an argument. */
+static const char *const with_arg[] = {
+    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", NULL,
+};
+
+static bool takes_arg(const char *name)
+{
+    for (int i = 0; with_arg[i]; i++)
+        if (!strcmp(name, with_arg[i])) return true;
+    return false;
+}
+
+int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof(*o));
+    o->action = CLI_RUN;
+    o->ram_bytes = (uint32_t)RAM_DEFAULT_BYTES;
+    o->serial = SERIAL_STDIO;
+    o->engine = ENGINE_INTERP;
+    o->display = DISPLAY_NONE;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || a[1] == '\0') return fail(err, errlen, "unexpected argument '%s' (the kernel is given with -kernel FILE)", a);
+        const char *name = a + 1;
+        if (*name == '-') name++;
+        const char *val = NULL;
+        if (takes_arg(name)) {
+            if (i + 1 >= argc) return fail(err, errlen, "option %s needs an argument", a);
+            val = argv[++i];
+        }
+        if (!strcmp(name, "h") || !strcmp(name, "help")) {
+            o->action = CLI_HELP;
+            return 0;
+        } else if (!strcmp(name, "version")) {
+            o->action = CLI_VERSION;
+            return 0;
+        } else if (!strcmp(name, "kernel")) {
+            if (!*val) return fail(err, errlen, "-kernel needs a file name");
+            o->kernel = val;
+        } else if (!strcmp(name, "append")) {
+            o->append = val;
+        } else if (!strcmp(name, "initrd")) {
+            if (!*val) return fail(err, errlen, "-initrd needs a file name");
+            o->initrd = val;
+        } else if (!strcmp(name, "m")) {
+            if (cli_parse_ram(val, &o->ram_bytes, err, errlen)) return -1;
+        } else if (!strcmp(name, "serial")) {
+            if (!strcmp(val, "stdio")) o->serial = SERIAL_STDIO;
+            else if (!strcmp(val, "none") || !strcmp(val, "null")) o->serial = SERIAL_NONE;
+            else if (!strncmp(val, "file:", 5) && val[5]) { o->serial = SERIAL_FILE; o->serial_path = val + 5; }
+            else return fail(err, errlen, "unknown -serial '%s' (expected stdio, none or file:PATH)", val);
+        } else if (!strcmp(name, "engine")) {
+            if (!strcmp(val, "interp")) o->engine = ENGINE_INTERP;
+            else if (!strcmp(val, "bt")) o->engine = ENGINE_BT;
+            else return fail(err, errlen, "unknown -engine '%s' (expected interp or bt)", val);
+        } else if (!strcmp(name, "display")) {
+            if (!strcmp(val, "none")) o->display = DISPLAY_NONE;
+            else if (!strcmp(val, "sdl")) o->display = DISPLAY_SDL;
+            else return fail(err, errlen, "unknown -display '%s' (expected none or sdl)", val);
+        } else if (!strcmp(name, "nographic")) {
+            o->display = DISPLAY_NONE;
+        } else if (!strcmp(name, "no-reboot")) {
+            o->no_reboot = true;
+        } else if (!strcmp(name, "stats")) {
+            o->stats = true;
+        } else if (!strcmp(name, "max-insns")) {
+            if (parse_u64(val, &o->max_insns) || o->max_insns == 0)
+                return fail(err, errlen, "invalid -max-insns '%s' (expected a positive number)", val);
+        } else {
+            return fail(err, errlen, "unknown option '%s' (try bt86 -help)", a);
+        }
+    }
+    if (!o->kernel) return fail(err, errlen, "no kernel given (use -kernel FILE; see bt86 -help)");
+    if (o->engine == ENGINE_BT) return fail(err, errlen, "-engine bt is not available yet; use -engine interp");
+    return 0;
+}

@@ -1,0 +1,55 @@
+/* bt86's command line, in QEMU's conventions (`bt86 [options] -kernel FILE`).
+ * Parsing only: no file is opened here, so every check is testable in-process. */
+#ifndef BT86_FRONTEND_CLI_H
+#define BT86_FRONTEND_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define BT86_VERSION "0.1.0"
+
+/* Process exit statuses (the guest's debug-exit port gives (V << 1) | 1). */
+#define EXIT_STATUS_OK          0  /* guest shut down / reset, or Ctrl-A x */
+#define EXIT_STATUS_USAGE       1  /* bad command line or input file */
+#define EXIT_STATUS_HALT        2  /* HLT with nothing that can ever wake the CPU */
+#define EXIT_STATUS_TRIPLE      3  /* triple fault */
+#define EXIT_STATUS_INSN_LIMIT  4  /* -max-insns reached */
+
+#define RAM_MIN_BYTES (2ull << 20)
+#define RAM_MAX_BYTES (3ull << 30)
+#define RAM_DEFAULT_BYTES (128ull << 20)
+
+enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
+enum serial_kind { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
+enum engine_kind { ENGINE_INTERP, ENGINE_BT };
+enum display_kind { DISPLAY_NONE, DISPLAY_SDL };
+
+struct options {
+    enum cli_action action;
+    const char *kernel;       /* -kernel FILE */
+    const char *append;       /* -append STR (NULL: none) */
+    const char *initrd;       /* -initrd "FILE [ARGS][,FILE [ARGS]...]" */
+    uint32_t ram_bytes;       /* -m */
+    enum serial_kind serial;
+    const char *serial_path;  /* SERIAL_FILE */
+    enum engine_kind engine;
+    enum display_kind display;
+    bool no_reboot;
+    bool stats;
+    uint64_t max_insns;       /* 0 = no limit */
+};
+
+/* Parse argv into o (defaults first). Returns 0, or -1 with a one-line message
+ * (without the "bt86: " prefix) in err. */
+int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
+
+/* Parse a -m size: a number of MiB, or with a K/M/G/T suffix (QEMU's
+ * convention); rounded up to 4 KiB. 0, or -1 with a message. */
+int cli_parse_ram(const char *s, uint32_t *bytes, char *err, size_t errlen);
+
+/* The --help text. */
+void cli_usage(FILE *f);
+
+#endif

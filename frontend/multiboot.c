@@ -1,0 +1,329 @@
+/* The Multiboot v1 loader (frontend/multiboot.h). Everything in the image is
+ * untrusted; every guest address is checked against RAM before use. */
+#include "frontend/multiboot.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/machine.h"
+#include "cpu/segment.h"
+#include "cpu/vcpu.h"
+#include "frontend/file.h"
+#include "frontend/loader_elf.h"
+
+#define PAGE 4096u
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static void put32(struct phys_mem *pm, uint32_t pa, uint32_t v)
+{
+    uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+    phys_copy_in(pm, pa, b, 4);
+}
+
+static void put16(struct phys_mem *pm, uint32_t pa, uint16_t v)
+{
+    uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+    phys_copy_in(pm, pa, b, 2);
+}
+
+/* Find the header: 4-byte aligned, wholly inside the first 8192 bytes, with
+ * magic + flags + checksum == 0. Returns its offset or -1 (message in err). */
+static long find_header(const uint8_t *img, size_t len, const char *name, char *err, size_t errlen)
+{
+    size_t lim = len < MB_SEARCH_BYTES ? len : MB_SEARCH_BYTES;
+    bool bad_sum = false;
+    for (size_t off = 0; off + 12 <= lim; off += 4) {
+        if (rd32(img + off) != MB_HEADER_MAGIC) continue;
+        if ((uint32_t)(rd32(img + off) + rd32(img + off + 4) + rd32(img + off + 8)) == 0) return (long)off;
+        bad_sum = true;
+    }
+    if (bad_sum) fail(err, errlen, "%s: bad Multiboot header checksum", name);
+    else fail(err, errlen, "%s: not a Multiboot kernel (no Multiboot header in the first 8192 bytes)", name);
+    return -1;
+}
+
+static bool overlaps(uint64_t lo, uint64_t hi, uint64_t rlo, uint64_t rhi)
+{
+    return lo < rhi && hi > rlo;
+}
+
+/* Header flag 16: the header gives the load addresses (any file format). */
+static int load_aout_kludge(struct phys_mem *pm, const uint8_t *img, size_t len, size_t hoff,
+                            const char *name, struct mb_boot *out, char *err, size_t errlen)
+{
+    if (hoff + 32 > len) return fail(err, errlen, "%s: truncated Multiboot header (address fields missing)", name);
+    uint32_t header_addr = rd32(img + hoff + 12), load_addr = rd32(img + hoff + 16);
+    uint32_t load_end = rd32(img + hoff + 20), bss_end = rd32(img + hoff + 24), entry = rd32(img + hoff + 28);
+    if (load_addr > header_addr || header_addr - load_addr > hoff)
+        return fail(err, errlen, "%s: Multiboot header addresses are inconsistent (load_addr 0x%x, header_addr 0x%x)",
+                    name, load_addr, header_addr);
+    uint64_t file_off = hoff - (header_addr - load_addr);
+    uint64_t size;
+    if (load_end == 0) {
+        size = len - file_off;
+    } else {
+        if (load_end < load_addr) return fail(err, errlen, "%s: Multiboot load_end_addr is below load_addr", name);
+        size = load_end - load_addr;
+        if (file_off + size > len) return fail(err, errlen, "%s: Multiboot load range lies outside the file", name);
+    }
+    uint64_t end = (uint64_t)load_addr + size;
+    if (bss_end != 0) {
+        if (bss_end < end) return fail(err, errlen, "%s: Multiboot bss_end_addr is below the loaded image", name);
+        end = bss_end;
+    }
+    if (end > pm->ram_size)
+        return fail(err, errlen, "%s: Multiboot image (0x%x-0x%llx) lies outside guest RAM (%u MiB; see -m)",
+                    name, load_addr, (unsigned long long)end - 1, pm->ram_size >> 20);
+    if (overlaps(load_addr, end, 0, MB_RESERVED_END))
+        return fail(err, errlen, "%s: Multiboot image (0x%x-0x%llx) overlaps the loader's area 0x0-0x%x",
+                    name, load_addr, (unsigned long long)end - 1, MB_RESERVED_END - 1);
+    uint8_t *dst = phys_ram_ptr(pm, load_addr, (uint32_t)(end - load_addr));
+    if (!dst) return fail(err, errlen, "%s: Multiboot image lies outside guest RAM", name);
+    memcpy(dst, img + file_off, size);
+    memset(dst + size, 0, (size_t)(end - load_addr - size));
+    out->entry = entry;
+    out->kernel_end = (uint32_t)end;
+    return 0;
+}
+
+int multiboot_load_image(struct machine *m, const uint8_t *img, size_t len, const char *name,
+                         const char *cmdline, const struct mb_module *mods, int nmods,
+                         struct mb_boot *out, char *err, size_t errlen)
+{
+    struct phys_mem *pm = &m->mem;
+    memset(out, 0, sizeof(*out));
+    long h = find_header(img, len, name, err, errlen);
+    if (h < 0) return -1;
+    uint32_t flags = rd32(img + h + 4);
+    if (flags & 0xffffu & ~MBH_FLAGS_KNOWN)
+        return fail(err, errlen, "%s: the kernel requires Multiboot features bt86 does not provide (header flags 0x%08x)", name, flags);
+    if (nmods > MB_MAX_MODULES) return fail(err, errlen, "too many modules (%d; at most %d)", nmods, MB_MAX_MODULES);
+
+    if (flags & MBH_AOUT_KLUDGE) {
+        if (load_aout_kludge(pm, img, len, (size_t)h, name, out, err, errlen)) return -1;
+    } else {
+        struct elf_load_result r;
+        if (!elf_has_magic(img, len))
+            return fail(err, errlen, "%s: not an ELF file (bad magic) and the Multiboot header has no load addresses (flag 16)", name);
+        if (elf32_load(pm, img, len, name, 0, MB_RESERVED_END, &r, err, errlen)) return -1;
+        out->entry = r.entry;
+        out->kernel_end = r.end;
+    }
+
+    /* Strings: the kernel command line, then each module's. */
+    uint32_t str = MB_STRINGS_ADDR;
+    size_t need = strlen(cmdline) + 1;
+    for (int i = 0; i < nmods; i++) need += strlen(mods[i].cmdline) + 1;
+    if (need > MB_RESERVED_END - MB_STRINGS_ADDR)
+        return fail(err, errlen, "the kernel and module command lines are too long (%zu bytes; at most %u)",
+                    need, MB_RESERVED_END - MB_STRINGS_ADDR);
+    uint32_t cmdline_addr = str;
+    phys_copy_in(pm, str, cmdline, strlen(cmdline) + 1);
+    str += (uint32_t)strlen(cmdline) + 1;
+
+    /* Modules: page-aligned, above the kernel and above 1 MiB. */
+    uint64_t at = ((uint64_t)out->kernel_end + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+    if (at < 0x100000) at = 0x100000;
+    for (int i = 0; i < nmods; i++) {
+        if (at + mods[i].len > pm->ram_size)
+            return fail(err, errlen, "module '%s' (%zu bytes) does not fit in guest RAM (%u MiB; see -m)",
+                        mods[i].cmdline, mods[i].len, pm->ram_size >> 20);
+        if (mods[i].len && phys_copy_in(pm, (uint32_t)at, mods[i].data, mods[i].len))
+            return fail(err, errlen, "module '%s' does not fit in guest RAM", mods[i].cmdline);
+        uint32_t e = MB_MODS_ADDR + 16u * (uint32_t)i;
+        put32(pm, e, (uint32_t)at);
+        put32(pm, e + 4, (uint32_t)(at + mods[i].len));
+        put32(pm, e + 8, str);
+        put32(pm, e + 12, 0);
+        size_t cl = strlen(mods[i].cmdline) + 1;
+        phys_copy_in(pm, str, mods[i].cmdline, cl);
+        str += (uint32_t)cl;
+        at = (at + mods[i].len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+    }
+
+    /* Memory map: conventional memory, EBDA, BIOS area, extended memory. */
+    static const struct { uint32_t base, len, type; } low_map[3] = {
+        { 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0xf0000, 0x10000, 2 },
+    };
+    uint32_t mm = MB_MMAP_ADDR;
+    for (int i = 0; i < 4; i++) {
+        uint32_t base = i < 3 ? low_map[i].base : 0x100000;
+        uint32_t l = i < 3 ? low_map[i].len : pm->ram_size - 0x100000;
+        uint32_t type = i < 3 ? low_map[i].type : 1;
+        put32(pm, mm, 20);        /* size of the rest of the entry */
+        put32(pm, mm + 4, base);  /* base_addr low, high */
+        put32(pm, mm + 8, 0);
+        put32(pm, mm + 12, l);    /* length low, high */
+        put32(pm, mm + 16, 0);
+        put32(pm, mm + 20, type);
+        mm += 24;
+    }
+
+    phys_copy_in(pm, MB_NAME_ADDR, "bt86", 5);
+
+    uint8_t zero[128] = { 0 };
+    phys_copy_in(pm, MB_INFO_ADDR, zero, sizeof(zero));
+    uint32_t iflags = MBI_MEM | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER;
+    put32(pm, MB_INFO_ADDR + 0, iflags);
+    put32(pm, MB_INFO_ADDR + 4, 0x9fc00 / 1024);                    /* mem_lower, KiB */
+    put32(pm, MB_INFO_ADDR + 8, (pm->ram_size - 0x100000) / 1024);  /* mem_upper, KiB above 1 MiB */
+    put32(pm, MB_INFO_ADDR + 16, cmdline_addr);
+    put32(pm, MB_INFO_ADDR + 20, (uint32_t)nmods);
+    put32(pm, MB_INFO_ADDR + 24, MB_MODS_ADDR);
+    put32(pm, MB_INFO_ADDR + 44, mm - MB_MMAP_ADDR);               /* mmap_length */
+    put32(pm, MB_INFO_ADDR + 48, MB_MMAP_ADDR);
+    put32(pm, MB_INFO_ADDR + 64, MB_NAME_ADDR);
+    out->info = MB_INFO_ADDR;
+    return 0;
+}
+
+/* Split "-initrd a args,b,,c" into items; ",," is a literal comma. Returns a
+ * malloc'ed array of malloc'ed strings, or NULL when out of memory. */
+static char **split_initrd(const char *s, int *count)
+{
+    int cap = 4, n = 0;
+    char **items = malloc(sizeof(char *) * (size_t)cap);
+    char *cur = malloc(strlen(s) + 1);
+    if (!items || !cur) goto oom;
+    size_t k = 0;
+    for (const char *p = s;; p++) {
+        if (*p == ',' && p[1] == ',') {
+            cur[k++] = ',';
+            p++;
+            continue;
+        }
+        if (*p == ',' || *p == '\0') {
+            cur[k] = '\0';
+            if (n == cap) {
+                cap *= 2;
+                char **ni = realloc(items, sizeof(char *) * (size_t)cap);
+                if (!ni) goto oom;
+                items = ni;
+            }
+            items[n] = strdup(cur);
+            if (!items[n]) goto oom;
+            n++;
+            k = 0;
+            if (*p == '\0') break;
+            continue;
+        }
+        cur[k++] = *p;
+    }
+    free(cur);
+    *count = n;
+    return items;
+oom:
+    if (items)
+        for (int i = 0; i < n; i++) free(items[i]);
+    free(items);
+    free(cur);
+    return NULL;
+}
+
+int multiboot_load(struct machine *m, const char *kernel, const char *append, const char *initrd,
+                   struct mb_boot *out, char *err, size_t errlen)
+{
+    uint8_t *img = NULL;
+    size_t len = 0;
+    int rc = -1, nitems = 0;
+    char **items = NULL;
+    struct mb_module *mods = NULL;
+    uint8_t **bufs = NULL;
+    char *cmdline = NULL;
+
+    if (file_read_all(kernel, "kernel", (size_t)1 << 30, &img, &len, err, errlen)) return -1;
+    if (initrd) {
+        items = split_initrd(initrd, &nitems);
+        if (!items) { fail(err, errlen, "out of memory"); goto out; }
+        if (nitems > MB_MAX_MODULES) { fail(err, errlen, "too many -initrd modules (%d; at most %d)", nitems, MB_MAX_MODULES); goto out; }
+        mods = calloc((size_t)nitems, sizeof(*mods));
+        bufs = calloc((size_t)nitems, sizeof(*bufs));
+        if (!mods || !bufs) { fail(err, errlen, "out of memory"); goto out; }
+        for (int i = 0; i < nitems; i++) {
+            /* The file name is the item up to the first space; the module's
+             * command line is the whole item (QEMU's convention). */
+            char path[4096];
+            size_t pl = strcspn(items[i], " ");
+            if (pl == 0) { fail(err, errlen, "empty module name in -initrd '%s'", initrd); goto out; }
+            if (pl >= sizeof(path)) { fail(err, errlen, "module path too long in -initrd"); goto out; }
+            memcpy(path, items[i], pl);
+            path[pl] = '\0';
+            if (file_read_all(path, "module", m->mem.ram_size, &bufs[i], &mods[i].len, err, errlen)) goto out;
+            mods[i].data = bufs[i];
+            mods[i].cmdline = items[i];
+        }
+    }
+    const char *ap = append ? append : "";
+    cmdline = malloc(strlen(kernel) + strlen(ap) + 2);
+    if (!cmdline) { fail(err, errlen, "out of memory"); goto out; }
+    sprintf(cmdline, "%s %s", kernel, ap);
+    rc = multiboot_load_image(m, img, len, kernel, cmdline, mods, nitems, out, err, errlen);
+out:
+    free(cmdline);
+    for (int i = 0; i < nitems; i++) {
+        if (bufs) free(bufs[i]);
+        free(items[i]);
+    }
+    free(bufs);
+    free(mods);
+    free(items);
+    free(img);
+    return rc;
+}
+
+static void set_flat(struct vcpu *v, int s, uint16_t sel, uint16_t attr)
+{
+    v->seg[s] = (struct seg_cache){ .sel = sel, .attr = attr, .base = 0, .limit = 0xffffffffu };
+    seg_cache_refresh(&v->seg[s], true);
+}
+
+void multiboot_enter(struct machine *m, struct vcpu *v, const struct mb_boot *b)
+{
+    struct phys_mem *pm = &m->mem;
+    /* GDT: null, flat 32-bit code (0x08), flat data (0x10); accessed bits set,
+     * matching the loaded caches. */
+    put32(pm, MB_GDT_ADDR + 0, 0);
+    put32(pm, MB_GDT_ADDR + 4, 0);
+    put32(pm, MB_GDT_ADDR + 8, 0x0000ffff);
+    put32(pm, MB_GDT_ADDR + 12, 0x00cf9b00);
+    put32(pm, MB_GDT_ADDR + 16, 0x0000ffff);
+    put32(pm, MB_GDT_ADDR + 20, 0x00cf9300);
+    /* BIOS data area: COM1 at 0x3f8, EBDA at 0x9fc00, 639 KiB base memory. */
+    put16(pm, 0x400, 0x3f8);
+    put16(pm, 0x40e, 0x9fc00 >> 4);
+    put16(pm, 0x413, 0x9fc00 / 1024);
+
+    vcpu_reset(v);
+    memset(v->r, 0, sizeof(v->r));
+    v->r[R_EAX] = MB_BOOT_MAGIC;
+    v->r[R_EBX] = b->info;
+    v->r[R_ESP] = MB_INITIAL_ESP;
+    v->eip = b->entry;
+    v->eflags = F_FIXED1;
+    v->cr0 = CR0_PE | CR0_ET;
+    v->gdtr = (struct dtr){ MB_GDT_ADDR, 3 * 8 - 1 };
+    v->idtr = (struct dtr){ 0, 0x3ff };
+    set_flat(v, S_CS, 0x08, 0xc09b);
+    set_flat(v, S_DS, 0x10, 0xc093);
+    set_flat(v, S_ES, 0x10, 0xc093);
+    set_flat(v, S_FS, 0x10, 0xc093);
+    set_flat(v, S_GS, 0x10, 0xc093);
+    set_flat(v, S_SS, 0x10, 0xc093);
+    v->cpl = 0;
+    cpu_update_mode(v);
+    machine_set_a20(m, true);
+    tlb_flush_all(&v->tlb);
+}

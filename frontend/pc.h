@@ -1,0 +1,42 @@
+/* The board: a PC with one vCPU, RAM, COM1 (16550A at 0x3f8, IRQ 4), the
+ * debug-exit port 0xf4 and the POST port 0x80, wired to the host console. It
+ * owns the machine hooks (idle, poll) and the "current vCPU" slot that devices
+ * reached through the I/O bus use to find the vCPU that accessed them. */
+#ifndef BT86_FRONTEND_PC_H
+#define BT86_FRONTEND_PC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/machine.h"
+#include "cpu/vcpu.h"
+#include "devices/debug_exit.h"
+#include "devices/uart16550.h"
+#include "frontend/cli.h"
+#include "frontend/console.h"
+
+#define PC_COM1_BASE 0x3f8
+#define PC_COM1_IRQ  4
+#define PC_IDLE_WAIT_MS 10
+
+struct pc {
+    struct machine m;
+    struct uart16550 com1;
+    struct debug_exit dbg;
+    struct console con;
+    struct vcpu *cur;     /* the vCPU running on this (the only) host thread */
+    bool user_quit;       /* Ctrl-A x */
+    bool machine_ok, console_ok;
+};
+
+/* Build the board: console backend, machine, devices, hooks. 0, or -1 with a
+ * message in err (empty if one was already printed). */
+int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen);
+/* Load the -kernel (and -initrd) and set vCPU 0 to the Multiboot entry state. */
+int pc_load(struct pc *pc, const struct options *o, char *err, size_t errlen);
+/* Run vCPU 0 until it stops (max_insns 0 = no limit). */
+enum vcpu_stop pc_run(struct pc *pc, uint64_t max_insns);
+void pc_destroy(struct pc *pc);
+
+#endif
