@@ -86,9 +86,10 @@ void harness_free(struct harness *h)
     free(h);
 }
 
+/* Through phys_copy_in so that decoded blocks of overwritten code are dropped. */
 void harness_poke(struct harness *h, uint32_t pa, const void *src, size_t len)
 {
-    memcpy(h->m.mem.ram + pa, src, len);
+    if (phys_copy_in(&h->m.mem, pa, src, len) != 0) abort();
 }
 
 void harness_peek(struct harness *h, uint32_t pa, void *dst, size_t len)
@@ -120,10 +121,12 @@ enum harness_result harness_run_max(struct harness *h, const void *code, size_t 
     struct vcpu *v = h->v;
     harness_poke(h, HARNESS_CODE, code, len);
     uint32_t start;
-    if (h->mode == H_REAL16) {
-        v->seg[S_CS].sel = HARNESS_CODE >> 4;
+    if (h->mode == H_REAL16 || h->mode == H_PROT16) {
+        /* 16-bit code: CS's base points at the code so IP starts at 0 (the
+         * PROT16 descriptor cache gets the base directly: a test-only shortcut). */
+        if (h->mode == H_REAL16) v->seg[S_CS].sel = HARNESS_CODE >> 4;
         v->seg[S_CS].base = HARNESS_CODE;
-        seg_cache_refresh(&v->seg[S_CS], false);
+        seg_cache_refresh(&v->seg[S_CS], h->mode == H_PROT16);
         start = 0;
     } else {
         start = HARNESS_CODE;

@@ -52,7 +52,8 @@ struct harness {
 struct harness *harness_new(enum harness_mode mode);
 void harness_free(struct harness *h);
 
-/* Copy code to HARNESS_CODE, point CS:EIP at it, and run. */
+/* Copy code to HARNESS_CODE, point CS:EIP at it, and run. In the 16-bit modes
+ * CS.base is HARNESS_CODE and IP starts at 0. */
 enum harness_result harness_run(struct harness *h, const void *code, size_t len);
 enum harness_result harness_run_max(struct harness *h, const void *code, size_t len, uint64_t max_insns);
 
