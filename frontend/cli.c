@@ -33,6 +33,8 @@ void cli_usage(FILE *f)
           "  -no-reboot          exit instead of rebooting on a triple fault or reset (bt86 never reboots)\n"
           "  -stats              print instruction, time and VMM-exit statistics at exit (stderr)\n"
           "  -max-insns N        stop after N guest instructions (exit status 4)\n"
+          "  -icount SHIFT       deterministic virtual time: each instruction takes 2^SHIFT ns\n"
+          "                      (0-10; the default is real time)\n"
           "  -version            print the version and exit\n"
           "  -h, -help, --help   print this help and exit\n"
           "\n"
@@ -90,7 +92,7 @@ static int parse_u64(const char *s, uint64_t *out)
 
 /* Options that take an argument. */
 static const char *const with_arg[] = {
-    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", NULL,
+    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", "icount", NULL,
 };
 
 static bool takes_arg(const char *name)
@@ -108,6 +110,7 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
     o->serial = SERIAL_STDIO;
     o->engine = ENGINE_INTERP;
     o->display = DISPLAY_NONE;
+    o->icount_shift = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || a[1] == '\0') return fail(err, errlen, "unexpected argument '%s' (the kernel is given with -kernel FILE)", a);
@@ -156,6 +159,13 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
         } else if (!strcmp(name, "max-insns")) {
             if (parse_u64(val, &o->max_insns) || o->max_insns == 0)
                 return fail(err, errlen, "invalid -max-insns '%s' (expected a positive number)", val);
+        } else if (!strcmp(name, "icount")) {
+            uint64_t shift;
+            /* QEMU also accepts "shift=N"; take either spelling. */
+            const char *num = !strncmp(val, "shift=", 6) ? val + 6 : val;
+            if (parse_u64(num, &shift) || shift > 10)
+                return fail(err, errlen, "invalid -icount '%s' (expected a shift from 0 to 10)", val);
+            o->icount_shift = (int)shift;
         } else {
             return fail(err, errlen, "unknown option '%s' (try bt86 -help)", a);
         }

@@ -39,6 +39,7 @@ struct options {
     bool no_reboot;
     bool stats;
     uint64_t max_insns;       /* 0 = no limit */
+    int icount_shift;         /* -icount SHIFT: deterministic virtual time, 2^SHIFT ns per instruction; -1 = real time */
 };
 
 /* Parse argv into o (defaults first). Returns 0, or -1 with a one-line message

@@ -37,6 +37,7 @@ static int finish(const struct pc *pc, enum vcpu_stop stop, uint64_t max_insns)
         return v->exit_status;
     case STOP_SHUTDOWN:
         if (pc->user_quit) fprintf(stderr, "bt86: terminated (Ctrl-A x)\n");
+        else if (pc->reset_requested) fprintf(stderr, "bt86: the guest reset the machine\n");
         return EXIT_STATUS_OK;
     case STOP_TRIPLE_FAULT:
         fprintf(stderr, "bt86: triple fault (vector chain: ");
@@ -45,7 +46,7 @@ static int finish(const struct pc *pc, enum vcpu_stop stop, uint64_t max_insns)
         return EXIT_STATUS_TRIPLE;
     case STOP_HALT_FOREVER:
         if (v->eflags & F_IF)
-            fprintf(stderr, "bt86: CPU halted forever: HLT at EIP=%08x with IF=1, but no interrupt source exists yet\n",
+            fprintf(stderr, "bt86: CPU halted forever: HLT at EIP=%08x with IF=1, no timer armed and no input\n",
                     v->insn_eip);
         else
             fprintf(stderr, "bt86: CPU halted forever: HLT at EIP=%08x with interrupts disabled (IF=0)\n",

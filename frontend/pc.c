@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cpu/interp.h"
 #include "devices/port80.h"
@@ -34,23 +35,79 @@ static void pc_poll(struct machine *m, struct vcpu *v)
     if (pc->con.count < CONSOLE_BUF) console_poll(&pc->con, 0);
     feed_uart(pc);
     uart_tick(&pc->com1);
+    vclock_run_timers(&pc->clock);
     check_quit(pc, v);
 }
 
 /* The vCPU is halted with nothing pending. With IF=0 nothing can wake it
- * (there is no NMI source). With IF=1 only an external interrupt can, and
- * until the interrupt controller exists (m->irq_ack) nothing can deliver one.
- * Once it does, wait a little for host input and let the devices run. */
+ * (there is no NMI source). With IF=1 an interrupt can come from a timer or
+ * from host input reaching the UART: wait for whichever is first (in -icount
+ * mode, jump virtual time to the next timer). Nothing armed and no input
+ * possible means nothing can ever wake the CPU. */
 static bool pc_idle(struct machine *m, struct vcpu *v)
 {
     struct pc *pc = m->board;
     if (!(v->eflags & F_IF)) return false;
-    if (!m->irq_ack) return false;
-    console_poll(&pc->con, PC_IDLE_WAIT_MS);
+    uint64_t deadline = vclock_next_deadline(&pc->clock);
+    bool input_possible = !pc->con.in_eof;
+    if (deadline == UINT64_MAX && !input_possible) return false;
+    const uint64_t max_wait = (uint64_t)PC_IDLE_WAIT_MS * 1000000u;
+    if (pc->clock.deterministic) {
+        /* Virtual time jumps to the next timer unless host input is waiting. */
+        unsigned got = input_possible ? console_poll(&pc->con, deadline == UINT64_MAX ? PC_IDLE_WAIT_MS : 0) : 0;
+        if (!got && deadline != UINT64_MAX) vclock_skip_to(&pc->clock, deadline);
+    } else {
+        uint64_t now = vclock_now(&pc->clock);
+        uint64_t wait = deadline > now ? deadline - now : 0;
+        if (wait > max_wait) wait = max_wait;
+        if (input_possible) console_poll(&pc->con, (int)((wait + 999999u) / 1000000u));
+        else vclock_wait_until(&pc->clock, now + wait, wait);
+    }
     feed_uart(pc);
     uart_tick(&pc->com1);
+    vclock_run_timers(&pc->clock);
     check_quit(pc, v);
     return true;
+}
+
+/* --- interrupt wiring: device lines -> PIC -> the vCPU's INTR --- */
+
+static void pic_output(void *opaque, bool level)
+{
+    struct pc *pc = opaque;
+    if (level) pc->m.cpu[0]->irq_req = 1;
+}
+
+static bool pc_irq_pending(struct machine *m, struct vcpu *v)
+{
+    (void)v;
+    return pic_pending(&((struct pc *)m->board)->pic);
+}
+
+static int pc_irq_ack(struct machine *m, struct vcpu *v)
+{
+    (void)v;
+    struct pc *pc = m->board;
+    if (!pic_pending(&pc->pic)) return -1;
+    return pic_intack(&pc->pic);
+}
+
+static void irq0_line(void *opaque, bool level) { pic_set_irq(&((struct pc *)opaque)->pic, 0, level); }
+static void irq8_line(void *opaque, bool level) { pic_set_irq(&((struct pc *)opaque)->pic, 8, level); }
+static void com1_line(void *opaque, int level) { pic_set_irq(&((struct pc *)opaque)->pic, PC_COM1_IRQ, level != 0); }
+static void kbc_line(void *opaque, int irq, bool level) { pic_set_irq(&((struct pc *)opaque)->pic, irq, level); }
+
+static void kbc_a20(void *opaque, bool enabled) { machine_set_a20(&((struct pc *)opaque)->m, enabled); }
+
+/* A reset through the 8042 or port 0x92. bt86 does not reboot guests: the run
+ * ends with status 0, which is what -no-reboot makes QEMU do. */
+static void kbc_reset(void *opaque)
+{
+    struct pc *pc = opaque;
+    pc->reset_requested = true;
+    struct vcpu *v = pc->cur ? pc->cur : pc->m.cpu[0];
+    v->stop = STOP_SHUTDOWN;
+    v->req |= REQ_STOP;
 }
 
 int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
@@ -65,11 +122,21 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
     m->board = pc;
     m->poll = pc_poll;
     m->idle = pc_idle;
-    /* COM1's interrupt line has nowhere to go until the PIC exists: the UART
-     * keeps its irq_level, and no callback is attached. */
-    uart_init(&pc->com1, console_tx, &pc->con, NULL, NULL);
+    m->irq_pending = pc_irq_pending;
+    m->irq_ack = pc_irq_ack;
+    /* -icount: time is the instruction count (and the RTC starts at a fixed
+     * date) so that runs repeat exactly; otherwise host time. */
+    bool det = o->icount_shift >= 0;
+    vclock_init(&pc->clock, det, det ? (unsigned)o->icount_shift : 0, &m->cpu[0]->icount);
+    int64_t epoch = det ? 1767225600 /* 2026-01-01 00:00:00 UTC */ : (int64_t)time(NULL);
+    pic_init(&pc->pic, pic_output, pc);
+    pit_init(&pc->pit, &pc->clock, irq0_line, pc);
+    cmos_init(&pc->rtc, &pc->clock, epoch, o->ram_bytes, irq8_line, pc);
+    i8042_init(&pc->kbc, kbc_line, kbc_a20, kbc_reset, pc);
+    uart_init(&pc->com1, console_tx, &pc->con, com1_line, pc);
     if (uart_attach(&pc->com1, &m->io, PC_COM1_BASE) || debug_exit_init(&pc->dbg, &m->io, &pc->cur) ||
-        port80_init(&m->io)) {
+        port80_init(&m->io) || pic_register(&pc->pic, &m->io) || pit_register(&pc->pit, &m->io) ||
+        cmos_register(&pc->rtc, &m->io) || i8042_register(&pc->kbc, &m->io)) {
         snprintf(err, errlen, "out of I/O bus handler slots");
         return -1;
     }

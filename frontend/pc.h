@@ -1,5 +1,7 @@
-/* The board: a PC with one vCPU, RAM, COM1 (16550A at 0x3f8, IRQ 4), the
- * debug-exit port 0xf4 and the POST port 0x80, wired to the host console. It
+/* The board: a PC with one vCPU, RAM, the 8259A PIC pair, the 8254 PIT, the
+ * CMOS/RTC, the 8042 keyboard controller with port 0x92, COM1 (16550A at
+ * 0x3f8, IRQ 4), the debug-exit port 0xf4 and the POST port 0x80, wired to
+ * the host console and to virtual time (devices/vclock.h). It
  * owns the machine hooks (idle, poll) and the "current vCPU" slot that devices
  * reached through the I/O bus use to find the vCPU that accessed them. */
 #ifndef BT86_FRONTEND_PC_H
@@ -11,7 +13,12 @@
 
 #include "cpu/machine.h"
 #include "cpu/vcpu.h"
+#include "devices/cmos_rtc.h"
 #include "devices/debug_exit.h"
+#include "devices/i8042.h"
+#include "devices/pic8259.h"
+#include "devices/pit8254.h"
+#include "devices/vclock.h"
 #include "devices/uart16550.h"
 #include "frontend/cli.h"
 #include "frontend/console.h"
@@ -22,11 +29,17 @@
 
 struct pc {
     struct machine m;
+    struct vclock clock;
+    struct pic pic;
+    struct pit pit;
+    struct cmos_rtc rtc;
+    struct i8042 kbc;
     struct uart16550 com1;
     struct debug_exit dbg;
     struct console con;
     struct vcpu *cur;     /* the vCPU running on this (the only) host thread */
     bool user_quit;       /* Ctrl-A x */
+    bool reset_requested; /* 8042 / port 0x92 reset: bt86 ends the run (status 0) */
     bool machine_ok, console_ok;
 };
 
