@@ -1,11 +1,204 @@
-/* STUB: replaced by the real implementation. */
+/* The decode cache: blocks of decoded records keyed by (host address of the
+ * first byte, CS.D), so Capstone runs once per guest instruction. Blocks never
+ * cross a 4 KiB page; every RAM page has a chain of its blocks, so a guest
+ * write to a code page drops exactly that page's blocks. Dropped blocks go to
+ * a dead list and are freed only by dcache_reap, because the run loop may be
+ * executing one of them when its page is written. */
 #include "cpu/decode_cache.h"
-#include <stdlib.h>
 
-struct decode_cache *dcache_new(struct phys_mem *pm, void (*f)(void *, const uint8_t *), void *opaque) { (void)pm; (void)f; (void)opaque; return NULL; }
-void dcache_free(struct decode_cache *dc) { (void)dc; }
-struct block *dcache_get(struct decode_cache *dc, struct decoder *d, const uint8_t *host, uint32_t pa, uint32_t avail, uint32_t eip, bool code32) { (void)dc; (void)d; (void)host; (void)pa; (void)avail; (void)eip; (void)code32; return NULL; }
-void dcache_invalidate(struct decode_cache *dc, uint32_t pa, unsigned size) { (void)dc; (void)pa; (void)size; }
-void dcache_flush(struct decode_cache *dc) { (void)dc; }
-void dcache_reap(struct decode_cache *dc) { (void)dc; }
-void dcache_get_stats(const struct decode_cache *dc, struct dcache_stats *out) { (void)dc; (void)out; }
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/decode.h"
+#include "cpu/interp.h"
+#include "memory/phys.h"
+
+#define HASH_BITS 15
+#define HASH_SIZE (1u << HASH_BITS)
+#define PAGE_SIZE 4096u
+
+struct decode_cache {
+    struct phys_mem *pm;
+    void (*on_new_code_page)(void *opaque, const uint8_t *host_page);
+    void *opaque;
+    struct block *hash[HASH_SIZE];
+    uint32_t npages;          /* RAM pages */
+    struct block **page_head; /* per RAM page */
+    struct block *rom;        /* blocks outside RAM (never invalidated), via pnext */
+    struct block *dead;       /* via dnext */
+    struct dcache_stats st;
+};
+
+static unsigned hash_of(const uint8_t *host, bool code32)
+{
+    uint64_t k = (uint64_t)(uintptr_t)host * 0x9e3779b97f4a7c15ull;
+    return (unsigned)((k >> (64 - HASH_BITS)) ^ (code32 ? 1u : 0u)) & (HASH_SIZE - 1);
+}
+
+struct decode_cache *dcache_new(struct phys_mem *pm,
+                                void (*on_new_code_page)(void *opaque, const uint8_t *host_page),
+                                void *opaque)
+{
+    struct decode_cache *dc = calloc(1, sizeof(*dc));
+    if (!dc) return NULL;
+    dc->pm = pm;
+    dc->on_new_code_page = on_new_code_page;
+    dc->opaque = opaque;
+    dc->npages = pm->ram_size / PAGE_SIZE;
+    dc->page_head = calloc(dc->npages ? dc->npages : 1, sizeof(*dc->page_head));
+    if (!dc->page_head) {
+        free(dc);
+        return NULL;
+    }
+    return dc;
+}
+
+static void free_chain_dead(struct block *b)
+{
+    while (b) {
+        struct block *n = b->dnext;
+        free(b);
+        b = n;
+    }
+}
+
+void dcache_free(struct decode_cache *dc)
+{
+    if (!dc) return;
+    dcache_flush(dc);
+    free_chain_dead(dc->dead);
+    free(dc->page_head);
+    free(dc);
+}
+
+static void hash_unlink(struct decode_cache *dc, struct block *b)
+{
+    struct block **pp = &dc->hash[hash_of(b->host, b->code32)];
+    while (*pp && *pp != b) pp = &(*pp)->hnext;
+    if (*pp) *pp = b->hnext;
+    b->hnext = NULL;
+}
+
+static void kill(struct decode_cache *dc, struct block *b)
+{
+    b->dead = true;
+    b->dnext = dc->dead;
+    dc->dead = b;
+}
+
+struct block *dcache_get(struct decode_cache *dc, struct decoder *d, const uint8_t *host,
+                         uint32_t pa, uint32_t avail, uint32_t eip, bool code32)
+{
+    dc->st.lookups++;
+    unsigned h = hash_of(host, code32);
+    for (struct block *b = dc->hash[h]; b; b = b->hnext)
+        if (b->host == host && b->code32 == code32) return b;
+
+    /* Miss: decode up to the end of the page, a block-ending instruction,
+     * BLOCK_MAX_INSNS, or an instruction that does not fit. */
+    uint32_t to_page_end = PAGE_SIZE - (pa & (PAGE_SIZE - 1));
+    if (avail > to_page_end) avail = to_page_end;
+    struct insn tmp[BLOCK_MAX_INSNS];
+    unsigned n = 0;
+    uint32_t off = 0;
+    while (n < BLOCK_MAX_INSNS && off < avail) {
+        int rc = decode_one(d, host + off, avail - off, eip + off, code32, &tmp[n]);
+        if (rc == DECODE_OK) {
+            off += tmp[n].len;
+            if (tmp[n++].flags & IF_ENDS_BLOCK) break;
+            continue;
+        }
+        if (rc == DECODE_UD && n == 0) {
+            /* A one-record block that raises #UD when run. */
+            memset(&tmp[0], 0, sizeof(tmp[0]));
+            tmp[0].exec = exec_ud;
+            tmp[0].len = 1;
+            tmp[0].opsize = tmp[0].addrsize = code32 ? 4 : 2;
+            tmp[0].flags = IF_ENDS_BLOCK;
+            for (int i = 0; i < 3; i++) tmp[0].op[i].base = tmp[0].op[i].index = REG_NONE;
+            off = 1;
+            n = 1;
+        }
+        break; /* SHORT, or an invalid instruction after the first */
+    }
+    if (n == 0) return NULL;
+
+    struct block *b = malloc(sizeof(*b) + n * sizeof(struct insn));
+    if (!b) return NULL;
+    b->host = host;
+    b->pa = pa;
+    b->code32 = code32;
+    b->dead = false;
+    b->n = (uint16_t)n;
+    b->bytes = (uint16_t)off;
+    b->dnext = NULL;
+    memcpy(b->in, tmp, n * sizeof(struct insn));
+    b->hnext = dc->hash[h];
+    dc->hash[h] = b;
+
+    uint32_t page = pa / PAGE_SIZE;
+    if (pa < dc->pm->ram_size && page < dc->npages) {
+        b->pnext = dc->page_head[page];
+        dc->page_head[page] = b;
+        if (!dc->pm->code_pages[page]) {
+            dc->pm->code_pages[page] = 1;
+            if (dc->on_new_code_page) dc->on_new_code_page(dc->opaque, host - (pa & (PAGE_SIZE - 1)));
+        }
+    } else {
+        b->pnext = dc->rom;
+        dc->rom = b;
+    }
+    dc->st.misses++;
+    dc->st.blocks++;
+    dc->st.insns += n;
+    return b;
+}
+
+void dcache_invalidate(struct decode_cache *dc, uint32_t pa, unsigned size)
+{
+    if (size == 0) return;
+    uint64_t first = pa / PAGE_SIZE, last = ((uint64_t)pa + size - 1) / PAGE_SIZE;
+    for (uint64_t p = first; p <= last && p < dc->npages; p++) {
+        struct block *b = dc->page_head[p];
+        while (b) {
+            struct block *next = b->pnext;
+            hash_unlink(dc, b);
+            b->pnext = NULL;
+            kill(dc, b);
+            dc->st.invalidations++;
+            b = next;
+        }
+        dc->page_head[p] = NULL;
+        dc->pm->code_pages[p] = 0;
+    }
+}
+
+void dcache_flush(struct decode_cache *dc)
+{
+    for (unsigned i = 0; i < HASH_SIZE; i++) {
+        struct block *b = dc->hash[i];
+        while (b) {
+            struct block *next = b->hnext;
+            b->hnext = NULL;
+            b->pnext = NULL;
+            kill(dc, b);
+            b = next;
+        }
+        dc->hash[i] = NULL;
+    }
+    memset(dc->page_head, 0, dc->npages * sizeof(*dc->page_head));
+    if (dc->pm->code_pages) memset(dc->pm->code_pages, 0, dc->npages);
+    dc->rom = NULL;
+}
+
+void dcache_reap(struct decode_cache *dc)
+{
+    free_chain_dead(dc->dead);
+    dc->dead = NULL;
+}
+
+void dcache_get_stats(const struct decode_cache *dc, struct dcache_stats *out)
+{
+    *out = dc->st;
+}
