@@ -32,7 +32,7 @@ void vcpu_free(struct vcpu *v)
 void vcpu_reset(struct vcpu *v)
 {
     memset(v->r, 0, sizeof(v->r));
-    v->r[R_EDX] = 0x00000663; /* family 6, model 6, stepping 3: an i686 */
+    v->r[R_EDX] = 0x000006f1; /* the CPUID leaf 1 signature (cpu/cpuid.c): family 6 */
     v->eip = 0xfff0;
     v->eflags = F_FIXED1;
     v->cr0 = CR0_ET | CR0_CD | CR0_NW;

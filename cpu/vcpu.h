@@ -158,6 +158,7 @@ struct vcpu {
     int      delivering;    /* -1, or the vector being delivered (double/triple fault logic) */
     int      fault_chain[4];/* vectors seen in the current delivery chain, for the triple fault diagnostic */
     int      fault_chain_len;
+    int      delivering_kind; /* enum int_kind of `delivering` (cpu/interrupt.h): only exceptions count for #DF */
 
     /* --- how the run ended --- */
     enum vcpu_stop stop;
