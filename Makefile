@@ -59,7 +59,8 @@ include guests/guests.mk
 RUN_GUEST ?= $(GUEST_DEMO)
 RUN_ARGS  ?=
 run: deps bt86 guests
-	./bt86 -kernel $(RUN_GUEST) $(RUN_ARGS)
+	@echo "bt86: booting $(RUN_GUEST) (Ctrl-A x quits)"
+	@./bt86 -kernel $(RUN_GUEST) $(RUN_ARGS); echo "bt86: exited with status $$?"
 
 # Every test: unit tests (plain and under ASan+UBSan), then the integration
 # suite that boots every guest (and compares with QEMU where it is installed).
