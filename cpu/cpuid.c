@@ -1,8 +1,11 @@
 /* CPUID: bt86 presents itself as a plain i686 (family 6) with its own vendor
  * and brand strings. Only features bt86 implements are advertised: no MMX,
- * SSE, PAE, PSE-36, MTRR, MCA, and no local APIC until one exists. */
+ * SSE, PAE, PSE-36, MTRR, MCA. The APIC bit follows the board (a local APIC
+ * exists when the board handles IA32_APIC_BASE) and the MSR's enable bit, as
+ * on hardware. */
 #include <string.h>
 
+#include "cpu/machine.h"
 #include "cpu/vcpu.h"
 #include "cpu/vmm.h"
 
@@ -19,6 +22,7 @@
 #define FEAT_TSC  (1u << 4)
 #define FEAT_MSR  (1u << 5)
 #define FEAT_CX8  (1u << 8)
+#define FEAT_APIC (1u << 9)
 #define FEAT_SEP  (1u << 11)
 #define FEAT_PGE  (1u << 13)
 #define FEAT_CMOV (1u << 15)
@@ -49,6 +53,7 @@ void vmm_cpuid(struct vcpu *v)
         a = CPUID_SIGNATURE;
         b = (uint32_t)v->index << 24; /* initial APIC ID */
         d = CPUID_FEATURES;
+        if (v->m && v->m->apic_base_written && (v->msr.apic_base & 0x800u)) d |= FEAT_APIC;
     } else if (leaf == 0x80000000u) {
         a = CPUID_MAX_EXT;
     } else if (leaf >= 0x80000002u) {

@@ -23,6 +23,7 @@ struct machine {
     uint32_t a20_mask;            /* 0xffffffff, or 0xffefffff with A20 disabled */
     struct decode_cache *dcache;
     struct decoder *decoder;      /* one per host thread; single-threaded for now */
+    uint64_t code_gen;            /* bumped whenever decoded code is dropped */
     struct vcpu *cpu[MAX_VCPUS];
     int ncpu;
 
@@ -36,6 +37,8 @@ struct machine {
     bool (*idle)(struct machine *m, struct vcpu *v);
     /* Called every so often from the run loop (device polling, timers). */
     void (*poll)(struct machine *m, struct vcpu *v);
+    /* The guest wrote IA32_APIC_BASE (NULL = no local APIC on this board). */
+    void (*apic_base_written)(struct machine *m, struct vcpu *v);
     void *board;                  /* the PC's devices (frontend/pc.h) */
 };
 

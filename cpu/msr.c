@@ -3,6 +3,7 @@
 #include "cpu/msr.h"
 
 #include "cpu/fault.h"
+#include "cpu/machine.h"
 #include "cpu/vcpu.h"
 #include "cpu/vmm.h"
 
@@ -62,6 +63,7 @@ void vmm_wrmsr(struct vcpu *v)
          * 36-bit physical address; the BSP flag is read-only. */
         if (x & 0xfffffff0000006ffull) cpu_gp(v, 0);
         v->msr.apic_base = (x & ~0x100ull) | (v->msr.apic_base & 0x100ull);
+        if (v->m->apic_base_written) v->m->apic_base_written(v->m, v);
         break;
     case MSR_SYSENTER_CS: v->msr.sysenter_cs = (uint32_t)x; break;
     case MSR_SYSENTER_ESP: v->msr.sysenter_esp = (uint32_t)x; break;

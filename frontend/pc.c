@@ -7,6 +7,7 @@
 
 #include "cpu/interp.h"
 #include "devices/port80.h"
+#include "frontend/mptable.h"
 #include "frontend/multiboot.h"
 
 /* Move buffered host input into the UART as far as its receiver has room. */
@@ -70,7 +71,11 @@ static bool pc_idle(struct machine *m, struct vcpu *v)
     return true;
 }
 
-/* --- interrupt wiring: device lines -> PIC -> the vCPU's INTR --- */
+/* --- interrupt wiring ---
+ * ISA lines go to both the PIC and the I/O APIC (IRQ 0 on I/O APIC pin 2, as
+ * the MP table says). The PIC reaches the CPU through LINT0 in virtual-wire
+ * mode (ExtINT), as after a BIOS; the local APIC presents its own vectors
+ * first. */
 
 static void pic_output(void *opaque, bool level)
 {
@@ -78,24 +83,65 @@ static void pic_output(void *opaque, bool level)
     if (level) pc->m.cpu[0]->irq_req = 1;
 }
 
+static void isa_irq(struct pc *pc, int irq, bool level)
+{
+    pic_set_irq(&pc->pic, irq, level);
+    ioapic_set_irq(&pc->ioapic, irq == 0 ? 2 : irq, level);
+}
+
 static bool pc_irq_pending(struct machine *m, struct vcpu *v)
 {
-    (void)v;
-    return pic_pending(&((struct pc *)m->board)->pic);
+    struct pc *pc = m->board;
+    struct lapic *a = &pc->lapic[v->index];
+    return lapic_has_interrupt(a) >= 0 || (lapic_accepts_pic(a) && pic_pending(&pc->pic));
 }
 
 static int pc_irq_ack(struct machine *m, struct vcpu *v)
 {
-    (void)v;
     struct pc *pc = m->board;
-    if (!pic_pending(&pc->pic)) return -1;
-    return pic_intack(&pc->pic);
+    struct lapic *a = &pc->lapic[v->index];
+    if (lapic_has_interrupt(a) >= 0) return lapic_ack(a);
+    if (lapic_accepts_pic(a) && pic_pending(&pc->pic)) return pic_intack(&pc->pic);
+    return -1;
 }
 
-static void irq0_line(void *opaque, bool level) { pic_set_irq(&((struct pc *)opaque)->pic, 0, level); }
-static void irq8_line(void *opaque, bool level) { pic_set_irq(&((struct pc *)opaque)->pic, 8, level); }
-static void com1_line(void *opaque, int level) { pic_set_irq(&((struct pc *)opaque)->pic, PC_COM1_IRQ, level != 0); }
-static void kbc_line(void *opaque, int irq, bool level) { pic_set_irq(&((struct pc *)opaque)->pic, irq, level); }
+/* The local APIC's state changed: make the vCPU look for an interrupt. */
+static void apic_kick(void *opaque)
+{
+    struct vcpu *v = opaque;
+    v->irq_req = 1;
+}
+
+static void apic_send_ipi(void *opaque, uint32_t lo, uint32_t hi)
+{
+    struct vcpu *v = opaque;
+    struct pc *pc = v->m->board;
+    lapic_route_ipi(pc->lapics, pc->m.ncpu, v->index, lo, hi);
+}
+
+static void apic_eoi(void *opaque, int vector)
+{
+    struct vcpu *v = opaque;
+    ioapic_eoi(&((struct pc *)v->m->board)->ioapic, vector);
+}
+
+static void ioapic_deliver(void *opaque, int dest, int dest_mode, int delivery_mode, int vector, bool level)
+{
+    struct pc *pc = opaque;
+    if (delivery_mode == 7) return; /* ExtINT: the PIC path through LINT0 */
+    lapic_route(pc->lapics, pc->m.ncpu, dest, dest_mode, delivery_mode, vector, level);
+}
+
+static void apic_base_written(struct machine *m, struct vcpu *v)
+{
+    struct pc *pc = m->board;
+    lapic_set_base_msr(&pc->lapic[v->index], v->msr.apic_base);
+}
+
+static void irq0_line(void *opaque, bool level) { isa_irq(opaque, 0, level); }
+static void irq8_line(void *opaque, bool level) { isa_irq(opaque, 8, level); }
+static void com1_line(void *opaque, int level) { isa_irq(opaque, PC_COM1_IRQ, level != 0); }
+static void kbc_line(void *opaque, int irq, bool level) { isa_irq(opaque, irq, level); }
 
 static void kbc_a20(void *opaque, bool enabled) { machine_set_a20(&((struct pc *)opaque)->m, enabled); }
 
@@ -124,12 +170,36 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
     m->idle = pc_idle;
     m->irq_pending = pc_irq_pending;
     m->irq_ack = pc_irq_ack;
+    m->apic_base_written = apic_base_written;
     /* -icount: time is the instruction count (and the RTC starts at a fixed
      * date) so that runs repeat exactly; otherwise host time. */
     bool det = o->icount_shift >= 0;
     vclock_init(&pc->clock, det, det ? (unsigned)o->icount_shift : 0, &m->cpu[0]->icount);
     int64_t epoch = det ? 1767225600 /* 2026-01-01 00:00:00 UTC */ : (int64_t)time(NULL);
     pic_init(&pc->pic, pic_output, pc);
+    ioapic_init(&pc->ioapic, (uint8_t)m->ncpu, ioapic_deliver, pc);
+    for (int i = 0; i < m->ncpu; i++) {
+        struct vcpu *v = m->cpu[i];
+        if (lapic_init(&pc->lapic[i], &pc->clock, i, apic_kick, v)) {
+            snprintf(err, errlen, "out of virtual timers");
+            return -1;
+        }
+        lapic_set_callbacks(&pc->lapic[i], apic_send_ipi, apic_eoi);
+        lapic_set_base_msr(&pc->lapic[i], v->msr.apic_base);
+        pc->lapics[i] = &pc->lapic[i];
+    }
+    struct mmio_region r;
+    /* One vCPU for now: the APIC window belongs to vCPU 0's local APIC. */
+    lapic_region(&pc->lapic[0], &r);
+    if (phys_add_mmio(&m->mem, &r)) {
+        snprintf(err, errlen, "cannot map the local APIC");
+        return -1;
+    }
+    ioapic_region(&pc->ioapic, &r);
+    if (phys_add_mmio(&m->mem, &r)) {
+        snprintf(err, errlen, "cannot map the I/O APIC");
+        return -1;
+    }
     pit_init(&pc->pit, &pc->clock, irq0_line, pc);
     cmos_init(&pc->rtc, &pc->clock, epoch, o->ram_bytes, irq8_line, pc);
     i8042_init(&pc->kbc, kbc_line, kbc_a20, kbc_reset, pc);
@@ -143,12 +213,24 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
     return 0;
 }
 
+/* What firmware leaves in memory for the OS: the MP table in the EBDA. */
+int pc_write_firmware_tables(struct pc *pc, char *err, size_t errlen)
+{
+    struct mptable_config c;
+    mptable_default_config(&c, pc->m.ncpu);
+    if (mptable_write(&pc->m.mem, MPTABLE_ADDR, MPTABLE_MAX_LEN, &c) < 0) {
+        snprintf(err, errlen, "cannot write the MP table");
+        return -1;
+    }
+    return 0;
+}
+
 int pc_load(struct pc *pc, const struct options *o, char *err, size_t errlen)
 {
     struct mb_boot b;
     if (multiboot_load(&pc->m, o->kernel, o->append, o->initrd, &b, err, errlen)) return -1;
     multiboot_enter(&pc->m, pc->m.cpu[0], &b);
-    return 0;
+    return pc_write_firmware_tables(pc, err, errlen);
 }
 
 enum vcpu_stop pc_run(struct pc *pc, uint64_t max_insns)

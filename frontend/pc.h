@@ -1,5 +1,6 @@
 /* The board: a PC with one vCPU, RAM, the 8259A PIC pair, the 8254 PIT, the
- * CMOS/RTC, the 8042 keyboard controller with port 0x92, COM1 (16550A at
+ * local APIC (0xfee00000) and I/O APIC (0xfec00000) described by an MP table,
+ * the CMOS/RTC, the 8042 keyboard controller with port 0x92, COM1 (16550A at
  * 0x3f8, IRQ 4), the debug-exit port 0xf4 and the POST port 0x80, wired to
  * the host console and to virtual time (devices/vclock.h). It
  * owns the machine hooks (idle, poll) and the "current vCPU" slot that devices
@@ -16,6 +17,8 @@
 #include "devices/cmos_rtc.h"
 #include "devices/debug_exit.h"
 #include "devices/i8042.h"
+#include "devices/ioapic.h"
+#include "devices/lapic.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/vclock.h"
@@ -31,6 +34,9 @@ struct pc {
     struct machine m;
     struct vclock clock;
     struct pic pic;
+    struct lapic lapic[MAX_VCPUS];
+    struct lapic *lapics[MAX_VCPUS]; /* for lapic_route */
+    struct ioapic ioapic;
     struct pit pit;
     struct cmos_rtc rtc;
     struct i8042 kbc;
@@ -48,6 +54,8 @@ struct pc {
 int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen);
 /* Load the -kernel (and -initrd) and set vCPU 0 to the Multiboot entry state. */
 int pc_load(struct pc *pc, const struct options *o, char *err, size_t errlen);
+/* Write the MP table (done by pc_load; boot paths that skip it call it). */
+int pc_write_firmware_tables(struct pc *pc, char *err, size_t errlen);
 /* Run vCPU 0 until it stops (max_insns 0 = no limit). */
 enum vcpu_stop pc_run(struct pc *pc, uint64_t max_insns);
 void pc_destroy(struct pc *pc);
