@@ -78,4 +78,4 @@ bench: deps bt86 guests
 clean:
 	rm -rf build bt86
 
--include $(OBJS:.o=.d) $(SAN_LIB_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(SAN_TEST_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(SAN_LIB_OBJS:.o=.d) build/san/frontend/main.d $(TEST_OBJS:.o=.d) $(SAN_TEST_OBJS:.o=.d)

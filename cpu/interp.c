@@ -81,6 +81,7 @@ static void exec_uncached(struct vcpu *v)
     uint8_t bytes[16];
     uint32_t n = 0;
     struct insn in;
+    v->insn_eip = v->eip; /* fetch faults report the instruction being fetched */
     for (;;) {
         if (n == 15) cpu_gp(v, 0); /* longer than 15 bytes */
         uint32_t off = (v->eip + n) & ip_mask(v);
@@ -94,19 +95,41 @@ static void exec_uncached(struct vcpu *v)
     exec_one(v, &in);
 }
 
+/* The decoded block at linear address lin: first the per-vCPU jump cache,
+ * then the fetch translation and the decode cache. NULL when the first
+ * instruction must be run uncached. *avail gets the fetchable bytes. */
+static struct block *find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *avail)
+{
+    struct machine *m = v->m;
+    if (unlikely(v->jc_tlb_gen != v->tlb.flushes || v->jc_code_gen != m->code_gen)) {
+        memset(v->jcache, 0, sizeof(v->jcache));
+        v->jc_tlb_gen = v->tlb.flushes;
+        v->jc_code_gen = m->code_gen;
+    }
+    struct interp_jc_entry *e = &v->jcache[(lin ^ (lin >> 8)) & 255];
+    *avail = 0x1000u - (lin & 0xfffu);
+    if (likely(e->b && e->lin == lin && e->code32 == v->code32 && e->view == view)) return e->b;
+    uint32_t pa = 0;
+    const uint8_t *host = lin_fetch_ptr(v, lin, view, avail, &pa);
+    if (!host) return NULL;
+    struct block *b = dcache_get(m->dcache, m->decoder, host, pa, *avail, v->eip, v->code32);
+    /* A fetch or decode may have flushed the TLB or dropped code: re-check first. */
+    if (b && v->jc_tlb_gen == v->tlb.flushes && v->jc_code_gen == m->code_gen)
+        *e = (struct interp_jc_entry){ lin, v->code32, (uint8_t)view, b };
+    return b;
+}
+
 /* Run up to `budget` instructions from the block at CS:EIP. */
 static void run_block(struct vcpu *v, uint32_t budget)
 {
-    struct machine *m = v->m;
     const struct seg_cache *cs = &v->seg[S_CS];
     int view = v->cpl == 3 ? TLB_VIEW_USER : TLB_VIEW_SUP;
+    v->insn_eip = v->eip; /* fetch faults report the instruction being fetched */
     if (v->eip > cs->limit) cpu_gp(v, 0);
-    uint32_t lin = cs->base + v->eip;
-    uint32_t avail = 0, pa = 0;
-    const uint8_t *host = lin_fetch_ptr(v, lin, view, &avail, &pa);
+    uint32_t avail;
+    struct block *b = find_block(v, cs->base + v->eip, view, &avail);
     uint32_t to_limit = cs->limit - v->eip + 1; /* 0 means 4 GiB */
     if (to_limit != 0 && avail > to_limit) avail = to_limit;
-    struct block *b = host ? dcache_get(m->dcache, m->decoder, host, pa, avail, v->eip, v->code32) : NULL;
     if (!b || b->bytes > avail) {
         exec_uncached(v);
         return;

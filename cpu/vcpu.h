@@ -12,6 +12,7 @@
 #include "memory/tlb.h"
 
 struct machine;
+struct bt_vcpu;
 
 /* General-purpose register indices, hardware encoding order. */
 enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
@@ -166,6 +167,17 @@ struct vcpu {
 
     int index;              /* vCPU number == APIC ID */
     struct machine *m;
+
+    /* The interpreter's cache of recently run decoded blocks by linear EIP
+     * (cpu/interp.c). Emptied whenever this vCPU's TLB is flushed or any
+     * decoded code is dropped, so an entry is valid exactly as long as the
+     * linear-to-physical mapping it was found through. */
+    struct interp_jc_entry { uint32_t lin; uint8_t code32, view; struct block *b; } jcache[256];
+    uint64_t jc_tlb_gen, jc_code_gen;
+
+    /* The binary translator's per-vCPU state (translator/bt.h), created by
+     * the first bt_run and freed by bt_vcpu_free; NULL under the interpreter. */
+    struct bt_vcpu *bt;
 };
 
 /* 8/16/32-bit GPR access. 8-bit registers use the hardware numbering

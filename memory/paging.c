@@ -247,6 +247,14 @@ void lin_write_bytes(struct vcpu *v, uint32_t lin, const void *src, uint32_t len
 const uint8_t *lin_fetch_ptr(struct vcpu *v, uint32_t lin, int view, uint32_t *avail, uint32_t *pa)
 {
     if (view == TLB_VIEW_AC) view = TLB_VIEW_USER;
+    /* Fast path: a TLB hit on a RAM page (fetches need read permission only). */
+    const uint8_t *h = tlb_probe_read(&v->tlb, view, lin, 1);
+    const struct phys_mem *pm = &v->m->mem;
+    if (h && h >= pm->ram && h < pm->ram + pm->ram_size) {
+        *pa = (uint32_t)(h - pm->ram);
+        *avail = 0x1000u - (lin & 0xfffu);
+        return h;
+    }
     uint32_t p = translate(v, lin, ACC_FETCH, view);
     *pa = p;
     bool is_ram;
