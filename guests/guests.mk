@@ -50,3 +50,25 @@ $(BENCH_NATIVE): $(BENCH_NATIVE_SRCS) guests/bench/kernels.h
 	  || { $(GUEST_CC) $(BENCH_NATIVE_FLAGS) -o $@ $(BENCH_NATIVE_SRCS) && echo "built $@ (native, -m64)"; }
 
 -include $(shell find $(GUEST_OBJ) -name '*.d' 2>/dev/null)
+
+# System-level test guests (modes, exceptions, interrupts, apic, paging,
+# usermode, x87, tasks): each links every .c and .S file in guests/<name>/, the
+# runtime, and guests/lib/sys (GDT/IDT/TSS, trap stubs, ring-3 entry).
+SYS_GUEST_ALL   := modes exceptions interrupts apic paging usermode x87 tasks
+# (only those whose directory has sources, so a half-written one can't break the build)
+SYS_GUEST_NAMES := $(foreach g,$(SYS_GUEST_ALL),$(if $(wildcard guests/$(g)/*.c),$(g)))
+SYS_GUEST_ELFS  := $(SYS_GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
+SYS_LIB_OBJS    := $(patsubst %.c,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/sys/*.c)) \
+                   $(patsubst %.S,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/sys/*.S))
+
+define SYS_GUEST_template
+$(GUEST_OUT)/$(1).elf: $$(patsubst %.c,$(GUEST_OBJ)/%.o,$$(wildcard guests/$(1)/*.c)) \
+                       $$(patsubst %.S,$(GUEST_OBJ)/%.o,$$(wildcard guests/$(1)/*.S)) \
+                       $$(GUEST_LIB_OBJS) $$(SYS_LIB_OBJS) guests/lib/guest.ld
+	@mkdir -p $$(dir $$@)
+	$$(GUEST_LD) $$(GUEST_LDFLAGS) -o $$@ $$(filter %.o,$$^) $$(GUEST_LIBGCC)
+endef
+$(foreach g,$(SYS_GUEST_NAMES),$(eval $(call SYS_GUEST_template,$(g))))
+
+guests: $(SYS_GUEST_ELFS)
+include guests/bootsector/bootsector.mk
