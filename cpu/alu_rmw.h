@@ -1,0 +1,47 @@
+/* Read-modify-write of a memory operand for the ALU and bit handlers (private
+ * to cpu/exec_alu.c and cpu/exec_bits.c): one segment check and one TLB probe
+ * serve both the read and the write. The write permission is checked before
+ * the read, as hardware does for a RMW, and nothing that can fault happens
+ * between rmw_read and rmw_write except on the slow path, which repeats the
+ * full write checks. */
+#ifndef BT86_CPU_ALU_RMW_H
+#define BT86_CPU_ALU_RMW_H
+
+#include <string.h>
+
+#include "cpu/mem.h"
+
+struct rmw {
+    uint8_t *p;    /* host pointer from the write TLB, or NULL: slow path */
+    uint32_t lin;  /* linear address */
+    unsigned size; /* 1, 2 or 4 */
+};
+
+static inline uint32_t rmw_read(struct vcpu *v, int seg, uint32_t ea, unsigned size, struct rmw *m)
+{
+    m->size = size;
+    m->lin = seg_lin_write(v, seg, ea, size);
+    m->p = tlb_probe_write(&v->tlb, v->mem_view, m->lin, size);
+    if (likely(m->p != 0)) {
+        switch (size) {
+        case 1: return *m->p;
+        case 2: { uint16_t x; memcpy(&x, m->p, 2); return x; }
+        default: { uint32_t x; memcpy(&x, m->p, 4); return x; }
+        }
+    }
+    return lin_read_slow(v, m->lin, (int)size, v->mem_view, ACC_WRITE);
+}
+
+static inline void rmw_write(struct vcpu *v, const struct rmw *m, uint32_t val)
+{
+    if (likely(m->p != 0)) {
+        switch (m->size) {
+        case 1: *m->p = (uint8_t)val; return;
+        case 2: { uint16_t x = (uint16_t)val; memcpy(m->p, &x, 2); return; }
+        default: memcpy(m->p, &val, 4); return;
+        }
+    }
+    lin_write_slow(v, m->lin, val, (int)m->size, v->mem_view);
+}
+
+#endif
