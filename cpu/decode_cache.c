@@ -28,7 +28,14 @@ struct decode_cache {
     struct block *rom;        /* blocks outside RAM (never invalidated), via pnext */
     struct block *dead;       /* via dnext */
     struct dcache_stats st;
+    uint64_t gen;             /* bumped whenever blocks are dropped */
+    size_t live_bytes;        /* memory held by live blocks */
 };
+
+/* A guest can make bt86 decode a new block at every byte of its RAM; past
+ * this much decoded code everything is dropped and decoding starts afresh,
+ * so host memory stays bounded whatever the guest does. */
+#define DCACHE_MAX_BYTES (64u << 20)
 
 static unsigned hash_of(const uint8_t *host, bool code32)
 {
@@ -80,8 +87,15 @@ static void hash_unlink(struct decode_cache *dc, struct block *b)
     b->hnext = NULL;
 }
 
+static size_t block_bytes(const struct block *b)
+{
+    return sizeof(*b) + b->n * sizeof(struct insn);
+}
+
 static void kill(struct decode_cache *dc, struct block *b)
 {
+    dc->live_bytes -= block_bytes(b);
+    dc->gen++;
     b->dead = true;
     b->dnext = dc->dead;
     dc->dead = b;
@@ -124,6 +138,12 @@ struct block *dcache_get(struct decode_cache *dc, struct decoder *d, const uint8
     }
     if (n == 0) return NULL;
 
+    if (dc->live_bytes > DCACHE_MAX_BYTES) {
+        /* No block is being executed while one is looked up: safe to free. */
+        dcache_flush(dc);
+        dcache_reap(dc);
+        h = hash_of(host, code32);
+    }
     struct block *b = malloc(sizeof(*b) + n * sizeof(struct insn));
     if (!b) return NULL;
     b->host = host;
@@ -134,6 +154,7 @@ struct block *dcache_get(struct decode_cache *dc, struct decoder *d, const uint8
     b->bytes = (uint16_t)off;
     b->dnext = NULL;
     memcpy(b->in, tmp, n * sizeof(struct insn));
+    dc->live_bytes += block_bytes(b);
     b->hnext = dc->hash[h];
     dc->hash[h] = b;
 
@@ -187,6 +208,9 @@ void dcache_flush(struct decode_cache *dc)
         }
         dc->hash[i] = NULL;
     }
+    /* ROM blocks sit on the rom list only (not in a page chain): the hash
+     * walk above reached them too. */
+    dc->gen++;
     memset(dc->page_head, 0, dc->npages * sizeof(*dc->page_head));
     if (dc->pm->code_pages) memset(dc->pm->code_pages, 0, dc->npages);
     dc->rom = NULL;
@@ -196,6 +220,11 @@ void dcache_reap(struct decode_cache *dc)
 {
     free_chain_dead(dc->dead);
     dc->dead = NULL;
+}
+
+uint64_t dcache_generation(const struct decode_cache *dc)
+{
+    return dc->gen;
 }
 
 void dcache_get_stats(const struct decode_cache *dc, struct dcache_stats *out)

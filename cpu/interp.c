@@ -101,10 +101,10 @@ static void exec_uncached(struct vcpu *v)
 static struct block *find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *avail)
 {
     struct machine *m = v->m;
-    if (unlikely(v->jc_tlb_gen != v->tlb.flushes || v->jc_code_gen != m->code_gen)) {
+    if (unlikely(v->jc_tlb_gen != v->tlb.flushes || v->jc_code_gen != dcache_generation(m->dcache))) {
         memset(v->jcache, 0, sizeof(v->jcache));
         v->jc_tlb_gen = v->tlb.flushes;
-        v->jc_code_gen = m->code_gen;
+        v->jc_code_gen = dcache_generation(m->dcache);
     }
     struct interp_jc_entry *e = &v->jcache[(lin ^ (lin >> 8)) & 255];
     *avail = 0x1000u - (lin & 0xfffu);
@@ -114,7 +114,7 @@ static struct block *find_block(struct vcpu *v, uint32_t lin, int view, uint32_t
     if (!host) return NULL;
     struct block *b = dcache_get(m->dcache, m->decoder, host, pa, *avail, v->eip, v->code32);
     /* A fetch or decode may have flushed the TLB or dropped code: re-check first. */
-    if (b && v->jc_tlb_gen == v->tlb.flushes && v->jc_code_gen == m->code_gen)
+    if (b && v->jc_tlb_gen == v->tlb.flushes && v->jc_code_gen == dcache_generation(m->dcache))
         *e = (struct interp_jc_entry){ lin, v->code32, (uint8_t)view, b };
     return b;
 }

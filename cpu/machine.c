@@ -21,7 +21,6 @@ static void code_written(void *opaque, uint32_t pa, unsigned size)
 {
     struct machine *m = opaque;
     dcache_invalidate(m->dcache, pa, size);
-    m->code_gen++;
     /* The running block may have been dropped: every vCPU re-looks up its block. */
     for (int i = 0; i < m->ncpu; i++) m->cpu[i]->req |= REQ_BLOCK_END;
 }

@@ -23,7 +23,6 @@ struct machine {
     uint32_t a20_mask;            /* 0xffffffff, or 0xffefffff with A20 disabled */
     struct decode_cache *dcache;
     struct decoder *decoder;      /* one per host thread; single-threaded for now */
-    uint64_t code_gen;            /* bumped whenever decoded code is dropped */
     struct vcpu *cpu[MAX_VCPUS];
     int ncpu;
 
