@@ -20,9 +20,15 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 void cli_usage(FILE *f)
 {
     fputs("usage: bt86 [options] -kernel FILE\n"
+          "       bt86 [options] -drive file=DISK   (boot sector 0 of the first disk)\n"
           "Runs a 32-bit x86 guest (a Multiboot v1 kernel) without hardware virtualization.\n"
           "\n"
           "  -kernel FILE        Multiboot v1 kernel (ELF32, or a.out-kludge image)\n"
+          "  -drive file=PATH[,index=N][,format=raw][,snapshot=on][,readonly=on]\n"
+          "                      raw disk image on IDE (index 0-3: primary master/slave,\n"
+          "                      secondary master/slave); without -kernel the first disk boots\n"
+          "  -hda/-hdb/-hdc/-hdd PATH  the same as -drive file=PATH,index=0..3\n"
+          "  -snapshot           guest writes to disks are kept in memory, never in the files\n"
           "  -append STR         kernel command line (passed after the kernel's path)\n"
           "  -initrd FILES       Multiboot modules: \"file [args][,file [args]...]\" (\",,\" is a comma)\n"
           "  -m SIZE             guest RAM: MiB, or with a K/M/G suffix (default 128M; 2M to 3G)\n"
@@ -92,7 +98,7 @@ static int parse_u64(const char *s, uint64_t *out)
 
 /* Options that take an argument. */
 static const char *const with_arg[] = {
-    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", "icount", NULL,
+    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", "icount", "drive", "hda", "hdb", "hdc", "hdd", NULL,
 };
 
 static bool takes_arg(const char *name)
@@ -159,6 +165,12 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
         } else if (!strcmp(name, "max-insns")) {
             if (parse_u64(val, &o->max_insns) || o->max_insns == 0)
                 return fail(err, errlen, "invalid -max-insns '%s' (expected a positive number)", val);
+        } else if (!strcmp(name, "drive")) {
+            if (drive_add(&o->drives, val, err, errlen)) return -1;
+        } else if (name[0] == 'h' && name[1] == 'd' && name[2] >= 'a' && name[2] <= 'd' && !name[3]) {
+            if (drive_add_hd(&o->drives, name[2] - 'a', val, err, errlen)) return -1;
+        } else if (!strcmp(name, "snapshot")) {
+            o->snapshot = true;
         } else if (!strcmp(name, "icount")) {
             uint64_t shift;
             /* QEMU also accepts "shift=N"; take either spelling. */
@@ -170,7 +182,9 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             return fail(err, errlen, "unknown option '%s' (try bt86 -help)", a);
         }
     }
-    if (!o->kernel) return fail(err, errlen, "no kernel given (use -kernel FILE; see bt86 -help)");
+    if (drive_set_finish(&o->drives, err, errlen)) return -1;
+    if (!o->kernel && o->drives.n == 0)
+        return fail(err, errlen, "nothing to boot (use -kernel FILE or -drive file=DISK; see bt86 -help)");
     if (o->engine == ENGINE_BT) return fail(err, errlen, "-engine bt is not available yet; use -engine interp");
     return 0;
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "frontend/drive_opt.h"
+
 #define BT86_VERSION "0.1.0"
 
 /* Process exit statuses (the guest's debug-exit port gives (V << 1) | 1). */
@@ -28,7 +30,7 @@ enum display_kind { DISPLAY_NONE, DISPLAY_SDL };
 
 struct options {
     enum cli_action action;
-    const char *kernel;       /* -kernel FILE */
+    const char *kernel;       /* -kernel FILE (NULL: boot the first disk) */
     const char *append;       /* -append STR (NULL: none) */
     const char *initrd;       /* -initrd "FILE [ARGS][,FILE [ARGS]...]" */
     uint32_t ram_bytes;       /* -m */
@@ -39,6 +41,8 @@ struct options {
     bool no_reboot;
     bool stats;
     uint64_t max_insns;       /* 0 = no limit */
+    struct drive_set drives;  /* -drive, -hda..-hdd */
+    bool snapshot;            /* -snapshot: no disk image is ever written */
     int icount_shift;         /* -icount SHIFT: deterministic virtual time, 2^SHIFT ns per instruction; -1 = real time */
 };
 

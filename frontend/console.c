@@ -3,6 +3,8 @@
  * statics that the atexit and signal handlers can reach. */
 #include "frontend/console.h"
 
+#include "devices/disk_image.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -29,6 +31,7 @@ static void restore_terminal(void)
 static void on_term_signal(int sig)
 {
     restore_terminal();
+    disk_flush_all(); /* nothing acknowledged to the guest may be lost */
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -39,6 +42,7 @@ static void on_fatal_signal(int sig)
 {
     (void)sig;
     restore_terminal();
+    disk_flush_all();
 }
 
 static void install_handlers(void)

@@ -7,6 +7,7 @@
 
 #include "cpu/interp.h"
 #include "devices/port80.h"
+#include "frontend/boot_disk.h"
 #include "frontend/mptable.h"
 #include "frontend/multiboot.h"
 
@@ -142,6 +143,26 @@ static void irq0_line(void *opaque, bool level) { isa_irq(opaque, 0, level); }
 static void irq8_line(void *opaque, bool level) { isa_irq(opaque, 8, level); }
 static void com1_line(void *opaque, int level) { isa_irq(opaque, PC_COM1_IRQ, level != 0); }
 static void kbc_line(void *opaque, int irq, bool level) { isa_irq(opaque, irq, level); }
+static void ide_line(void *opaque, int irq, int level) { isa_irq(opaque, irq, level != 0); }
+
+/* Open every -drive image and attach it to its IDE position. */
+static int attach_disks(struct pc *pc, const struct options *o, char *err, size_t errlen)
+{
+    for (int i = 0; i < o->drives.n; i++) {
+        const struct drive_opt *d = &o->drives.d[i];
+        enum disk_open_mode mode = (o->snapshot || d->snapshot) ? DISK_OPEN_SNAPSHOT
+                                   : d->readonly ? DISK_OPEN_READONLY : DISK_OPEN_RW;
+        struct disk_image *img = disk_image_open(d->file, mode, err, errlen);
+        if (!img) return -1;
+        pc->disk[d->index] = img;
+        if (ide_attach(&pc->ide, d->index, img)) {
+            snprintf(err, errlen, "cannot attach disk '%s' at index %d", d->file, d->index);
+            return -1;
+        }
+    }
+    if (o->drives.n) disk_flush_at_exit();
+    return 0;
+}
 
 static void kbc_a20(void *opaque, bool enabled) { machine_set_a20(&((struct pc *)opaque)->m, enabled); }
 
@@ -206,11 +227,12 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
     uart_init(&pc->com1, console_tx, &pc->con, com1_line, pc);
     if (uart_attach(&pc->com1, &m->io, PC_COM1_BASE) || debug_exit_init(&pc->dbg, &m->io, &pc->cur) ||
         port80_init(&m->io) || pic_register(&pc->pic, &m->io) || pit_register(&pc->pit, &m->io) ||
-        cmos_register(&pc->rtc, &m->io) || i8042_register(&pc->kbc, &m->io)) {
+        cmos_register(&pc->rtc, &m->io) || i8042_register(&pc->kbc, &m->io) ||
+        ide_init(&pc->ide, &m->io, ide_line, pc)) {
         snprintf(err, errlen, "out of I/O bus handler slots");
         return -1;
     }
-    return 0;
+    return attach_disks(pc, o, err, errlen);
 }
 
 /* What firmware leaves in memory for the OS: the MP table in the EBDA. */
@@ -227,6 +249,16 @@ int pc_write_firmware_tables(struct pc *pc, char *err, size_t errlen)
 
 int pc_load(struct pc *pc, const struct options *o, char *err, size_t errlen)
 {
+    if (!o->kernel) {
+        /* No kernel: boot sector 0 of the first disk, as a BIOS would. */
+        const struct drive_opt *d = drive_set_boot(&o->drives);
+        if (!d || !pc->disk[d->index]) {
+            snprintf(err, errlen, "no disk to boot from");
+            return -1;
+        }
+        if (boot_disk_prepare(&pc->m, pc->m.cpu[0], pc->disk[d->index], err, errlen)) return -1;
+        return pc_write_firmware_tables(pc, err, errlen);
+    }
     struct mb_boot b;
     if (multiboot_load(&pc->m, o->kernel, o->append, o->initrd, &b, err, errlen)) return -1;
     multiboot_enter(&pc->m, pc->m.cpu[0], &b);
@@ -258,6 +290,10 @@ enum vcpu_stop pc_run(struct pc *pc, uint64_t max_insns)
 
 void pc_destroy(struct pc *pc)
 {
+    for (int i = 0; i < DRIVE_MAX; i++) {
+        if (pc->disk[i]) disk_image_close(pc->disk[i]); /* flushes what the guest wrote */
+        pc->disk[i] = NULL;
+    }
     if (pc->machine_ok) machine_destroy(&pc->m);
     pc->machine_ok = false;
     if (pc->console_ok) console_close(&pc->con);

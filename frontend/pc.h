@@ -1,6 +1,7 @@
 /* The board: a PC with one vCPU, RAM, the 8259A PIC pair, the 8254 PIT, the
  * local APIC (0xfee00000) and I/O APIC (0xfec00000) described by an MP table,
- * the CMOS/RTC, the 8042 keyboard controller with port 0x92, COM1 (16550A at
+ * the CMOS/RTC, the 8042 keyboard controller with port 0x92, an IDE
+ * controller with up to four raw disk images, COM1 (16550A at
  * 0x3f8, IRQ 4), the debug-exit port 0xf4 and the POST port 0x80, wired to
  * the host console and to virtual time (devices/vclock.h). It
  * owns the machine hooks (idle, poll) and the "current vCPU" slot that devices
@@ -16,7 +17,9 @@
 #include "cpu/vcpu.h"
 #include "devices/cmos_rtc.h"
 #include "devices/debug_exit.h"
+#include "devices/disk_image.h"
 #include "devices/i8042.h"
+#include "devices/ide.h"
 #include "devices/ioapic.h"
 #include "devices/lapic.h"
 #include "devices/pic8259.h"
@@ -40,6 +43,8 @@ struct pc {
     struct pit pit;
     struct cmos_rtc rtc;
     struct i8042 kbc;
+    struct ide ide;
+    struct disk_image *disk[DRIVE_MAX];
     struct uart16550 com1;
     struct debug_exit dbg;
     struct console con;
@@ -52,7 +57,8 @@ struct pc {
 /* Build the board: console backend, machine, devices, hooks. 0, or -1 with a
  * message in err (empty if one was already printed). */
 int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen);
-/* Load the -kernel (and -initrd) and set vCPU 0 to the Multiboot entry state. */
+/* Load the -kernel (and -initrd) and set vCPU 0 to the Multiboot entry state;
+ * without -kernel, load the first disk's boot sector at 0x7c00 instead. */
 int pc_load(struct pc *pc, const struct options *o, char *err, size_t errlen);
 /* Write the MP table (done by pc_load; boot paths that skip it call it). */
 int pc_write_firmware_tables(struct pc *pc, char *err, size_t errlen);

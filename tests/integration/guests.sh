@@ -146,6 +146,55 @@ guest_case tasks      tasks      1 50000000  20      ""        ""
 guest_case x87        x87        1 50000000  20      ""        ""
 guest_case x87-strict x87        1 50000000  20      "strict"  ""   bt86
 
+
+# disk_case NAME STATUS: boot build/guests/bootdisk.img (no -kernel: sector 0
+# at 0x7c00, DL=0x80) with a copy of datadisk.img as the primary slave, under
+# bt86 (and its sanitized build) and QEMU (SeaBIOS boots the same sector);
+# serial output must equal expected/NAME.out and match byte for byte.
+disk_case() {
+    local name=$1 want=$2 exp=$EXPECTED/$1.out
+    local boot=$GUEST_DIR/bootdisk.img data=$GUEST_DIR/datadisk.img
+    if [ ! -f "$boot" ] || [ ! -f "$data" ]; then
+        bad "$name" "missing $boot or $data (make guests)"
+        return
+    fi
+    local bins=("bt86:$BT86") b label bin st
+    [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ] && bins+=("bt86-san:$BT86_SAN")
+    for b in "${bins[@]}"; do
+        label=${b%%:*} bin=${b#*:}
+        cp "$data" "$tmp/$name.data.img"
+        ASAN_OPTIONS=detect_leaks=0 timeout 20 "$bin" -engine interp -max-insns 50000000 \
+            -drive "file=$boot,format=raw,index=0,snapshot=on" \
+            -drive "file=$tmp/$name.data.img,format=raw,index=1" \
+            </dev/null >"$tmp/$name.$label.raw" 2>"$tmp/$name.$label.err"
+        st=$?
+        normalise <"$tmp/$name.$label.raw" >"$tmp/$name.$label.out"
+        if [ "$st" != "$want" ]; then bad "$name ($label)" "exit status $st, want $want" "$tmp/$name.$label.err"
+        elif ! cmp -s "$exp" "$tmp/$name.$label.out"; then
+            bad "$name ($label)" "serial output differs from $exp"
+            diff "$exp" "$tmp/$name.$label.out" | head -10 | sed 's/^/    | /'
+        elif cmp -s "$data" "$tmp/$name.data.img"; then bad "$name ($label)" "the guest's disk writes did not reach the image"
+        else ok "$name ($label)"; fi
+    done
+    if [ "$QEMU" = none ] || ! command -v "$QEMU" >/dev/null 2>&1; then
+        echo "SKIP $name (qemu): $QEMU not installed"
+        return
+    fi
+    cp "$data" "$tmp/$name.qdata.img"
+    timeout 20 "$QEMU" -accel tcg -display none -serial stdio -monitor none \
+        -device isa-debug-exit,iobase=0xf4,iosize=4 \
+        -drive "file=$boot,format=raw,index=0,snapshot=on" -drive "file=$tmp/$name.qdata.img,format=raw,index=1" \
+        </dev/null >"$tmp/$name.qemu.raw" 2>"$tmp/$name.qemu.err"
+    st=$?
+    normalise <"$tmp/$name.qemu.raw" >"$tmp/$name.qemu.out"
+    if [ "$st" != "$want" ]; then bad "$name (qemu)" "exit status $st, want $want" "$tmp/$name.qemu.err"
+    elif ! cmp -s "$exp" "$tmp/$name.qemu.out"; then bad "$name (qemu)" "serial output differs from $exp"
+    else ok "$name (qemu)"; fi
+    if cmp -s "$tmp/$name.bt86.raw" "$tmp/$name.qemu.raw"; then ok "$name (bt86 = qemu, byte-identical)"
+    else bad "$name (bt86 = qemu)" "serial bytes differ"; fi
+}
+disk_case bootsector 1
+
 echo "guests: $pass passed, $fail failed"
 if [ "$fail" -ne 0 ]; then
     printf '  failed: %s\n' "${failed_names[@]}"

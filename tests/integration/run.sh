@@ -156,7 +156,7 @@ run_cmd "$WORK/out" "$WORK/err" /dev/null "$BT86" -version
 if [ "$RC" = 0 ] && grep -Eq '^bt86 [0-9]+\.[0-9]+' "$WORK/out" && [ ! -s "$WORK/err" ]; then pass "-version"; else fail "-version" "status $RC: $(cat "$WORK/out" "$WORK/err")"; fi
 run_cmd "$WORK/out" "$WORK/err" /dev/null "$BT86" -help
 if [ "$RC" = 0 ] && grep -q '^usage: bt86' "$WORK/out"; then pass "-help"; else fail "-help" "status $RC"; fi
-check_cli "no kernel" 1 'no kernel given' -m 64
+check_cli "no kernel" 1 'nothing to boot' -m 64
 check_cli "unknown option" 1 "unknown option '-bogus'" -bogus
 check_cli "missing argument" 1 'option -m needs an argument' -kernel x -m
 check_cli "missing kernel file" 1 "cannot open kernel '/nonexistent'" -kernel /nonexistent

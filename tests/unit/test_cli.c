@@ -110,7 +110,7 @@ Test(cli, options)
 Test(cli, errors)
 {
     static const struct { const char *a[4]; const char *msg; } t[] = {
-        { { NULL }, "no kernel given (use -kernel FILE; see bt86 -help)" },
+        { { NULL }, "nothing to boot (use -kernel FILE or -drive file=DISK; see bt86 -help)" },
         { { "-kernel" }, "option -kernel needs an argument" },
         { { "-kernel", "" }, "-kernel needs a file name" },
         { { "-bogus", "-kernel", "k" }, "unknown option '-bogus' (try bt86 -help)" },
@@ -252,7 +252,7 @@ Test(cli_bin, usage_errors)
 {
     struct result r;
     RUN(&r, NULL, "-m", "64");
-    expect_one_line(&r, 1, "no kernel given");
+    expect_one_line(&r, 1, "nothing to boot");
     RUN(&r, NULL, "-frobnicate", "-kernel", "x");
     expect_one_line(&r, 1, "unknown option '-frobnicate'");
     RUN(&r, NULL, "-kernel");
