@@ -50,6 +50,14 @@ static bool pc_idle(struct machine *m, struct vcpu *v)
 {
     struct pc *pc = m->board;
     if (!(v->eflags & F_IF)) return false;
+    /* Input already buffered and room in the UART: deliver it now, without
+     * waiting for a timer (a guest that reads RBR in its IRQ handler and then
+     * halts would otherwise get one byte per tick). */
+    if (pc->con.count && uart_can_receive(&pc->com1)) {
+        feed_uart(pc);
+        uart_tick(&pc->com1);
+        return true;
+    }
     uint64_t deadline = vclock_next_deadline(&pc->clock);
     bool input_possible = !pc->con.in_eof;
     if (deadline == UINT64_MAX && !input_possible) return false;

@@ -60,6 +60,8 @@ SYS_GUEST_NAMES := $(foreach g,$(SYS_GUEST_ALL),$(if $(wildcard guests/$(g)/*.c)
 SYS_GUEST_ELFS  := $(SYS_GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 SYS_LIB_OBJS    := $(patsubst %.c,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/sys/*.c)) \
                    $(patsubst %.S,$(GUEST_OBJ)/%.o,$(wildcard guests/lib/sys/*.S))
+# The demo is interrupt driven: it also links the sys runtime (IDT, IRQ stubs).
+$(GUEST_DEMO): $(SYS_LIB_OBJS)
 
 define SYS_GUEST_template
 $(GUEST_OUT)/$(1).elf: $$(patsubst %.c,$(GUEST_OBJ)/%.o,$$(wildcard guests/$(1)/*.c)) \

@@ -124,6 +124,9 @@ echo "== guests (bt86: $BT86)"
 guest_case hello  hello  1      20000000    20      ""        ""
 guest_case cpu    cpu    1      50000000    20      ""        ""
 guest_case demo   demo   1      200000000   20      "nospin"  'hello world\nhelp\ncount\n\nquit\n'
+# the demo's line editing: Backspace (DEL), Ctrl-C drops the line, CR LF is
+# one Enter, Ctrl-D on an empty line quits
+guest_case demo-keys demo 1      200000000   20      "nospin"  'helx\177lo\r\nabc\003count\n\004'
 guest_case bench  bench  1      1000000000  120     "scale=1" ""
 # fails on purpose: the failure path of the checks must give status 3
 guest_case failcheck failcheck 3 20000000  20      ""        ""
