@@ -54,6 +54,7 @@ build/unit-tests-san: $(SAN_LIB_OBJS) $(SAN_TEST_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $^ -lcriterion $(LDLIBS) $(SDL_LIBS)
 
 include guests/guests.mk
+include fuzz.mk
 
 # The default guest for `make run` (the interactive demo).
 RUN_GUEST ?= $(GUEST_DEMO)
