@@ -162,10 +162,19 @@ static enum vcpu_stop run(struct vcpu *v, uint64_t max_insns)
     struct machine *m = v->m;
     volatile uint64_t limit = max_insns ? v->icount + max_insns : UINT64_MAX;
     volatile uint64_t next_poll = v->icount + POLL_INTERVAL;
+    volatile uint32_t faults = 0;
     v->stop = STOP_NONE;
     if (setjmp(v->fault_jmp)) {
         /* A fault was raised inside an instruction, the fetch, or a delivery. */
         v->req &= ~REQ_BLOCK_END;
+        /* A guest whose fault handler faults again retires no instruction, so
+         * the icount-based poll never comes: poll by faults too, so timers
+         * and Ctrl-A x still work. */
+        if (++faults % POLL_INTERVAL == 0 && m->poll) m->poll(m, v);
+        if (v->req & REQ_STOP) {
+            v->req &= ~REQ_STOP;
+            return v->stop;
+        }
         cpu_deliver_fault(v);
         if (m->dcache) dcache_reap(m->dcache);
         /* Single-stepping: delivering the event is the step. */

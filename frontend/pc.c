@@ -86,10 +86,18 @@ static bool pc_idle(struct machine *m, struct vcpu *v)
  * mode (ExtINT), as after a BIOS; the local APIC presents its own vectors
  * first. */
 
+/* An interrupt may now be pending: the vCPU checks at the next instruction
+ * boundary (REQ_BLOCK_END ends the decoded block it is running). */
+static void kick_vcpu(struct vcpu *v)
+{
+    v->irq_req = 1;
+    v->req |= REQ_BLOCK_END;
+}
+
 static void pic_output(void *opaque, bool level)
 {
     struct pc *pc = opaque;
-    if (level) pc->m.cpu[0]->irq_req = 1;
+    if (level) kick_vcpu(pc->m.cpu[0]);
 }
 
 static void isa_irq(struct pc *pc, int irq, bool level)
@@ -117,8 +125,7 @@ static int pc_irq_ack(struct machine *m, struct vcpu *v)
 /* The local APIC's state changed: make the vCPU look for an interrupt. */
 static void apic_kick(void *opaque)
 {
-    struct vcpu *v = opaque;
-    v->irq_req = 1;
+    kick_vcpu(opaque);
 }
 
 static void apic_send_ipi(void *opaque, uint32_t lo, uint32_t hi)
