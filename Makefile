@@ -53,6 +53,17 @@ build/unit-tests: $(LIB_OBJS) $(TEST_OBJS)
 build/unit-tests-san: $(SAN_LIB_OBJS) $(SAN_TEST_OBJS)
 	$(CC) $(SAN_FLAGS) -o $@ $^ -lcriterion $(LDLIBS) $(SDL_LIBS)
 
+# The VGA console font (frontend/vga_font.c): CP437 glyphs generated from the
+# console fonts of Debian's console-setup-linux by scripts/psf2c.c.
+FONT_PSF := /usr/share/consolefonts/Uni2-VGA16.psf.gz /usr/share/consolefonts/Ethiopian-Fixed16.psf.gz
+build/gen/psf2c: scripts/psf2c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -o $@ $<
+build/gen/font8x16.h: build/gen/psf2c $(FONT_PSF)
+	build/gen/psf2c $(FONT_PSF) > $@.tmp && mv $@.tmp $@
+# vga_font.c falls back to placeholder boxes without the header: generate it first.
+build/obj/frontend/vga_font.o build/san/frontend/vga_font.o: build/gen/font8x16.h
+
 include guests/guests.mk
 include fuzz.mk
 

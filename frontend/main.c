@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "frontend/cli.h"
+#include "frontend/display_sdl.h"
 #include "frontend/pc.h"
 #include "frontend/stats.h"
 
@@ -36,7 +37,8 @@ static int finish(const struct pc *pc, enum vcpu_stop stop, uint64_t max_insns)
     case STOP_EXIT_PORT:
         return v->exit_status;
     case STOP_SHUTDOWN:
-        if (pc->user_quit) fprintf(stderr, "bt86: terminated (Ctrl-A x)\n");
+        if (pc->user_quit && pc->display && pc->display->quit) fprintf(stderr, "bt86: terminated (window closed)\n");
+        else if (pc->user_quit) fprintf(stderr, "bt86: terminated (Ctrl-A x)\n");
         else if (pc->reset_requested) fprintf(stderr, "bt86: the guest reset the machine\n");
         return EXIT_STATUS_OK;
     case STOP_TRIPLE_FAULT:
@@ -93,8 +95,14 @@ int main(int argc, char **argv)
         if (err[0]) fprintf(stderr, "bt86: %s\n", err);
         goto out;
     }
-    if (o.display == DISPLAY_SDL)
-        fprintf(stderr, "bt86: note: the SDL display arrives with the VGA console; running headless\n");
+    static struct display_sdl disp;
+    if (o.display == DISPLAY_SDL) {
+        if (display_sdl_open(&disp, &pc->m.mem, &pc->vga, &pc->kbc, err, sizeof(err))) {
+            fprintf(stderr, "bt86: %s\n", err);
+            goto out;
+        }
+        pc->display = &disp;
+    }
 
     console_start(&pc->con);
     double t0 = now_seconds();
@@ -105,6 +113,7 @@ int main(int argc, char **argv)
     status = finish(pc, stop, o.max_insns);
     if (o.stats) stats_print(stderr, pc, secs);
 out:
+    if (pc->display) display_sdl_close(pc->display);
     pc_destroy(pc);
     free(pc);
     return status;

@@ -8,6 +8,7 @@
 #include "cpu/interp.h"
 #include "devices/port80.h"
 #include "frontend/boot_disk.h"
+#include "frontend/display_sdl.h"
 #include "frontend/mptable.h"
 #include "frontend/multiboot.h"
 
@@ -24,6 +25,7 @@ static void feed_uart(struct pc *pc)
 
 static void check_quit(struct pc *pc, struct vcpu *v)
 {
+    if (pc->display && display_sdl_poll(pc->display)) pc->con.quit = true;
     if (!pc->con.quit || pc->user_quit) return;
     pc->user_quit = true;
     v->stop = STOP_SHUTDOWN;
@@ -59,7 +61,7 @@ static bool pc_idle(struct machine *m, struct vcpu *v)
         return true;
     }
     uint64_t deadline = vclock_next_deadline(&pc->clock);
-    bool input_possible = !pc->con.in_eof;
+    bool input_possible = !pc->con.in_eof || pc->display; /* keys from the window */
     if (deadline == UINT64_MAX && !input_possible) return false;
     const uint64_t max_wait = (uint64_t)PC_IDLE_WAIT_MS * 1000000u;
     if (pc->clock.deterministic) {
@@ -243,7 +245,7 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
     if (uart_attach(&pc->com1, &m->io, PC_COM1_BASE) || debug_exit_init(&pc->dbg, &m->io, &pc->cur) ||
         port80_init(&m->io) || pic_register(&pc->pic, &m->io) || pit_register(&pc->pit, &m->io) ||
         cmos_register(&pc->rtc, &m->io) || i8042_register(&pc->kbc, &m->io) ||
-        ide_init(&pc->ide, &m->io, ide_line, pc)) {
+        ide_init(&pc->ide, &m->io, ide_line, pc) || vga_text_init(&pc->vga, &m->io)) {
         snprintf(err, errlen, "out of I/O bus handler slots");
         return -1;
     }

@@ -1,7 +1,8 @@
 /* The board: a PC with one vCPU, RAM, the 8259A PIC pair, the 8254 PIT, the
  * local APIC (0xfee00000) and I/O APIC (0xfec00000) described by an MP table,
  * the CMOS/RTC, the 8042 keyboard controller with port 0x92, an IDE
- * controller with up to four raw disk images, COM1 (16550A at
+ * controller with up to four raw disk images, VGA text-mode registers (the
+ * text itself is RAM at 0xb8000, shown by -display sdl), COM1 (16550A at
  * 0x3f8, IRQ 4), the debug-exit port 0xf4 and the POST port 0x80, wired to
  * the host console and to virtual time (devices/vclock.h). It
  * owns the machine hooks (idle, poll) and the "current vCPU" slot that devices
@@ -26,12 +27,15 @@
 #include "devices/pit8254.h"
 #include "devices/vclock.h"
 #include "devices/uart16550.h"
+#include "devices/vga_text.h"
 #include "frontend/cli.h"
 #include "frontend/console.h"
 
 #define PC_COM1_BASE 0x3f8
 #define PC_COM1_IRQ  4
 #define PC_IDLE_WAIT_MS 10
+
+struct display_sdl;
 
 struct pc {
     struct machine m;
@@ -48,6 +52,8 @@ struct pc {
     struct uart16550 com1;
     struct debug_exit dbg;
     struct console con;
+    struct vga_text vga;          /* VGA text-mode registers (0x3c0-0x3df) */
+    struct display_sdl *display;  /* -display sdl window, or NULL */
     struct vcpu *cur;     /* the vCPU running on this (the only) host thread */
     bool user_quit;       /* Ctrl-A x */
     bool reset_requested; /* 8042 / port 0x92 reset: bt86 ends the run (status 0) */

@@ -74,3 +74,8 @@ $(foreach g,$(SYS_GUEST_NAMES),$(eval $(call SYS_GUEST_template,$(g))))
 
 guests: $(SYS_GUEST_ELFS)
 include guests/bootsector/bootsector.mk
+
+# The -display sdl demo: coloured VGA text and keyboard echo (not part of the
+# headless integration suite; run with ./bt86 -display sdl -kernel ...).
+$(eval $(call GUEST_template,vgademo))
+guests: $(GUEST_OUT)/vgademo.elf

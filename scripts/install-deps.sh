@@ -3,7 +3,7 @@
 # missing. Runs apt-get as root, or through sudo.
 set -euo pipefail
 pkgs=(build-essential pkg-config libcapstone-dev libffi-dev libcriterion-dev libsdl2-dev
-      gcc-multilib nasm qemu-system-x86 tmux xvfb time)
+      gcc-multilib nasm qemu-system-x86 tmux xvfb time console-setup-linux)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
