@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # bench/run.sh — runs the CPU-bound benchmark guest (build/guests/bench.elf)
-# under bt86's interpreter, under qemu-system-i386 (TCG) and natively
+# under bt86's translator and interpreter, under qemu-system-i386 (TCG) and natively
 # (build/bench-native: the same kernels compiled for the host), alternating
 # engines for REPS rounds. Reports wall time per run, the median, the ratios
 # bt86/QEMU and bt86/native, bt86's guest instructions per second (from its
 # -stats output) and peak RSS, then rewrites the generated section of
 # BENCHMARKS.md. Called by `make bench`.
 #
+# Engines: bt86-bt (bt86 -engine bt), bt86 (bt86 -engine interp), qemu, native.
 # Environment: BT86 (default ./bt86), QEMU (default qemu-system-i386),
 #   SCALE (guest work multiplier, default 4), REPS (default 3),
 #   BENCH_MD (default BENCHMARKS.md; BENCH_MD= to not write it),
-#   ENGINES (default "bt86 qemu native").
+#   ENGINES (default "bt86-bt bt86 qemu native").
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -19,7 +20,7 @@ QEMU=${QEMU:-qemu-system-i386}
 SCALE=${SCALE:-4}
 REPS=${REPS:-3}
 BENCH_MD=${BENCH_MD-BENCHMARKS.md}
-ENGINES=${ENGINES:-bt86 qemu native}
+ENGINES=${ENGINES:-bt86-bt bt86 qemu native}
 GUEST=build/guests/bench.elf
 NATIVE=build/bench-native
 TIMEOUT=${TIMEOUT:-600}
@@ -36,10 +37,11 @@ command -v "$QEMU" >/dev/null || { echo "bench: $QEMU not found, skipping the QE
 engine_cmd() {
     case $1 in
         bt86)   cmd=("$BT86" -engine interp -stats -kernel "$GUEST" -append "scale=$SCALE"); okst=1 ;;
+        bt86-bt) cmd=("$BT86" -engine bt -stats -kernel "$GUEST" -append "scale=$SCALE"); okst=1 ;;
         qemu)   cmd=("$QEMU" -accel tcg -display none -serial stdio
                      -device "isa-debug-exit,iobase=0xf4,iosize=4" -kernel "$GUEST" -append "scale=$SCALE"); okst=1 ;;
         native) cmd=("$NATIVE" "$SCALE"); okst=0 ;;
-        *) die "unknown engine '$1' (expected bt86, qemu or native)" ;;
+        *) die "unknown engine '$1' (expected bt86-bt, bt86, qemu or native)" ;;
     esac
 }
 cmd=() okst=0
@@ -118,9 +120,11 @@ table() {
         echo "| $label | ${RUNS[$e]} | ${MED[$e]} | $(ratio "${MED[$e]}" "${MED[native]:-}") | $rssm | ${INSNS[$e]:--} | $ipsm |"
     done
     echo
-    echo "bt86/QEMU (median wall time): $(ratio "${MED[bt86]:-}" "${MED[qemu]:-}");" \
-         "bt86/native: $(ratio "${MED[bt86]:-}" "${MED[native]:-}");" \
-         "QEMU/native: $(ratio "${MED[qemu]:-}" "${MED[native]:-}")"
+    echo "Median wall time ratios: bt86 -engine bt / QEMU $(ratio "${MED[bt86-bt]:-}" "${MED[qemu]:-}");" \
+         "bt86 -engine bt / native $(ratio "${MED[bt86-bt]:-}" "${MED[native]:-}");" \
+         "interpreter / QEMU $(ratio "${MED[bt86]:-}" "${MED[qemu]:-}");" \
+         "interpreter / native $(ratio "${MED[bt86]:-}" "${MED[native]:-}");" \
+         "QEMU / native $(ratio "${MED[qemu]:-}" "${MED[native]:-}")"
 }
 
 # Per-kernel figures from the last round: native nanoseconds, guest TSC cycles.

@@ -33,7 +33,7 @@ void cli_usage(FILE *f)
           "  -initrd FILES       Multiboot modules: \"file [args][,file [args]...]\" (\",,\" is a comma)\n"
           "  -m SIZE             guest RAM: MiB, or with a K/M/G suffix (default 128M; 2M to 3G)\n"
           "  -serial DEV         COM1 backend: stdio (default), none, or file:PATH\n"
-          "  -engine E           interp (default); bt (binary translation) is not available yet\n"
+          "  -engine E           interp (the reference interpreter, default) or bt (binary translation)\n"
           "  -display D          none (default) or sdl\n"
           "  -nographic          same as -display none\n"
           "  -no-reboot          exit instead of rebooting on a triple fault or reset (bt86 never reboots)\n"
@@ -185,6 +185,5 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
     if (drive_set_finish(&o->drives, err, errlen)) return -1;
     if (!o->kernel && o->drives.n == 0)
         return fail(err, errlen, "nothing to boot (use -kernel FILE or -drive file=DISK; see bt86 -help)");
-    if (o->engine == ENGINE_BT) return fail(err, errlen, "-engine bt is not available yet; use -engine interp");
     return 0;
 }

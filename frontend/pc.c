@@ -10,6 +10,7 @@
 #include "frontend/boot_disk.h"
 #include "frontend/display_sdl.h"
 #include "frontend/mptable.h"
+#include "translator/bt.h"
 #include "frontend/multiboot.h"
 
 /* Move buffered host input into the UART as far as its receiver has room. */
@@ -204,6 +205,7 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
     pc->machine_ok = true;
     struct machine *m = &pc->m;
     m->board = pc;
+    pc->engine = o->engine;
     m->poll = pc_poll;
     m->idle = pc_idle;
     m->irq_pending = pc_irq_pending;
@@ -298,7 +300,7 @@ enum vcpu_stop pc_run(struct pc *pc, uint64_t max_insns)
             }
             left = max_insns - done;
         }
-        s = cpu_run(v, left);
+        s = pc->engine == ENGINE_BT ? bt_run(v, left) : cpu_run(v, left);
         /* STOP_NONE: someone raised REQ_STOP without a reason; carry on. */
     }
     pc->cur = NULL;
@@ -307,6 +309,8 @@ enum vcpu_stop pc_run(struct pc *pc, uint64_t max_insns)
 
 void pc_destroy(struct pc *pc)
 {
+    /* Translator state first (in reverse creation order): it hooks the machine. */
+    for (int i = pc->machine_ok ? pc->m.ncpu - 1 : -1; i >= 0; i--) bt_vcpu_free(pc->m.cpu[i]);
     for (int i = 0; i < DRIVE_MAX; i++) {
         if (pc->disk[i]) disk_image_close(pc->disk[i]); /* flushes what the guest wrote */
         pc->disk[i] = NULL;

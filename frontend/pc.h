@@ -55,6 +55,7 @@ struct pc {
     struct vga_text vga;          /* VGA text-mode registers (0x3c0-0x3df) */
     struct display_sdl *display;  /* -display sdl window, or NULL */
     struct vcpu *cur;     /* the vCPU running on this (the only) host thread */
+    enum engine_kind engine; /* -engine: interpreter or binary translator */
     bool user_quit;       /* Ctrl-A x */
     bool reset_requested; /* 8042 / port 0x92 reset: bt86 ends the run (status 0) */
     bool machine_ok, console_ok;

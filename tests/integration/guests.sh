@@ -57,17 +57,20 @@ guest_case() {
     [ -n "$append" ] && app=(-append "$append")
     if [ ! -f "$elf" ]; then bad "$name" "$elf missing (make guests)"; return; fi
 
-    local bins=("bt86:$BT86")
-    [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ] && [ "$guest" != bench ] && bins+=("bt86-san:$BT86_SAN")
+    # label:binary:engine — the interpreter, the translator, and the
+    # interpreter under ASan+UBSan (the translator's host code is not
+    # instrumented, so the sanitized build runs the reference engine).
+    local bins=("bt86:$BT86:interp" "bt86-bt:$BT86:bt")
+    [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ] && [ "$guest" != bench ] && bins+=("bt86-san:$BT86_SAN:interp")
     if [ "$where" = qemu ]; then
         bins=()
         echo "SKIP $name (bt86): needs a device the bt86 board does not have yet"
     fi
-    local b label bin st
+    local b label bin eng st
     for b in ${bins[@]+"${bins[@]}"}; do
-        label=${b%%:*} bin=${b#*:}
+        IFS=: read -r label bin eng <<<"$b"
         # shellcheck disable=SC2059
-        printf "$input" | ASAN_OPTIONS=detect_leaks=0 timeout "$tmo" "$bin" -engine interp \
+        printf "$input" | ASAN_OPTIONS=detect_leaks=0 timeout "$tmo" "$bin" -engine "$eng" \
             -max-insns "$maxi" -kernel "$elf" "${app[@]}" >"$tmp/$name.$label.raw" 2>"$tmp/$name.$label.err"
         st=$?
         normalise <"$tmp/$name.$label.raw" >"$tmp/$name.$label.out"
@@ -161,12 +164,12 @@ disk_case() {
         bad "$name" "missing $boot or $data (make guests)"
         return
     fi
-    local bins=("bt86:$BT86") b label bin st
-    [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ] && bins+=("bt86-san:$BT86_SAN")
+    local bins=("bt86:$BT86:interp" "bt86-bt:$BT86:bt") b label bin eng st
+    [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ] && bins+=("bt86-san:$BT86_SAN:interp")
     for b in "${bins[@]}"; do
-        label=${b%%:*} bin=${b#*:}
+        IFS=: read -r label bin eng <<<"$b"
         cp "$data" "$tmp/$name.data.img"
-        ASAN_OPTIONS=detect_leaks=0 timeout 20 "$bin" -engine interp -max-insns 50000000 \
+        ASAN_OPTIONS=detect_leaks=0 timeout 20 "$bin" -engine "$eng" -max-insns 50000000 \
             -drive "file=$boot,format=raw,index=0,snapshot=on" \
             -drive "file=$tmp/$name.data.img,format=raw,index=1" \
             </dev/null >"$tmp/$name.$label.raw" 2>"$tmp/$name.$label.err"

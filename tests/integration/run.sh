@@ -165,7 +165,7 @@ check_cli "not multiboot" 1 'no Multiboot header' -kernel "$ROOT/Makefile"
 check_cli "-m 0" 1 'cannot be zero' -m 0 -kernel x
 check_cli "-m 1" 1 'too small' -m 1 -kernel x
 check_cli "-m 4G" 1 'too large' -m 4G -kernel x
-check_cli "-engine bt" 1 '^bt86: -engine bt is not available yet; use -engine interp$' -engine bt -kernel x
+check_cli "-engine bt, missing kernel" 1 "cannot open kernel '/nonexistent'" -engine bt -kernel /nonexistent
 check_cli "bad -serial" 1 "unknown -serial" -serial pty -kernel x
 
 # ------------------------------------------------------ 3. front-end guests

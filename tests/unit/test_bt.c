@@ -1,0 +1,584 @@
+/* The binary translator (translator/): differential tests against the
+ * interpreter. Each test loads the same code and state into two harness
+ * machines, runs one with cpu_run and the other with bt_run, and requires
+ * identical registers, EIP, flags, instruction count, exception counters and
+ * memory; then checks what the test is about (chaining, faults inside a
+ * translated block, self-modifying code, interrupts reaching a chained loop,
+ * code cache flushes, exact instruction limits). The code snippets are
+ * assembled for address HARNESS_CODE (GNU as --32, Intel syntax; the source
+ * is in the comment above each array). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "cpu/decode_cache.h"
+#include "cpu/interp.h"
+#include "cpu/segment.h"
+#include "harness.h"
+#include "memory/tlb.h"
+#include "translator/bt.h"
+
+/* clang-format off */
+static const uint8_t code_alu[] = {
+  0xb8, 0x78, 0x56, 0x34, 0x12, 0xbb, 0x00, 0x00, 0x02, 0x00, 0xb9, 0x07,
+  0x00, 0x00, 0x00, 0x01, 0xc8, 0x11, 0x03, 0x80, 0x6b, 0x04, 0x80, 0x66,
+  0x1b, 0x43, 0x08, 0x81, 0x63, 0x0c, 0x00, 0xff, 0x00, 0xff, 0x08, 0xe1,
+  0x31, 0xd2, 0x3b, 0x03, 0x0f, 0x92, 0xc2, 0xf6, 0x43, 0x01, 0x10, 0x0f,
+  0x95, 0xc6, 0xff, 0x43, 0x10, 0x66, 0x4e, 0xf7, 0xdf, 0x66, 0xf7, 0x53,
+  0x14, 0xc1, 0xe0, 0x03, 0xd1, 0x6b, 0x18, 0xd2, 0xf9, 0xd1, 0xd0, 0xd3,
+  0xda, 0x0f, 0xaf, 0xf7, 0x6b, 0x2d, 0x20, 0x00, 0x02, 0x00, 0xf9, 0x66,
+  0x69, 0xc9, 0x2c, 0x01, 0x0f, 0xb6, 0x3d, 0x01, 0x00, 0x02, 0x00, 0x0f,
+  0xbf, 0x2d, 0x02, 0x00, 0x02, 0x00, 0x0f, 0xbe, 0xc7, 0x8d, 0xb4, 0xa8,
+  0x00, 0x01, 0x00, 0x00, 0x0f, 0x44, 0xc6, 0x0f, 0x45, 0x0d, 0x04, 0x00,
+  0x02, 0x00, 0x92, 0x86, 0xfb, 0x99, 0x98, 0x50, 0x68, 0x34, 0x12, 0x00,
+  0x00, 0x5b, 0x59, 0x54, 0x5a, 0x66, 0x89, 0x15, 0x40, 0x00, 0x02, 0x00,
+  0x88, 0x25, 0x42, 0x00, 0x02, 0x00, 0xc6, 0x05, 0x43, 0x00, 0x02, 0x00,
+  0x5a, 0x00, 0x0d, 0x44, 0x00, 0x02, 0x00, 0x66, 0x35, 0x01, 0x80, 0x04,
+  0x7f, 0x2b, 0x35, 0x08, 0x00, 0x02, 0x00, 0x66, 0x19, 0x35, 0x0c, 0x00,
+  0x02, 0x00, 0x66, 0xc1, 0x05, 0x10, 0x00, 0x02, 0x00, 0x09, 0xc1, 0xc9,
+  0x1f, 0xd2, 0x25, 0x14, 0x00, 0x02, 0x00, 0x85, 0xfe, 0x0f, 0x94, 0xc3,
+  0xfe, 0x0d, 0x15, 0x00, 0x02, 0x00, 0x66, 0xf7, 0x1d, 0x16, 0x00, 0x02,
+  0x00, 0xc1, 0x3d, 0x18, 0x00, 0x02, 0x00, 0x04, 0x80, 0x3d, 0x19, 0x00,
+  0x02, 0x00, 0x33, 0xf4
+};
+static const uint8_t code_calls[] = {
+  0x31, 0xf6, 0xe8, 0x3b, 0x00, 0x00, 0x00, 0xb8, 0x44, 0x00, 0x01, 0x00,
+  0x6a, 0x05, 0xff, 0xd0, 0xc7, 0x05, 0x00, 0x01, 0x02, 0x00, 0x4a, 0x00,
+  0x01, 0x00, 0xff, 0x15, 0x00, 0x01, 0x02, 0x00, 0xb9, 0x39, 0x00, 0x01,
+  0x00, 0x51, 0xc7, 0x05, 0x04, 0x01, 0x02, 0x00, 0x36, 0x00, 0x01, 0x00,
+  0xff, 0x25, 0x04, 0x01, 0x02, 0x00, 0xff, 0xe1, 0xf4, 0x5a, 0x81, 0xc6,
+  0xe8, 0x03, 0x00, 0x00, 0xeb, 0x0c, 0x46, 0xc3, 0x83, 0xc6, 0x0a, 0xc2,
+  0x04, 0x00, 0x83, 0xc6, 0x64, 0xc3, 0x89, 0xe5, 0x68, 0x44, 0x33, 0x22,
+  0x11, 0x58, 0xf4
+};
+static const uint8_t code_loop[] = {
+  0xb9, 0xe8, 0x03, 0x00, 0x00, 0x31, 0xc0, 0xbe, 0x00, 0x00, 0x02, 0x00,
+  0x03, 0x04, 0x8e, 0x83, 0xd2, 0x00, 0xd1, 0xc0, 0x49, 0x75, 0xf5, 0xf4
+};
+static const uint8_t code_smc[] = {
+  0xc6, 0x05, 0x08, 0x00, 0x01, 0x00, 0x42, 0xb0, 0x11, 0xb9, 0x64, 0x00,
+  0x00, 0x00, 0x31, 0xd2, 0xb8, 0x01, 0x00, 0x00, 0x00, 0x01, 0xc2, 0x83,
+  0xf9, 0x32, 0x75, 0x0a, 0xc7, 0x05, 0x11, 0x00, 0x01, 0x00, 0x02, 0x00,
+  0x00, 0x00, 0x49, 0x75, 0xe7, 0xf4
+};
+static const uint8_t code_pf[] = {
+  0xb8, 0x01, 0x00, 0x00, 0x00, 0xbb, 0x02, 0x00, 0x00, 0x00, 0x01, 0xd9,
+  0x39, 0xd8, 0x8b, 0x15, 0x10, 0x00, 0x05, 0x00, 0x40, 0xf4
+};
+static const uint8_t code_pfw[] = {
+  0xb8, 0x03, 0x00, 0x00, 0x00, 0x50, 0x29, 0xc1, 0xa3, 0xfe, 0x0f, 0x05,
+  0x00, 0x40, 0xf4
+};
+static const uint8_t code_de[] = {
+  0xb8, 0x05, 0x00, 0x00, 0x00, 0x01, 0xc3, 0x31, 0xc9, 0x83, 0xf8, 0x07,
+  0xf7, 0xf1, 0x40, 0xf4
+};
+static const uint8_t code_spin[] = {
+  0x40, 0x01, 0xc3, 0xeb, 0xfb
+};
+
+/* cr3: mov ebx, 0x400000; call ebx; mov esi, eax; mov ecx, 0x32000; mov cr3, ecx;
+ * push eax; pop eax (refills the stack TLB entry, so the CALL below stays in
+ * translated code); call ebx; mov edi, eax; mov ecx, 0x30000; mov cr3, ecx;
+ * push eax; pop eax; call ebx; mov ebp, eax; hlt */
+static const uint8_t code_cr3[] = {
+  0xbb, 0x00, 0x00, 0x40, 0x00, 0xff, 0xd3, 0x89, 0xc6, 0xb9, 0x00, 0x20,
+  0x03, 0x00, 0x0f, 0x22, 0xd9, 0x50, 0x58, 0xff, 0xd3, 0x89, 0xc7, 0xb9,
+  0x00, 0x00, 0x03, 0x00, 0x0f, 0x22, 0xd9, 0x50, 0x58, 0xff, 0xd3, 0x89,
+  0xc5, 0xf4
+};
+/* clang-format on */
+
+struct pair {
+    struct harness *hi, *hb; /* interpreter, translator */
+};
+
+static uint32_t seed_state = 12345;
+static uint32_t rnd(void)
+{
+    seed_state = seed_state * 1103515245u + 12345u;
+    return (seed_state >> 8) ^ (seed_state << 20);
+}
+
+/* Same code, registers, flags and data in both machines. */
+static void pair_init(struct pair *p, enum harness_mode mode, const uint8_t *code, size_t len)
+{
+    p->hi = harness_new(mode);
+    p->hb = harness_new(mode);
+    cr_assert(p->hi && p->hb);
+    seed_state = 12345;
+    uint8_t data[0x200];
+    for (size_t i = 0; i < sizeof(data); i++) data[i] = (uint8_t)rnd();
+    struct harness *hs[2] = { p->hi, p->hb };
+    for (int k = 0; k < 2; k++) {
+        struct harness *h = hs[k];
+        struct vcpu *v = h->v;
+        harness_poke(h, HARNESS_DATA, data, sizeof(data));
+        harness_poke(h, HARNESS_CODE, code, len);
+        uint32_t s = 777;
+        for (int r = 0; r < 8; r++) {
+            s = s * 2654435761u + 1;
+            if (r != R_ESP) v->r[r] = s;
+        }
+        v->eflags = F_FIXED1 | F_CF | F_AF;
+        v->eip = HARNESS_CODE;
+    }
+}
+
+static void pair_free(struct pair *p)
+{
+    bt_vcpu_free(p->hb->v);
+    harness_free(p->hi);
+    harness_free(p->hb);
+}
+
+static void compare_range(struct pair *p, uint32_t pa, uint32_t len)
+{
+    static uint8_t a[0x2000], b[0x2000];
+    cr_assert(len <= sizeof(a));
+    harness_peek(p->hi, pa, a, len);
+    harness_peek(p->hb, pa, b, len);
+    for (uint32_t i = 0; i < len; i++)
+        cr_assert_eq(a[i], b[i], "memory at %#x: interp %#x, bt %#x", pa + i, a[i], b[i]);
+}
+
+/* Everything architectural the snippets can touch. */
+static void compare(struct pair *p)
+{
+    struct vcpu *a = p->hi->v, *b = p->hb->v;
+    for (int r = 0; r < 8; r++) cr_assert_eq(a->r[r], b->r[r], "reg %d: interp %#x, bt %#x", r, a->r[r], b->r[r]);
+    cr_assert_eq(a->eip, b->eip, "eip: interp %#x, bt %#x", a->eip, b->eip);
+    cr_assert_eq(a->eflags, b->eflags, "eflags: interp %#x, bt %#x", a->eflags, b->eflags);
+    cr_assert_eq(a->icount, b->icount, "icount: interp %lu, bt %lu", (unsigned long)a->icount, (unsigned long)b->icount);
+    cr_assert_eq(a->cr2, b->cr2);
+    cr_assert_eq(a->halted, b->halted);
+    cr_assert_eq(a->stop, b->stop);
+    for (int i = 0; i < 32; i++) cr_assert_eq(a->exceptions[i], b->exceptions[i], "exceptions[%d]", i);
+    compare_range(p, HARNESS_DATA, 0x1000);
+    compare_range(p, HARNESS_STACK - 0x100, 0x200);
+    compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
+    compare_range(p, HARNESS_CODE, 0x100);
+}
+
+static void run_pair(struct pair *p, uint64_t max)
+{
+    enum vcpu_stop si = cpu_run(p->hi->v, max);
+    enum vcpu_stop sb = bt_run(p->hb->v, max);
+    cr_assert_eq(si, sb, "stop: interp %d, bt %d", si, sb);
+}
+
+static struct bt_stats stats(struct pair *p)
+{
+    struct bt_stats s;
+    bt_get_stats(p->hb->v, &s);
+    return s;
+}
+
+/* The halt stub of vector n (the HLT was executed: EIP is one past it). */
+static uint32_t stub_end(int n) { return HARNESS_STUBS + (uint32_t)n * 8 + 1; }
+
+Test(bt, alu_mov_flags_all_forms)
+{
+    struct pair p;
+    pair_init(&p, H_PROT32, code_alu, sizeof(code_alu));
+    run_pair(&p, 100000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->stop, STOP_HALT_FOREVER);
+    cr_assert_eq(p.hb->v->eip, HARNESS_CODE + sizeof(code_alu));
+    struct bt_stats s = stats(&p);
+    cr_assert_gt(s.native, 40, "most of the snippet should be native (%lu)", (unsigned long)s.native);
+    pair_free(&p);
+}
+
+Test(bt, alu_user_mode)
+{
+    struct pair p;
+    pair_init(&p, H_USER32, code_alu, sizeof(code_alu));
+    run_pair(&p, 100000);
+    compare(&p);
+    /* HLT at CPL 3 is #GP(0): both went to the stub. */
+    cr_assert_eq(p.hb->v->exceptions[EXC_GP], 1);
+    pair_free(&p);
+}
+
+Test(bt, calls_returns_indirect_jumps)
+{
+    struct pair p;
+    pair_init(&p, H_PROT32, code_calls, sizeof(code_calls));
+    run_pair(&p, 100000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->r[R_ESI], 1111);
+    cr_assert_eq(p.hb->v->r[R_EAX], 0x11223344);
+    cr_assert_eq(p.hb->v->r[R_EBP], HARNESS_STACK);
+    pair_free(&p);
+}
+
+Test(bt, hot_loop_is_chained)
+{
+    struct pair p;
+    pair_init(&p, H_PROT32, code_loop, sizeof(code_loop));
+    run_pair(&p, 1000000);
+    compare(&p);
+    struct bt_stats s = stats(&p);
+    cr_assert_geq(s.chains, 1);
+    cr_assert_lt(s.dispatches, 20, "the loop should not return to the dispatcher (%lu)", (unsigned long)s.dispatches);
+    cr_assert_eq(p.hb->v->icount, 3 + 5 * 1000 + 1);
+    pair_free(&p);
+}
+
+Test(bt, exact_instruction_limit)
+{
+    struct pair p;
+    pair_init(&p, H_PROT32, code_loop, sizeof(code_loop));
+    /* Uneven steps that end inside blocks. */
+    uint64_t steps[] = { 1, 2, 7, 1234, 3, 64, 65, 1, 999 };
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        run_pair(&p, steps[i]);
+        cr_assert_eq(p.hb->v->stop, STOP_INSN_LIMIT);
+        compare(&p);
+    }
+    run_pair(&p, 0);
+    compare(&p);
+    pair_free(&p);
+}
+
+/* Identity-map the first 4 MiB with 4 KiB pages, page 0x50 not present. */
+static void enable_paging(struct harness *h)
+{
+    struct vcpu *v = h->v;
+    harness_write32(h, 0x30000, 0x31000 | 3);
+    for (uint32_t i = 0; i < 1024; i++) harness_write32(h, 0x31000 + 4 * i, i == 0x50 ? 0 : (i << 12) | 3);
+    v->cr3 = 0x30000;
+    v->cr0 |= CR0_PG;
+    tlb_flush_all(&v->tlb);
+    cpu_update_mode(v);
+}
+
+Test(bt, page_fault_on_load_inside_block)
+{
+    struct pair p;
+    pair_init(&p, H_PROT32, code_pf, sizeof(code_pf));
+    enable_paging(p.hi);
+    enable_paging(p.hb);
+    run_pair(&p, 100000);
+    compare(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->exceptions[EXC_PF], 1);
+    cr_assert_eq(v->eip, stub_end(EXC_PF));
+    cr_assert_eq(v->cr2, 0x50010);
+    cr_assert_eq(harness_stack(p.hb, 0), 0);                 /* error code: read, not present */
+    cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE + 14); /* the faulting MOV */
+    cr_assert_eq(v->r[R_EAX], 1);                            /* INC not executed */
+    cr_assert_eq(v->icount, 4 + 1);                          /* 4 retired + HLT in the stub */
+    /* The pushed EFLAGS hold CMP 1,2's flags (CF SF AF PF set). */
+    cr_assert_eq(harness_stack(p.hb, 3) & F_ARITH, F_CF | F_SF | F_AF | F_PF);
+    pair_free(&p);
+}
+
+Test(bt, page_fault_on_store_inside_block)
+{
+    struct pair p;
+    pair_init(&p, H_PROT32, code_pfw, sizeof(code_pfw));
+    enable_paging(p.hi);
+    enable_paging(p.hb);
+    run_pair(&p, 100000);
+    compare(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->exceptions[EXC_PF], 1);
+    cr_assert_eq(v->cr2, 0x50ffe);
+    cr_assert_eq(harness_stack(p.hb, 0), 2);                /* write, not present */
+    cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE + 8); /* the faulting MOV */
+    /* Nothing of the 4-byte store reached the present page 0x51000. */
+    cr_assert_eq(harness_read32(p.hb, 0x51000), harness_read32(p.hi, 0x51000));
+    pair_free(&p);
+}
+
+/* Two address spaces: the low 4 MiB identity-mapped in both, linear 0x400000
+ * mapped to physical 0x60000 (PD 0x30000) or 0x61000 (PD 0x32000). */
+static void two_address_spaces(struct harness *h)
+{
+    static const uint8_t f1[] = { 0xb8, 1, 0, 0, 0, 0xc3 }; /* mov eax, 1; ret */
+    static const uint8_t f2[] = { 0xb8, 2, 0, 0, 0, 0xc3 }; /* mov eax, 2; ret */
+    enable_paging(h);
+    harness_write32(h, 0x30004, 0x33000 | 3);
+    harness_write32(h, 0x32000, 0x31000 | 3);
+    harness_write32(h, 0x32004, 0x34000 | 3);
+    harness_write32(h, 0x33000, 0x60000 | 3);
+    harness_write32(h, 0x34000, 0x61000 | 3);
+    harness_poke(h, 0x60000, f1, sizeof(f1));
+    harness_poke(h, 0x61000, f2, sizeof(f2));
+}
+
+Test(bt, cr3_switch_drops_stale_jump_targets)
+{
+    struct pair p;
+    pair_init(&p, H_PROT32, code_cr3, sizeof(code_cr3));
+    two_address_spaces(p.hi);
+    two_address_spaces(p.hb);
+    run_pair(&p, 100000);
+    compare(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_ESI], 1);
+    cr_assert_eq(v->r[R_EDI], 2);
+    cr_assert_eq(v->r[R_EBP], 1);
+    pair_free(&p);
+}
+
+Test(bt, divide_error_inside_block)
+{
+    struct pair p;
+    pair_init(&p, H_PROT32, code_de, sizeof(code_de));
+    run_pair(&p, 100000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->exceptions[EXC_DE], 1);
+    cr_assert_eq(harness_stack(p.hb, 0), HARNESS_CODE + 12); /* the DIV */
+    pair_free(&p);
+}
+
+Test(bt, self_modifying_code)
+{
+    struct pair p;
+    pair_init(&p, H_PROT32, code_smc, sizeof(code_smc));
+    run_pair(&p, 100000);
+    compare(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EAX] & 0xff, 2);  /* last MOV EAX was the patched one */
+    cr_assert_eq(v->r[R_EDX], 51 + 2 * 49); /* 51 iterations before the patch took effect */
+    cr_assert_geq(stats(&p).invalidated, 2);
+    pair_free(&p);
+}
+
+Test(bt, self_modifying_next_instruction)
+{
+    /* mov byte [L+1], 0x42 ; L: mov al, 0x11 ; hlt: the first store patches
+     * the very next instruction of the same translated block. */
+    static const uint8_t code[] = { 0xc6, 0x05, 0x08, 0x00, 0x01, 0x00, 0x42, 0xb0, 0x11, 0xf4 };
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    run_pair(&p, 100);
+    compare(&p);
+    cr_assert_eq(p.hb->v->r[R_EAX] & 0xff, 0x42);
+    pair_free(&p);
+}
+
+Test(bt, decode_cache_flush_drops_translations)
+{
+    /* 10000: call f ; hlt
+     * 10006: mov byte [f+1], 2 ; call f ; hlt
+     * 11100: f: mov eax, 1 ; ret         (a page of its own)
+     * Between the two runs the decode cache is flushed (as at its size limit):
+     * f's page is no longer marked as code, so the store that patches f does
+     * not go through the code-write hook; f must still be retranslated. */
+    static uint8_t code[0x1106];
+    memset(code, 0x90, sizeof(code));
+    const uint8_t first[] = { 0xe8, 0xfb, 0x10, 0x00, 0x00, 0xf4 };
+    const uint8_t second[] = { 0xc6, 0x05, 0x01, 0x11, 0x01, 0x00, 0x02, 0xe8, 0xee, 0x10, 0x00, 0x00, 0xf4 };
+    const uint8_t f[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3 };
+    memcpy(code, first, sizeof(first));
+    memcpy(code + 6, second, sizeof(second));
+    memcpy(code + 0x1100, f, sizeof(f));
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    run_pair(&p, 1000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->r[R_EAX], 1);
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int k = 0; k < 2; k++) {
+        dcache_flush(hs[k]->m.dcache);
+        hs[k]->v->halted = 0;
+        hs[k]->v->eip = HARNESS_CODE + 6;
+    }
+    run_pair(&p, 1000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->r[R_EAX], 2);
+    pair_free(&p);
+}
+
+/* --- regressions found by the lockstep fuzzer (tests/fuzz) --- */
+
+Test(bt, imul_leaves_sf_zf_af_pf_as_the_interpreter_does)
+{
+    /* cmp eax, ebx ; imul ecx, edx ; pushfd ; imul esi, edi, 3 ; mov edx, [0x50010] (#PF) */
+    static const uint8_t code[] = { 0x39, 0xd8, 0x0f, 0xaf, 0xca, 0x9c, 0x6b, 0xf7, 0x03,
+                                    0x8b, 0x15, 0x10, 0x00, 0x05, 0x00, 0xf4 };
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    enable_paging(p.hi);
+    enable_paging(p.hb);
+    run_pair(&p, 1000);
+    compare(&p); /* the PUSHFD image and the #PF frame's EFLAGS included */
+    cr_assert_eq(p.hb->v->exceptions[EXC_PF], 1);
+    pair_free(&p);
+}
+
+/* cmp eax, ebx ; mov ecx, [0x20000] ; mov edx, [0x50010] (#PF) ; cmp eax, ecx:
+ * the loads' TLB probes clobber RFLAGS while the guest flags are dead (the
+ * last CMP rewrites them), yet the fault must push CMP 1's flags. With warm,
+ * a first block (mov ecx, [0x20000] ; jmp +0) fills the TLB so that the first
+ * load of the second block takes the fast path; without, it takes the slow
+ * path (the stash must then be written there). */
+static void dead_flags_fault(bool warm)
+{
+    static const uint8_t body[] = { 0x39, 0xd8, 0x8b, 0x0d, 0x00, 0x00, 0x02, 0x00, 0x8b, 0x15,
+                                    0x10, 0x00, 0x05, 0x00, 0x39, 0xc8, 0xf4 };
+    static const uint8_t warmup[] = { 0x8b, 0x0d, 0x00, 0x00, 0x02, 0x00, 0xeb, 0x00 };
+    uint8_t code[sizeof(warmup) + sizeof(body)];
+    size_t n = 0;
+    if (warm) {
+        memcpy(code, warmup, sizeof(warmup));
+        n = sizeof(warmup);
+    }
+    memcpy(code + n, body, sizeof(body));
+    n += sizeof(body);
+    struct pair p;
+    pair_init(&p, H_PROT32, code, n);
+    enable_paging(p.hi);
+    enable_paging(p.hb);
+    p.hi->v->r[R_EAX] = p.hb->v->r[R_EAX] = 1;
+    p.hi->v->r[R_EBX] = p.hb->v->r[R_EBX] = 2;
+    run_pair(&p, 1000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->exceptions[EXC_PF], 1);
+    cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE + (warm ? sizeof(warmup) : 0) + 8);
+    cr_assert_eq(harness_stack(p.hb, 3) & F_ARITH, F_CF | F_SF | F_AF | F_PF);
+    pair_free(&p);
+}
+
+Test(bt, flags_exact_at_a_fault_after_a_dead_flags_access) { dead_flags_fault(true); }
+Test(bt, flags_exact_at_a_fault_after_a_dead_flags_slow_access) { dead_flags_fault(false); }
+
+Test(bt, flags_restored_at_an_indirect_exit)
+{
+    /* mov edi, 0x10100 ; cmp eax, ebx ; mov ecx, [0x20000] ; inc edx ; jmp edi
+     * 10100: setc bl ; hlt
+     * The load's probe stashes the flags (nothing in the block reads them); the
+     * exit merges INC's flags with the stash (CF from the CMP) without
+     * disturbing the jump target. */
+    static uint8_t code[0x104];
+    memset(code, 0x90, sizeof(code));
+    const uint8_t body[] = { 0xbf, 0x00, 0x01, 0x01, 0x00, 0x39, 0xd8, 0x8b, 0x0d, 0x00,
+                             0x00, 0x02, 0x00, 0x42, 0xff, 0xe7 };
+    const uint8_t tail[] = { 0x0f, 0x92, 0xc3, 0xf4 };
+    memcpy(code, body, sizeof(body));
+    memcpy(code + 0x100, tail, sizeof(tail));
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    p.hi->v->r[R_EAX] = p.hb->v->r[R_EAX] = 1;
+    p.hi->v->r[R_EBX] = p.hb->v->r[R_EBX] = 2;
+    p.hi->v->eip = p.hb->v->eip = HARNESS_CODE;
+    run_pair(&p, 1000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->eip, HARNESS_CODE + 0x104);
+    cr_assert_eq(p.hb->v->r[R_EBX] & 0xff, 1); /* CF of CMP 1, 2 survived INC */
+    pair_free(&p);
+}
+
+Test(bt, sign_extensions_follow_the_operand_size)
+{
+    /* 66 98 (CBW) ; 98 (CWDE) ; 66 99 (CWD) ; 99 (CDQ) ; 66 67 64 98 (CBW, named
+     * "cwde" by Capstone) ; mov al, 0x80 ; 66 98 ; hlt */
+    static const uint8_t code[] = { 0x66, 0x98, 0x98, 0x66, 0x99, 0x99, 0x66, 0x67, 0x64, 0x98,
+                                    0xb0, 0x80, 0x66, 0x98, 0xf4 };
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    p.hi->v->r[R_EAX] = p.hb->v->r[R_EAX] = 0x12345678;
+    run_pair(&p, 1000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->r[R_EAX], 0xff80);
+    pair_free(&p);
+}
+
+/* --- interrupts reaching a chained loop --- */
+
+struct irq_board {
+    int polls;
+    int acks;
+};
+
+static void irq_poll(struct machine *m, struct vcpu *v)
+{
+    struct irq_board *b = m->board;
+    if (++b->polls == 3) v->irq_req = 1;
+}
+
+static int irq_ack(struct machine *m, struct vcpu *v)
+{
+    (void)v;
+    struct irq_board *b = m->board;
+    return b->acks++ == 0 ? 0x40 : -1;
+}
+
+Test(bt, interrupt_reaches_chained_loop)
+{
+    struct pair p;
+    pair_init(&p, H_PROT32, code_spin, sizeof(code_spin));
+    struct irq_board bi = { 0, 0 }, bb = { 0, 0 };
+    p.hi->m.board = &bi;
+    p.hb->m.board = &bb;
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int k = 0; k < 2; k++) {
+        hs[k]->m.poll = irq_poll;
+        hs[k]->m.irq_ack = irq_ack;
+        hs[k]->v->eflags |= F_IF;
+        hs[k]->v->r[R_EAX] = 0;
+    }
+    run_pair(&p, 10000000);
+    compare(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->stop, STOP_HALT_FOREVER);
+    cr_assert_eq(v->eip, stub_end(0x40));
+    cr_assert_eq(bb.acks, 1); /* the gate cleared IF: no second acknowledge */
+    /* Taken at the first block boundary after the third poll. */
+    cr_assert_geq(v->r[R_EAX], 3 * 4096 / 3 - 3);
+    cr_assert_lt(v->r[R_EAX], 3 * 4096 / 3 + 3);
+    cr_assert_gt(stats(&p).chains, 0);
+    pair_free(&p);
+}
+
+/* --- code cache flush --- */
+
+Test(bt, code_cache_flush_when_full)
+{
+    /* 300 blocks "add eax, i; jmp next", run three times round a loop. */
+    static uint8_t code[16 + 300 * 7 + 16];
+    size_t n = 0;
+    code[n++] = 0xb9; /* mov ecx, 3 */
+    code[n++] = 3; code[n++] = 0; code[n++] = 0; code[n++] = 0;
+    size_t top = n;
+    for (int i = 0; i < 300; i++) {
+        code[n++] = 0x05; /* add eax, imm32 */
+        code[n++] = (uint8_t)i; code[n++] = (uint8_t)(i >> 8); code[n++] = 0; code[n++] = 0;
+        code[n++] = 0xeb; code[n++] = 0x00; /* jmp next */
+    }
+    code[n++] = 0x49; /* dec ecx */
+    code[n++] = 0x0f; code[n++] = 0x85; /* jnz top */
+    int32_t rel = (int32_t)top - (int32_t)(n + 4);
+    memcpy(&code[n], &rel, 4);
+    n += 4;
+    code[n++] = 0xf4;
+    bt_set_cache_size(64 * 1024);
+    struct pair p;
+    pair_init(&p, H_PROT32, code, n);
+    run_pair(&p, 1000000);
+    bt_set_cache_size(32u << 20);
+    compare(&p);
+    cr_assert_eq(p.hb->v->r[R_EAX], p.hi->v->r[R_EAX]);
+    cr_assert_geq(stats(&p).flushes, 2);
+    pair_free(&p);
+}
+
+Test(bt, sixteen_bit_code_runs_interpreted)
+{
+    /* mov ax, 0x1234 ; add ax, bx ; push ax ; pop cx ; hlt (16-bit) */
+    static const uint8_t code[] = { 0xb8, 0x34, 0x12, 0x01, 0xd8, 0x50, 0x59, 0xf4 };
+    struct pair p;
+    pair_init(&p, H_PROT16, code, sizeof(code));
+    p.hi->v->eip = p.hb->v->eip = 0;
+    p.hi->v->seg[S_CS].base = p.hb->v->seg[S_CS].base = HARNESS_CODE;
+    seg_cache_refresh(&p.hi->v->seg[S_CS], true);
+    seg_cache_refresh(&p.hb->v->seg[S_CS], true);
+    run_pair(&p, 1000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->r[R_ECX] & 0xffff, (0x1234 + p.hb->v->r[R_EBX]) & 0xffff);
+    cr_assert_eq(stats(&p).tbs, 0);
+    pair_free(&p);
+}

@@ -1,0 +1,38 @@
+/* The dynamic binary translator (`-engine bt`): public entry points.
+ * bt_run is the translator's run loop, a drop-in replacement for cpu_run:
+ * same stop conditions, same exact instruction count, same fault and
+ * interrupt delivery (it mirrors cpu/interp.c's run loop). Guest blocks from
+ * the decode cache become x86-64 host code; instructions without a native
+ * translation call the interpreter's handler from the translated code. */
+#ifndef BT86_TRANSLATOR_BT_H
+#define BT86_TRANSLATOR_BT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/vcpu.h"
+
+/* Run v until a stop condition or max_insns guest instructions (0 = no
+ * limit). Returns v->stop. The first call creates v->bt (the code cache and
+ * lookup tables) and hooks the machine's code-write notification. */
+enum vcpu_stop bt_run(struct vcpu *v, uint64_t max_insns);
+
+/* Free v->bt (call before machine_destroy; safe when v->bt is NULL). */
+void bt_vcpu_free(struct vcpu *v);
+
+/* Code cache size in bytes for vCPUs created after the call (default 32 MiB;
+ * tests use tiny caches to exercise the flush). */
+void bt_set_cache_size(size_t bytes);
+
+struct bt_stats {
+    uint64_t tbs;         /* blocks translated */
+    uint64_t flushes;     /* code cache flushes (cache full) */
+    uint64_t chains;      /* exit jumps patched to their target */
+    uint64_t invalidated; /* translations dropped by guest code writes */
+    uint64_t dispatches;  /* returns to the dispatcher */
+    uint64_t interp_blocks; /* blocks run by the interpreter path */
+    uint64_t native, fallback; /* instructions translated natively / as calls */
+};
+void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
+
+#endif

@@ -1,0 +1,807 @@
+/* Translation of one decoded block (cpu/decode_cache.h) into host code.
+ *
+ * Layout of a translated block: a prologue that charges the block's
+ * instruction count to the budget (leaving if it is exhausted), then each
+ * guest instruction in order — natively where this file knows how, else a
+ * call of the interpreter's handler through the fallback stub — then the exit
+ * stubs, then the cold paths of inline memory accesses.
+ *
+ * Native memory accesses (flat ES/SS/DS, 32-bit addresses) probe the shadow
+ * TLB inline; a miss runs the whole instruction through its interpreter
+ * handler (which takes the slow path, raises the fault, or writes a code page)
+ * and resumes after it. Guest flags stay in host RFLAGS: the probe saves them
+ * with PUSHFQ and restores them with POPFQ only when they are live (a per-block
+ * backward liveness pass); dead flags are kept in a stash slot until rewritten,
+ * so a fault in between still pushes the exact EFLAGS. Undefined flags follow
+ * the interpreter (the reference): IMUL keeps SF ZF AF PF. v->icount is made
+ * exact at every call into C (see bt_internal.h). */
+#include <capstone/capstone.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "cpu/decode_cache.h"
+#include "translator/bt_internal.h"
+#include "translator/emit.h"
+
+#define OFF_R(g)   ((int32_t)(offsetof(struct vcpu, r) + 4 * (g)))
+#define OFF_EIP    ((int32_t)offsetof(struct vcpu, eip))
+#define OFF_ICOUNT ((int32_t)offsetof(struct vcpu, icount))
+#define OFF_TMASK  ((int32_t)offsetof(struct vcpu, tlb.mask))
+#define OFF_VBT    ((int32_t)offsetof(struct vcpu, bt))
+#define OFF_LAST   ((int32_t)offsetof(struct bt_vcpu, last_exit))
+#define OFF_IJC    ((int32_t)offsetof(struct bt_vcpu, ijc))
+#define OFF_TBKEY  ((int32_t)offsetof(struct tb, key))
+#define OFF_TBCODE ((int32_t)offsetof(struct tb, code))
+
+#define FL_ALL F_ARITH
+
+struct cold {
+    uint8_t *jfrom;  /* rel32 of the jne taken on a TLB miss */
+    uint8_t *resume; /* where the native path continues */
+    int k;           /* instruction index */
+    bool stashed;    /* the flags were stashed before this instruction ... */
+    uint32_t w_accum; /* ... and these bits were rewritten in RFLAGS since */
+    bool stash_after; /* the native path has a stash after the probe */
+};
+
+struct gen {
+    struct bt_vcpu *bt;
+    struct emit e;
+    struct tb *tb;
+    uint32_t mode;
+    struct cold cold[BLOCK_MAX_INSNS];
+    int ncold;
+    bool native[BLOCK_MAX_INSNS];
+    uint32_t writes[BLOCK_MAX_INSNS]; /* flags each instruction writes */
+    /* Flag stash (see gen_probe): the guest flags were saved to the slot at
+     * [rsp] and RFLAGS holds them only for the bits in w_accum. */
+    bool stashed;
+    uint32_t w_accum;
+    uint32_t live_before[BLOCK_MAX_INSNS + 1];
+};
+
+/* ---------- what can be translated natively ---------- */
+
+static bool is_gpr(const struct opnd *o) { return o->kind == OPND_REG && o->rclass == RC_GPR && o->size <= 4 && o->size != 3; }
+
+static bool seg_flat(uint32_t mode, int seg)
+{
+    switch (seg) {
+    case S_ES: return mode & MODE_FLAT_ES;
+    case S_SS: return mode & MODE_FLAT_SS;
+    case S_DS: return mode & MODE_FLAT_DS;
+    default: return false;
+    }
+}
+
+static bool mem_ok(const struct insn *in, const struct opnd *o, uint32_t mode)
+{
+    return o->kind == OPND_MEM && in->addrsize == 4 && seg_flat(mode, o->seg) &&
+           (o->size == 1 || o->size == 2 || o->size == 4);
+}
+
+/* Byte registers 4-7 are AH..BH: encodable only without REX, so never
+ * together with a memory operand (addressed through r9) or r12. */
+static bool byte_hi(const struct opnd *o) { return o->kind == OPND_REG && o->size == 1 && o->reg >= 4; }
+
+static bool stack_ok(const struct insn *in, uint32_t mode)
+{
+    return in->opsize == 4 && (mode & MODE_STACK32) && (mode & MODE_FLAT_SS);
+}
+
+enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP,
+                K_SETCC, K_CMOV, K_PUSH, K_POP, K_CALL, K_RET, K_JMP, K_JCC };
+
+static int alu_digit(unsigned id)
+{
+    switch (id) {
+    case X86_INS_ADD: return 0;
+    case X86_INS_OR: return 1;
+    case X86_INS_ADC: return 2;
+    case X86_INS_SBB: return 3;
+    case X86_INS_AND: return 4;
+    case X86_INS_SUB: return 5;
+    case X86_INS_XOR: return 6;
+    case X86_INS_CMP: return 7;
+    default: return -1;
+    }
+}
+
+static int shift_digit(unsigned id)
+{
+    switch (id) {
+    case X86_INS_ROL: return 0;
+    case X86_INS_ROR: return 1;
+    case X86_INS_RCL: return 2;
+    case X86_INS_RCR: return 3;
+    case X86_INS_SHL: case X86_INS_SAL: return 4;
+    case X86_INS_SHR: return 5;
+    case X86_INS_SAR: return 7;
+    default: return -1;
+    }
+}
+
+static enum alu_kind kind_of(const struct insn *in)
+{
+    if (in->opc_map == 1 && (in->opc & 0xf0) == 0x90) return K_SETCC;
+    if (in->opc_map == 1 && (in->opc & 0xf0) == 0x40) return K_CMOV;
+    if ((in->opc_map == 1 && (in->opc & 0xf0) == 0x80) || (in->opc_map == 0 && (in->opc & 0xf0) == 0x70))
+        return (in->flags & IF_REL_BRANCH) ? K_JCC : K_NONE;
+    if (alu_digit(in->id) >= 0) return K_ALU;
+    if (shift_digit(in->id) >= 0) return K_SHIFT;
+    switch (in->id) {
+    case X86_INS_TEST: return K_TEST;
+    case X86_INS_MOV: return K_MOV;
+    case X86_INS_INC: case X86_INS_DEC: case X86_INS_NOT: case X86_INS_NEG: return K_UNARY;
+    case X86_INS_IMUL: return K_IMUL;
+    case X86_INS_MOVZX: case X86_INS_MOVSX: return K_MOVX;
+    case X86_INS_LEA: return K_LEA;
+    case X86_INS_XCHG: return K_XCHG;
+    case X86_INS_CDQ: case X86_INS_CWDE: case X86_INS_CBW: case X86_INS_CWD: return K_CONV;
+    case X86_INS_NOP: return K_NOP;
+    case X86_INS_PUSH: return K_PUSH;
+    case X86_INS_POP: return K_POP;
+    case X86_INS_CALL: return K_CALL;
+    case X86_INS_RET: return K_RET;
+    case X86_INS_JMP: return K_JMP;
+    default: return K_NONE;
+    }
+}
+
+/* Operand pair check for two-operand forms dst, src (reg/mem/imm). */
+static bool pair_ok(const struct insn *in, uint32_t mode, bool src_imm_ok)
+{
+    const struct opnd *d = &in->op[0], *s = &in->op[1];
+    bool dm = d->kind == OPND_MEM, sm = s->kind == OPND_MEM;
+    if (dm && sm) return false;
+    if (!(is_gpr(d) || (dm && mem_ok(in, d, mode)))) return false;
+    if (!(is_gpr(s) || (sm && mem_ok(in, s, mode)) || (src_imm_ok && s->kind == OPND_IMM))) return false;
+    if (s->kind != OPND_IMM && d->size != s->size) return false;
+    if ((dm || sm) && (byte_hi(d) || byte_hi(s))) return false;
+    return true;
+}
+
+static bool native_ok(const struct insn *in, uint32_t mode)
+{
+    if (!(mode & MODE_CODE32) || (in->prefix & (PFX_LOCK | PFX_REP | PFX_REPNE))) return false;
+    const struct opnd *d = &in->op[0], *s = &in->op[1];
+    bool flat_cs = (mode & MODE_FLAT_CS) != 0;
+    switch (kind_of(in)) {
+    case K_ALU: case K_MOV:
+        return in->nopnd == 2 && pair_ok(in, mode, true);
+    case K_TEST:
+        return in->nopnd == 2 && pair_ok(in, mode, true) && d->kind != OPND_IMM;
+    case K_UNARY:
+        return in->nopnd == 1 && (is_gpr(d) || (mem_ok(in, d, mode) && true));
+    case K_SHIFT:
+        if (!(is_gpr(d) || mem_ok(in, d, mode))) return false;
+        if (in->nopnd == 1) return true;
+        if (in->nopnd != 2) return false;
+        if (s->kind == OPND_IMM) return true;
+        return s->kind == OPND_REG && s->rclass == RC_GPR && s->size == 1 && s->reg == R_ECX && !byte_hi(d);
+    case K_IMUL:
+        if (in->nopnd < 2 || !is_gpr(d) || d->size == 1) return false;
+        if (!(is_gpr(s) || mem_ok(in, s, mode)) || s->size != d->size) return false;
+        return in->nopnd == 2 || in->op[2].kind == OPND_IMM;
+    case K_MOVX:
+        if (in->nopnd != 2 || !is_gpr(d) || d->size == 1) return false;
+        if (s->kind == OPND_MEM) return mem_ok(in, s, mode);
+        if (!is_gpr(s) || s->size >= d->size) return false;
+        return !(byte_hi(s) && host_reg(d->reg) >= 8);
+    case K_LEA:
+        return in->nopnd == 2 && is_gpr(d) && d->size >= 2 && in->addrsize == 4 && s->kind == OPND_MEM;
+    case K_XCHG:
+        return in->nopnd == 2 && is_gpr(d) && is_gpr(s) && d->size == s->size;
+    case K_CONV: case K_NOP:
+        return true;
+    case K_SETCC:
+        return in->nopnd == 1 && ((is_gpr(d) && d->size == 1) || mem_ok(in, d, mode));
+    case K_CMOV:
+        return in->nopnd == 2 && is_gpr(d) && d->size >= 2 && (is_gpr(s) || mem_ok(in, s, mode)) && s->size == d->size;
+    case K_PUSH:
+        return in->nopnd == 1 && stack_ok(in, mode) &&
+               ((is_gpr(d) && d->size == 4) || d->kind == OPND_IMM);
+    case K_POP:
+        return in->nopnd == 1 && stack_ok(in, mode) && is_gpr(d) && d->size == 4;
+    case K_CALL:
+        if (!flat_cs || !stack_ok(in, mode) || in->nopnd != 1) return false;
+        return (in->flags & IF_REL_BRANCH) || (is_gpr(d) && d->size == 4);
+    case K_RET:
+        return flat_cs && stack_ok(in, mode) && (in->nopnd == 0 || in->op[0].kind == OPND_IMM);
+    case K_JMP:
+        if (!flat_cs || in->opsize != 4 || in->nopnd != 1) return false;
+        return (in->flags & IF_REL_BRANCH) || (is_gpr(d) && d->size == 4) || mem_ok(in, d, mode);
+    case K_JCC:
+        return flat_cs && in->opsize == 4;
+    default:
+        return false;
+    }
+}
+
+/* Flags read and written by a native instruction (fallbacks read all). */
+static void flag_effects(const struct insn *in, bool native, uint32_t *r, uint32_t *w)
+{
+    *r = *w = 0;
+    if (!native) {
+        *r = FL_ALL;
+        return;
+    }
+    switch (kind_of(in)) {
+    case K_ALU:
+        *w = FL_ALL;
+        if (in->id == X86_INS_ADC || in->id == X86_INS_SBB) *r = F_CF;
+        break;
+    case K_TEST:
+        *w = FL_ALL;
+        break;
+    case K_IMUL: /* the interpreter leaves the undefined SF ZF AF PF unchanged */
+        *w = F_CF | F_OF;
+        break;
+    case K_UNARY:
+        if (in->id == X86_INS_INC || in->id == X86_INS_DEC) *w = FL_ALL & ~F_CF;
+        else if (in->id == X86_INS_NEG) *w = FL_ALL;
+        break;
+    case K_SHIFT: {
+        int dg = shift_digit(in->id);
+        if (in->nopnd == 2 && in->op[1].kind != OPND_IMM) { /* by CL: may be 0 */
+            *r = FL_ALL;
+            break;
+        }
+        uint32_t c = in->nopnd == 1 ? 1 : in->op[1].disp & 31;
+        if (c == 0) break;
+        if (dg == 2 || dg == 3) { *r = F_CF; *w = F_CF | F_OF; }
+        else if (dg <= 1) *w = F_CF | F_OF;
+        else *w = FL_ALL;
+        break;
+    }
+    case K_SETCC: case K_CMOV: case K_JCC:
+        *r = FL_ALL;
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---------- emission helpers ---------- */
+
+/* r8d = effective (= linear, flat segment) address of a memory operand. */
+static void gen_ea(struct emit *e, const struct opnd *o, int dst)
+{
+    if (o->base == REG_NONE && o->index == REG_NONE) {
+        mov_r32_imm(e, dst, o->disp);
+        return;
+    }
+    int b = o->base == REG_NONE ? -1 : host_reg(o->base);
+    int x = o->index == REG_NONE ? -1 : host_reg(o->index);
+    lea(e, 4, dst, rm_sib(b, x, o->scale, (int32_t)o->disp));
+}
+
+/* Pops the flags pushed by a probe into register a and merges them with the
+ * stash slot (then at [rsp]): the bits in w from the pushed value, the rest
+ * from the slot. Clobbers b and RFLAGS. */
+static void gen_stash_merge(struct emit *e, uint32_t w, int a, int b)
+{
+    pop_r(e, a);
+    emit_op1(e, 4, 0x81, 4, rm_reg(a)); /* and a, w */
+    e32(e, w);
+    mov_r_rm(e, 8, b, rm_mem(RSP, 0));
+    emit_op1(e, 4, 0x81, 4, rm_reg(b)); /* and b, ~w */
+    e32(e, ~w);
+    emit_op1(e, 4, 0x09, b, rm_reg(a)); /* or a, b */
+}
+
+/* Inline TLB probe for [r8d, r8d+size): on a hit [r9 + r8] = host address and the
+ * guest flags are back in RFLAGS if live; on a miss jump to the cold path of
+ * instruction k (recorded; its resume point is set by end_mem). */
+static void gen_probe(struct gen *g, int k, unsigned size, bool write)
+{
+    struct emit *e = &g->e;
+    pushfq(e);
+    mov_r_rm(e, 4, R9, rm_reg(R8));
+    emit_op1(e, 4, 0xc1, 5, rm_reg(R9)); /* shr r9d, 12 */
+    eb(e, 12);
+    emit_op1(e, 4, 0x23, R9, rm_mem(HR_V, OFF_TMASK)); /* and r9d, [mask] */
+    emit_op1(e, 4, 0xc1, 4, rm_reg(R9)); /* shl r9d, 4 */
+    eb(e, 4);
+    /* the entry is [r14 + r9] */
+    if (size > 1) lea(e, 4, R10, rm_mem(R8, (int32_t)size - 1));
+    else mov_r_rm(e, 4, R10, rm_reg(R8));
+    emit_op1(e, 4, 0x81, 4, rm_reg(R10)); /* and r10d, ~0xfff */
+    e32(e, 0xfffff000u);
+    emit_op1(e, 4, 0x3b, R10, rm_sib(HR_TLB, R9, 0, write ? 4 : 0)); /* cmp r10d, tag */
+    struct cold *c = &g->cold[g->ncold++];
+    c->jfrom = jcc_rel32(e, 0x5); /* jne */
+    c->k = k;
+    c->resume = NULL;
+    mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8)); /* addend: the access is [r9 + r8] */
+    c->stashed = g->stashed;
+    c->w_accum = g->w_accum;
+    /* Restore the flags when they are live (read later in the block or at its
+     * exit). When they are dead here they may still be observed by a fault
+     * before the next instruction that rewrites them all (the exception frame
+     * holds EFLAGS): keep them in the stash slot at [rsp] (the trampoline's
+     * alignment word) until then. (Stashing flags that are live only at the
+     * exit, restoring them there, measured slower: POPFQ is cheap here.) */
+    if (g->live_before[k]) {
+        popfq(e);
+    } else if (!g->stashed) {
+        eb(e, 0x8f); eb(e, 0x04); eb(e, 0x24); /* pop qword [rsp] */
+        g->stashed = true;
+        g->w_accum = 0;
+    } else if (g->w_accum == 0) {
+        lea(e, 8, RSP, rm_mem(RSP, 8));
+    } else {
+        gen_stash_merge(e, g->w_accum, R10, R11);
+        emit_op1(e, 8, 0x89, R10, rm_mem(RSP, 0)); /* mov [rsp], r10 */
+        g->w_accum = 0;
+    }
+    c->stash_after = g->stashed;
+}
+
+static void end_mem(struct gen *g) { g->cold[g->ncold - 1].resume = g->e.p; }
+
+/* The probed guest memory. */
+static struct rm probed(void) { return rm_sib(R9, R8, 0, 0); }
+
+/* A register or the probed memory as an r/m operand. */
+static struct rm rm_of(const struct opnd *o)
+{
+    if (o->kind == OPND_MEM) return probed();
+    return rm_reg(o->size == 1 ? o->reg : host_reg(o->reg));
+}
+static int reg_of(const struct opnd *o) { return o->size == 1 ? o->reg : host_reg(o->reg); }
+
+static void emit_imm(struct emit *e, unsigned size, uint32_t v)
+{
+    if (size == 1) eb(e, (uint8_t)v);
+    else if (size == 2) e16(e, (uint16_t)v);
+    else e32(e, v);
+}
+
+/* Leave for the guest EIP in r11d: jump straight to
+ * its translation if the jump cache has one for this mode, else return to
+ * the dispatcher. Flag-free (guest flags are live in RFLAGS): the key
+ * comparison is a subtraction by LEA and a JRCXZ. */
+static void gen_lookup_exit(struct gen *g)
+{
+    struct emit *e = &g->e;
+    if (g->mode & MODE_FLAT_CS) {
+        emit_op2(e, 4, 0x0f, 0xb7, R8, rm_reg(R11));                 /* movzx r8d, r11w */
+        mov_r_rm(e, 8, R10, rm_mem(HR_V, OFF_VBT));
+        mov_r_rm(e, 8, R10, rm_sib(R10, R8, 3, OFF_IJC));             /* r10 = ijc[..] */
+        mov_r64_imm(e, R9, (uint64_t)g->mode << 32);
+        lea(e, 8, R8, rm_sib(R9, R11, 0, 0));                         /* r8 = key */
+        emit_op1(e, 8, 0xf7, 2, rm_reg(R8));                          /* not r8 */
+        mov_r_rm(e, 8, R9, rm_reg(RCX));
+        mov_r_rm(e, 8, RCX, rm_mem(R10, OFF_TBKEY));
+        lea(e, 8, RCX, rm_sib(RCX, R8, 0, 1));                        /* tb key - key */
+        eb(e, 0xe3);                                                  /* jrcxz hit */
+        uint8_t *rel8 = e->p;
+        eb(e, 0);
+        mov_r_rm(e, 8, RCX, rm_reg(R9));
+        mov_rm_r(e, 4, rm_mem(HR_V, OFF_EIP), R11);
+        uint8_t *j = jmp_rel32(e);
+        patch_rel32(e, j, g->bt->exit_regs);
+        if (rel8 < e->end) *rel8 = (uint8_t)(e->p - (rel8 + 1));
+        mov_r_rm(e, 8, RCX, rm_reg(R9));
+        emit_op1(e, 4, 0xff, 4, rm_mem(R10, OFF_TBCODE));             /* jmp [r10 + code] */
+        return;
+    }
+    mov_rm_r(e, 4, rm_mem(HR_V, OFF_EIP), R11);
+    uint8_t *j = jmp_rel32(e);
+    patch_rel32(e, j, g->bt->exit_regs);
+}
+
+/* Before leaving the block: the guest flags back into RFLAGS from the stash
+ * (the bits in w_accum from RFLAGS, the rest from the slot). The liveness
+ * pass makes the flags live at every exit, so the stash is normally empty
+ * there; this keeps the exit exact regardless. */
+static void gen_unstash(struct gen *g)
+{
+    struct emit *e = &g->e;
+    if (!g->stashed) return;
+    if (g->w_accum == 0) {
+        eb(e, 0xff); eb(e, 0x34); eb(e, 0x24); /* push qword [rsp] */
+    } else {
+        pushfq(e);
+        gen_stash_merge(e, g->w_accum, R9, R10); /* r11 holds a jump target */
+        push_r(e, R9);
+    }
+    popfq(e);
+}
+
+/* Exit to a known guest EIP:
+ * a patchable jump when the target is on this page (chained by the
+ * dispatcher once the target is translated), else the jump cache. */
+static void gen_exit_direct(struct gen *g, uint32_t target, int slot)
+{
+    struct emit *e = &g->e;
+    gen_unstash(g);
+    bool chain = (g->mode & MODE_FLAT_CS) && (target >> 12) == (g->tb->eip >> 12) && slot >= 0;
+    if (!chain) {
+        mov_r32_imm(e, R11, target);
+        gen_lookup_exit(g);
+        return;
+    }
+    uint8_t *at = jmp_rel32(e);
+    patch_rel32(e, at, e->p);
+    g->tb->exit[slot] = (struct tb_exit){ g->tb, at, target };
+    mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), target);
+    mov_r64_imm(e, R8, (uint64_t)(uintptr_t)&g->tb->exit[slot]);
+    mov_r_rm(e, 8, R9, rm_mem(HR_V, OFF_VBT));
+    mov_rm_r(e, 8, rm_mem(R9, OFF_LAST), R8);
+    uint8_t *j = jmp_rel32(e);
+    patch_rel32(e, j, g->bt->exit_regs);
+}
+
+/* Exit to the EIP in r11d. */
+static void gen_exit_indirect(struct gen *g)
+{
+    gen_unstash(g);
+    gen_lookup_exit(g);
+}
+
+static void gen_fallback(struct gen *g, int k, uint32_t eip)
+{
+    struct emit *e = &g->e;
+    mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), eip);
+    mov_r64_imm(e, R8, (uint64_t)(uintptr_t)&g->tb->in[k]);
+    mov_r32_imm(e, R9, (uint32_t)(g->tb->n - k));
+    uint8_t *c = call_rel32(e);
+    patch_rel32(e, c, g->bt->fallback);
+}
+
+/* ---------- native instructions ---------- */
+
+static bool probes_memory(const struct insn *in)
+{
+    switch (kind_of(in)) {
+    case K_PUSH: case K_POP: case K_CALL: case K_RET: return true;
+    case K_LEA: case K_NOP: return false;
+    default: break;
+    }
+    for (int i = 0; i < in->nopnd && i < 3; i++)
+        if (in->op[i].kind == OPND_MEM) return true;
+    return false;
+}
+
+/* Can the flags after instruction k be observed (by a fault, a handler call
+ * or the block's exit) before an instruction rewrites all six? */
+static bool flags_exposed_after(const struct gen *g, int k)
+{
+    for (int j = k + 1; j < g->tb->n; j++) {
+        const struct insn *in = &g->tb->in[j];
+        if (!g->native[j] || probes_memory(in) || (in->flags & IF_ENDS_BLOCK)) return true;
+        if (g->writes[j] == FL_ALL) return false;
+    }
+    return true;
+}
+
+/* Emit a two-operand ALU/MOV/TEST form. op_rm_r: opcode "op r/m, r" (size
+ * 2/4; byte form = op-1); op_r_rm: "op r, r/m"; grp/digit: the immediate form. */
+static void gen_pair(struct gen *g, const struct insn *in, uint8_t op_rm_r, uint8_t op_r_rm, uint8_t grp, int digit)
+{
+    struct emit *e = &g->e;
+    const struct opnd *d = &in->op[0], *s = &in->op[1];
+    int sz = d->size;
+    uint8_t adj = sz == 1 ? 1 : 0;
+    if (s->kind == OPND_IMM) {
+        if (grp == 0xc7 && d->kind == OPND_REG && sz == 4) {
+            mov_r32_imm(e, host_reg(d->reg), s->disp);
+            return;
+        }
+        emit_op1(e, sz, (uint8_t)(grp - adj), digit, rm_of(d));
+        emit_imm(e, (unsigned)sz, s->disp);
+    } else if (s->kind == OPND_MEM) {
+        emit_op1(e, sz, (uint8_t)(op_r_rm - adj), reg_of(d), rm_of(s));
+    } else {
+        emit_op1(e, sz, (uint8_t)(op_rm_r - adj), reg_of(s), rm_of(d));
+    }
+}
+
+/* The memory operand of an instruction that has one (and whether it is written). */
+static const struct opnd *mem_opnd(const struct insn *in, bool *write, bool *read)
+{
+    *write = *read = false;
+    for (int i = 0; i < in->nopnd && i < 3; i++) {
+        if (in->op[i].kind != OPND_MEM) continue;
+        enum alu_kind k = kind_of(in);
+        if (k == K_LEA || k == K_NOP) return NULL;
+        if (i == 0) {
+            *write = !(k == K_TEST || (k == K_ALU && in->id == X86_INS_CMP) || k == K_JMP);
+            *read = !(k == K_MOV || k == K_SETCC);
+        } else {
+            *read = true;
+        }
+        return &in->op[i];
+    }
+    return NULL;
+}
+
+static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip)
+{
+    struct emit *e = &g->e;
+    const struct opnd *d = &in->op[0], *s = &in->op[1];
+    uint32_t next = eip + in->len;
+    bool wr, rd;
+    const struct opnd *m = mem_opnd(in, &wr, &rd);
+    enum alu_kind kind = kind_of(in);
+    if (m) {
+        gen_ea(e, m, R8);
+        gen_probe(g, k, m->size, wr);
+    }
+    switch (kind) {
+    case K_ALU: {
+        int dg = alu_digit(in->id);
+        gen_pair(g, in, (uint8_t)(dg * 8 + 1), (uint8_t)(dg * 8 + 3), 0x81, dg);
+        break;
+    }
+    case K_MOV:
+        gen_pair(g, in, 0x89, 0x8b, 0xc7, 0);
+        break;
+    case K_TEST:
+        if (s->kind == OPND_IMM) {
+            emit_op1(e, d->size, d->size == 1 ? 0xf6 : 0xf7, 0, rm_of(d));
+            emit_imm(e, d->size, s->disp);
+        } else if (d->kind == OPND_MEM) {
+            emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(d));
+        } else if (s->kind == OPND_MEM) {
+            emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(d), rm_of(s));
+        } else {
+            emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(d));
+        }
+        break;
+    case K_UNARY: {
+        int dg = in->id == X86_INS_INC ? 0 : in->id == X86_INS_DEC ? 1 : in->id == X86_INS_NOT ? 2 : 3;
+        uint8_t op = dg <= 1 ? (d->size == 1 ? 0xfe : 0xff) : (d->size == 1 ? 0xf6 : 0xf7);
+        emit_op1(e, d->size, op, dg, rm_of(d));
+        break;
+    }
+    case K_SHIFT: {
+        int dg = shift_digit(in->id);
+        uint8_t b = d->size == 1 ? 0 : 1;
+        if (in->nopnd == 1) {
+            emit_op1(e, d->size, (uint8_t)(0xd0 + b), dg, rm_of(d));
+        } else if (s->kind == OPND_IMM) {
+            emit_op1(e, d->size, (uint8_t)(0xc0 + b), dg, rm_of(d));
+            eb(e, (uint8_t)s->disp);
+        } else {
+            emit_op1(e, d->size, (uint8_t)(0xd2 + b), dg, rm_of(d));
+        }
+        break;
+    }
+    case K_IMUL: {
+        /* Only CF and OF change (as in the interpreter); when the other flags
+         * are live afterwards, merge the host's CF/OF into the old flags. */
+        bool keep = (g->live_before[k + 1] & (F_SF | F_ZF | F_AF | F_PF)) != 0 || flags_exposed_after(g, k);
+        if (keep) pushfq(e);
+        if (in->nopnd == 2) {
+            emit_op2(e, d->size, 0x0f, 0xaf, host_reg(d->reg), rm_of(s));
+        } else {
+            emit_op1(e, d->size, 0x69, host_reg(d->reg), rm_of(s));
+            emit_imm(e, d->size, in->op[2].disp);
+        }
+        if (keep) {
+            pushfq(e);
+            pop_r(e, R10);                       /* new */
+            pop_r(e, R11);                       /* old */
+            emit_op1(e, 4, 0x81, 4, rm_reg(R10)); /* and r10d, CF|OF */
+            e32(e, F_CF | F_OF);
+            emit_op1(e, 4, 0x81, 4, rm_reg(R11)); /* and r11d, ~(CF|OF) */
+            e32(e, ~(F_CF | F_OF));
+            emit_op1(e, 4, 0x09, R11, rm_reg(R10)); /* or r10d, r11d */
+            push_r(e, R10);
+            popfq(e);
+        }
+        break;
+    }
+    case K_MOVX: {
+        uint8_t op = (uint8_t)((in->id == X86_INS_MOVZX ? 0xb6 : 0xbe) + (s->size == 2 ? 1 : 0));
+        emit_op2(e, d->size, 0x0f, op, host_reg(d->reg), rm_of(s));
+        break;
+    }
+    case K_LEA: {
+        int b = s->base == REG_NONE ? -1 : host_reg(s->base);
+        int x = s->index == REG_NONE ? -1 : host_reg(s->index);
+        if (b < 0 && x < 0) {
+            if (d->size == 4) mov_r32_imm(e, host_reg(d->reg), s->disp);
+            else {
+                emit_op1(e, 2, 0xc7, 0, rm_reg(host_reg(d->reg)));
+                e16(e, (uint16_t)s->disp);
+            }
+        } else {
+            lea(e, d->size, host_reg(d->reg), rm_sib(b, x, s->scale, (int32_t)s->disp));
+        }
+        break;
+    }
+    case K_XCHG:
+        emit_op1(e, d->size, d->size == 1 ? 0x86 : 0x87, reg_of(s), rm_of(d));
+        break;
+    case K_CONV:
+        /* The width is the operand size (Capstone may name 66 98 "cwde"). */
+        if (in->opsize == 2) eb(e, 0x66);
+        eb(e, (in->id == X86_INS_CDQ || in->id == X86_INS_CWD) ? 0x99 : 0x98);
+        break;
+    case K_NOP:
+        break;
+    case K_SETCC:
+        emit_op2(e, 1, 0x0f, (uint8_t)(0x90 | (in->opc & 0xf)), 0, rm_of(d));
+        break;
+    case K_CMOV:
+        emit_op2(e, d->size, 0x0f, (uint8_t)(0x40 | (in->opc & 0xf)), host_reg(d->reg), rm_of(s));
+        break;
+    case K_PUSH:
+        lea(e, 4, R8, rm_mem(R12, -4));
+        gen_probe(g, k, 4, true);
+        if (d->kind == OPND_IMM) mov_m_imm32(e, 4, probed(), d->disp);
+        else mov_rm_r(e, 4, probed(), host_reg(d->reg));
+        lea(e, 4, R12, rm_mem(R12, -4));
+        end_mem(g);
+        return;
+    case K_POP:
+        mov_r_rm(e, 4, R8, rm_reg(R12));
+        gen_probe(g, k, 4, false);
+        mov_r_rm(e, 4, R10, probed());
+        lea(e, 4, R12, rm_mem(R12, 4));
+        mov_r_rm(e, 4, host_reg(d->reg), rm_reg(R10));
+        end_mem(g);
+        return;
+    case K_CALL:
+        lea(e, 4, R8, rm_mem(R12, -4));
+        gen_probe(g, k, 4, true); /* (clobbers r9-r11) */
+        if (!(in->flags & IF_REL_BRANCH)) mov_r_rm(e, 4, R11, rm_reg(host_reg(d->reg)));
+        mov_m_imm32(e, 4, probed(), next);
+        lea(e, 4, R12, rm_mem(R12, -4));
+        end_mem(g);
+        if (in->flags & IF_REL_BRANCH) gen_exit_direct(g, next + d->disp, 0);
+        else gen_exit_indirect(g);
+        return;
+    case K_RET:
+        mov_r_rm(e, 4, R8, rm_reg(R12));
+        gen_probe(g, k, 4, false);
+        mov_r_rm(e, 4, R11, probed());
+        lea(e, 4, R12, rm_mem(R12, (int32_t)(4 + (in->nopnd ? (in->op[0].disp & 0xffff) : 0))));
+        end_mem(g);
+        gen_exit_indirect(g);
+        return;
+    case K_JMP:
+        if (in->flags & IF_REL_BRANCH) {
+            gen_exit_direct(g, next + d->disp, 0);
+            return;
+        }
+        if (m) mov_r_rm(e, 4, R11, probed());
+        else mov_r_rm(e, 4, R11, rm_reg(host_reg(d->reg)));
+        if (m) end_mem(g);
+        gen_exit_indirect(g);
+        return;
+    case K_JCC: {
+        uint8_t *taken = jcc_rel32(e, in->opc & 0xf);
+        gen_exit_direct(g, next, 1);
+        patch_rel32(e, taken, e->p);
+        gen_exit_direct(g, next + d->disp, 0);
+        return;
+    }
+    default:
+        break;
+    }
+    if (m) end_mem(g);
+}
+
+/* ---------- the block ---------- */
+
+/* Enter only while the budget is positive (the run loop's "start a block
+ * if the poll point or limit is not reached yet"), then charge the block.
+ * Flag-free: guest flags may be live here (chained entry). */
+static void gen_prologue(struct gen *g)
+{
+    struct emit *e = &g->e;
+    int32_t n = g->tb->n;
+    lea(e, 8, R8, rm_mem(HR_BUDGET, -1));
+    mov_r_rm(e, 8, R9, rm_reg(RCX));
+    mov_r_rm(e, 8, RCX, rm_reg(R8));
+    eb(e, 0x48); eb(e, 0x0f); eb(e, 0xc9);                 /* bswap rcx */
+    emit_op2(e, 4, 0x0f, 0xb6, RCX, rm_reg(RCX));          /* movzx ecx, cl: the sign byte */
+    eb(e, 0xe3);                                           /* jrcxz ok */
+    uint8_t *rel8 = e->p;
+    eb(e, 0);
+    mov_r_rm(e, 8, RCX, rm_reg(R9));
+    mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), g->tb->eip);
+    uint8_t *j = jmp_rel32(e);
+    patch_rel32(e, j, g->bt->exit_regs);
+    if (rel8 < e->end) *rel8 = (uint8_t)(e->p - (rel8 + 1));
+    mov_r_rm(e, 8, RCX, rm_reg(R9));
+    lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n));
+}
+
+static void gen_colds(struct gen *g)
+{
+    struct emit *e = &g->e;
+    for (int i = 0; i < g->ncold; i++) {
+        struct cold *c = &g->cold[i];
+        patch_rel32(e, c->jfrom, e->p);
+        if (c->stashed) { /* the exact flags: stash merged with what was rewritten */
+            gen_stash_merge(e, c->w_accum, R10, R11);
+            push_r(e, R10);
+        }
+        popfq(e);
+        uint32_t eip = g->tb->eip;
+        for (int j = 0; j < c->k; j++) eip += g->tb->in[j].len;
+        gen_fallback(g, c->k, eip);
+        if (c->stash_after) { /* the main path expects a stash: exact flags */
+            pushfq(e);
+            eb(e, 0x8f); eb(e, 0x04); eb(e, 0x24); /* pop qword [rsp] */
+        }
+        uint8_t *j = jmp_rel32(e);
+        patch_rel32(e, j, c->resume);
+    }
+}
+
+struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip, uint32_t mode)
+{
+    size_t hdr = sizeof(struct tb) + b->n * sizeof(struct insn);
+    hdr = (hdr + 63) & ~(size_t)63;
+    uint8_t *end = bt->cache + bt->cache_size;
+    if ((size_t)(end - bt->free) < hdr + 256) return NULL;
+    struct gen gs;
+    struct gen *g = &gs;
+    memset(g, 0, sizeof(*g));
+    g->bt = bt;
+    g->mode = mode;
+    struct tb *tb = (struct tb *)(void *)bt->free;
+    memset(tb, 0, sizeof(*tb));
+    tb->host = b->host;
+    tb->key = eip | (uint64_t)mode << 32;
+    tb->eip = eip;
+    tb->mode = mode;
+    tb->pa = b->pa;
+    tb->n = b->n;
+    tb->bytes = b->bytes;
+    memcpy(tb->in, b->in, b->n * sizeof(struct insn));
+    g->tb = tb;
+    g->e = (struct emit){ bt->free + hdr, end, false };
+    tb->code = g->e.p;
+
+    /* Which instructions are native, and flag liveness (all live at the end). */
+    int n = b->n;
+    for (int k = 0; k < n; k++) g->native[k] = native_ok(&tb->in[k], mode);
+    uint32_t live = FL_ALL;
+    g->live_before[n] = live;
+    for (int k = n - 1; k >= 0; k--) {
+        uint32_t r, w;
+        flag_effects(&tb->in[k], g->native[k], &r, &w);
+        g->writes[k] = w;
+        live = r | (live & ~w);
+        g->live_before[k] = live;
+    }
+
+    gen_prologue(g);
+    uint32_t ip = eip;
+    bool ended = false;
+    for (int k = 0; k < n; k++) {
+        const struct insn *in = &tb->in[k];
+        if (g->native[k]) {
+            gen_native(g, k, in, ip);
+            /* RFLAGS now holds the guest's value of the bits just written. */
+            if (g->writes[k] == FL_ALL) g->stashed = false;
+            else if (g->stashed) g->w_accum |= g->writes[k];
+            if (g->w_accum == FL_ALL) g->stashed = false;
+            bt->st.native++;
+            ended = (in->flags & IF_ENDS_BLOCK) != 0;
+        } else {
+            gen_fallback(g, k, ip);
+            bt->st.fallback++;
+            if (in->flags & IF_ENDS_BLOCK) {
+                eb(&g->e, 0xcc); /* the stub never returns here */
+                ended = true;
+            }
+        }
+        ip += in->len;
+        if (ended) break;
+    }
+    if (!ended) gen_exit_direct(g, ip, 0);
+    gen_colds(g);
+    if (g->e.overflow) return NULL;
+    bt->free = (uint8_t *)(((uintptr_t)g->e.p + 15) & ~(uintptr_t)15);
+    bt->st.tbs++;
+    return tb;
+}

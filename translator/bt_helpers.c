@@ -1,0 +1,21 @@
+/* C functions called from translated code. bt_helper_exec runs one guest
+ * instruction with its interpreter handler, exactly as cpu/interp.c's
+ * exec_one does, and says whether the translated block must be left. */
+#include "cpu/interp.h"
+#include "translator/bt_internal.h"
+
+/* The guest state (registers, flags, v->eip = this instruction, icount) is in
+ * *v. Returns nonzero when translated code must return to the dispatcher:
+ * control went elsewhere (branch, repeated string step), the block ends
+ * here, the run loop has a request, or an interrupt can be taken now. */
+uint32_t bt_helper_exec(struct vcpu *v, const struct insn *in)
+{
+    uint32_t next = v->eip + in->len; /* translated blocks are 32-bit code */
+    v->insn_eip = v->eip;
+    v->next_eip = next;
+    in->exec(v, in);
+    v->eip = v->next_eip;
+    v->icount++;
+    if (v->eip != next || (in->flags & IF_ENDS_BLOCK) || v->req) return 1;
+    return v->irq_req && (v->eflags & F_IF) && !v->irq_shadow;
+}

@@ -1,0 +1,122 @@
+/* The translator's private data structures, shared by its files: the per-vCPU
+ * state (code cache, lookup tables), translated blocks and their chainable
+ * exits, and the register conventions of translated code. */
+#ifndef BT86_TRANSLATOR_BT_INTERNAL_H
+#define BT86_TRANSLATOR_BT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/insn.h"
+#include "cpu/vcpu.h"
+#include "translator/bt.h"
+
+/* Translated code conventions (see docs of translator/bt_gen.c):
+ *   guest EAX ECX EDX EBX EBP ESI EDI in host rax rcx rdx rbx rbp rsi rdi,
+ *   guest ESP in r12, r13 = struct vcpu *, r14 = TLB table of v->mem_view,
+ *   r15 = the instruction budget (bt_vcpu.budget while in translated code),
+ *   r8-r11 scratch. Guest arithmetic flags live in host RFLAGS; host rsp is
+ *   16-byte aligned at instruction boundaries.
+ * Instruction count: a block charges its length to the budget on entry, so
+ *   inside translated code v->icount = icount_base - budget - (instructions
+ *   of the current block not retired yet); it is made exact before every C
+ *   call (fallback stub) and by the dispatcher after the exit. */
+#define HR_V   13
+#define HR_TLB 14
+#define HR_BUDGET 15
+static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
+
+/* TB key bits (struct tb.mode): everything the generated code depends on
+ * besides the guest bytes and the start EIP. */
+#define MODE_CODE32  0x0001u
+#define MODE_STACK32 0x0002u
+#define MODE_FLAT_CS 0x0004u /* CS base 0, limit 4 GiB: no limit checks on branch targets */
+#define MODE_FLAT_ES 0x0010u /* data segment base 0, 4 GiB, readable and writable */
+#define MODE_FLAT_SS 0x0020u
+#define MODE_FLAT_DS 0x0040u
+#define MODE_CPL_SHIFT 8     /* 2 bits */
+#define MODE_VIEW_SHIFT 10   /* 2 bits: v->mem_view */
+
+struct tb;
+
+/* A chainable exit: a direct jump to `target`, whose `jmp rel32` at `patch`
+ * initially falls through to the code returning to the dispatcher. */
+struct tb_exit {
+    struct tb *tb;
+    uint8_t *patch;     /* address of the rel32 */
+    uint32_t target;
+};
+
+struct tb {
+    uint64_t key;        /* eip | mode << 32 (translated code compares it); ~0 once dead */
+    const uint8_t *host; /* host address of the first guest byte */
+    uint32_t eip;        /* guest EIP of the first instruction */
+    uint32_t mode;
+    uint32_t pa;         /* guest physical address of the first byte */
+    uint16_t n;          /* guest instructions */
+    uint16_t bytes;      /* guest bytes covered */
+    bool dead;
+    uint8_t *code;       /* entry point */
+    struct tb *hnext;    /* hash chain */
+    struct tb *pnext;    /* TBs of the same RAM page */
+    struct tb_exit exit[2];
+    struct insn in[];    /* copies of the records (fallbacks call in[i].exec) */
+};
+
+#define BT_HASH_BITS 14
+#define BT_JC_BITS   12
+#define BT_IJC_SIZE  65536 /* indexed by the low 16 bits of the EIP (MOVZX: flag-free) */
+
+struct bt_vcpu {
+    /* Touched by translated code (through v->bt). */
+    int64_t budget;          /* blocks start while it is positive (r15 inside) */
+    uint64_t icount_base;    /* v->icount + budget when no block is half done */
+    struct tb_exit *last_exit; /* set by a chainable exit stub, 0 otherwise */
+
+    struct vcpu *v;
+    uint8_t *cache;          /* mmap'd RWX region */
+    size_t cache_size;
+    uint8_t *tb_start;       /* first byte after the trampolines */
+    uint8_t *free;           /* bump pointer */
+    /* Trampolines (translator/bt_tramp.c). */
+    void (*enter)(struct vcpu *v, struct bt_vcpu *bt, const uint8_t *code);
+    uint8_t *exit_regs;      /* guest regs and flags in host registers */
+    uint8_t *exit_mem;       /* guest state already in struct vcpu */
+    uint8_t *fallback;       /* call: r8 = record, r9 = icount delta */
+
+    struct tb *hash[1u << BT_HASH_BITS];
+    struct tb *jc[1u << BT_JC_BITS]; /* by linear EIP */
+    uint32_t npages;
+    struct tb **page_head;   /* per RAM page */
+
+    /* The decode cache generation this cache is consistent with: it moves on
+     * every dropped block; drops that did not come through code_written (a
+     * whole-cache flush, e.g. at its size limit) make us flush everything. */
+    uint64_t seen_dcache_gen;
+    /* The machine's code-write hook we chain to. */
+    void (*prev_code_write)(void *opaque, uint32_t pa, unsigned size);
+    void *prev_opaque;
+
+    struct bt_stats st;
+
+    /* Jump cache probed by translated code at indirect and cross-page exits
+     * (flat CS only, so EIP == linear address): empty slots point at
+     * `nothing`, whose key never matches. Emptied whenever the TLB is
+     * flushed (v->tlb.flushes moved: MOV CR3, INVLPG, paging changes), so a
+     * hit needs no page-mapping check. */
+    uint64_t seen_tlb_flushes;
+    struct tb nothing;
+    struct tb *ijc[BT_IJC_SIZE];
+};
+
+/* bt_tramp.c: emit the entry/exit trampolines at the start of the cache. */
+void bt_emit_trampolines(struct bt_vcpu *bt);
+/* bt_gen.c: translate a decoded block into the cache. Returns the TB, or
+ * NULL when the cache is full (the caller flushes and retries). */
+struct block;
+struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip, uint32_t mode);
+/* bt_helpers.c: called from translated code. */
+uint32_t bt_helper_exec(struct vcpu *v, const struct insn *in);
+
+#endif

@@ -1,0 +1,420 @@
+/* The translator's run loop and translation cache. bt_run mirrors
+ * cpu/interp.c's run(): faults caught by setjmp and delivered, the poll hook
+ * every few thousand instructions, external interrupts between blocks, HLT,
+ * the interrupt shadow, an exact instruction limit. Each turn it finds the
+ * translated block (TB) for CS:EIP — jump cache by linear EIP, then a hash by
+ * (host address, EIP, mode) — translating the decode cache's block on a miss,
+ * patches the direct jump it came from to chain to it, and runs it. Code the
+ * translator does not handle (16-bit code, VM86, instructions crossing a
+ * page, code in MMIO, the last few instructions before a limit) runs through
+ * the interpreter's handlers here, one block at a time.
+ *
+ * Invalidation: bt_run inserts itself in front of the machine's code-write
+ * hook (phys_mem.on_code_write); a guest write to a RAM page holding decoded
+ * code kills the TBs of that page before the decode cache drops its blocks.
+ * Chains only link TBs of the same page, so no live TB jumps into a dead one.
+ * Blocks the decode cache drops otherwise (a whole flush at its size limit)
+ * show as a generation change: then every TB goes. TB memory is reclaimed
+ * only by a whole-cache flush, done between blocks.
+ *
+ * Interrupts and requests: with one host thread, v->req and v->irq_req only
+ * change inside C calls (fallbacks, slow paths, the poll hook); translated
+ * code checks them after every call (bt_helper_exec), and chained code
+ * returns here when the budget (the next poll point, or the -max-insns
+ * limit) is used up, so interrupts are taken at the interpreter's block
+ * boundaries. A vCPU on another thread would need a check at block entry. */
+#include "translator/bt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "cpu/decode.h"
+#include "cpu/decode_cache.h"
+#include "cpu/fault.h"
+#include "cpu/interp.h"
+#include "cpu/interrupt.h"
+#include "cpu/machine.h"
+#include "cpu/mem.h"
+#include "cpu/vmm.h"
+#include "memory/paging.h"
+#include "memory/phys.h"
+#include "translator/bt_internal.h"
+#include "translator/emit.h"
+
+#define POLL_INTERVAL 4096
+#define DEFAULT_CACHE (32u << 20)
+
+static size_t cache_size_setting = DEFAULT_CACHE;
+
+void bt_set_cache_size(size_t bytes) { cache_size_setting = bytes < 8192 ? 8192 : bytes; }
+
+/* ---------- TB tables ---------- */
+
+static unsigned hash_of(const uint8_t *host, uint32_t eip, uint32_t mode)
+{
+    uint64_t k = ((uint64_t)(uintptr_t)host ^ ((uint64_t)eip << 20) ^ ((uint64_t)mode << 48)) * 0x9e3779b97f4a7c15ull;
+    return (unsigned)(k >> (64 - BT_HASH_BITS));
+}
+
+static unsigned jc_of(uint32_t lin) { return (lin ^ (lin >> BT_JC_BITS)) & ((1u << BT_JC_BITS) - 1); }
+
+static void ijc_clear(struct bt_vcpu *bt)
+{
+    for (unsigned i = 0; i < BT_IJC_SIZE; i++) bt->ijc[i] = &bt->nothing;
+    bt->seen_tlb_flushes = bt->v->tlb.flushes;
+}
+
+static void flush_all(struct bt_vcpu *bt)
+{
+    ijc_clear(bt);
+    memset(bt->hash, 0, sizeof(bt->hash));
+    memset(bt->jc, 0, sizeof(bt->jc));
+    memset(bt->page_head, 0, bt->npages * sizeof(*bt->page_head));
+    bt->free = bt->tb_start;
+    bt->last_exit = NULL;
+    bt->st.flushes++;
+}
+
+static void kill_page(struct bt_vcpu *bt, uint32_t page)
+{
+    struct tb *t = bt->page_head[page];
+    while (t) {
+        struct tb *next = t->pnext;
+        t->dead = true;
+        t->key = ~0ull;
+        struct tb **pp = &bt->hash[hash_of(t->host, t->eip, t->mode)];
+        while (*pp && *pp != t) pp = &(*pp)->hnext;
+        if (*pp) *pp = t->hnext;
+        bt->st.invalidated++;
+        t = next;
+    }
+    bt->page_head[page] = NULL;
+}
+
+/* The guest is about to write [pa, pa+size) on a page holding decoded code. */
+static void code_written(void *opaque, uint32_t pa, unsigned size)
+{
+    struct bt_vcpu *bt = opaque;
+    if (size) {
+        uint64_t first = pa >> 12, last = ((uint64_t)pa + size - 1) >> 12;
+        for (uint64_t p = first; p <= last && p < bt->npages; p++) kill_page(bt, (uint32_t)p);
+    }
+    if (bt->prev_code_write) bt->prev_code_write(bt->prev_opaque, pa, size);
+    /* Those drops are accounted for: only these pages held affected TBs. */
+    struct decode_cache *dc = bt->v->m->dcache;
+    if (dc) bt->seen_dcache_gen = dcache_generation(dc);
+}
+
+/* The decode cache dropped blocks behind our back (flush): their pages are no
+ * longer write-protected as code, so no translation can be trusted. */
+static bool sync_dcache(struct bt_vcpu *bt)
+{
+    struct decode_cache *dc = bt->v->m->dcache;
+    if (!dc || dcache_generation(dc) == bt->seen_dcache_gen) return false;
+    flush_all(bt);
+    bt->seen_dcache_gen = dcache_generation(dc);
+    return true;
+}
+
+static struct bt_vcpu *bt_new(struct vcpu *v)
+{
+    struct bt_vcpu *bt = calloc(1, sizeof(*bt));
+    if (!bt) return NULL;
+    bt->v = v;
+    bt->cache_size = cache_size_setting;
+    void *p = mmap(NULL, bt->cache_size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        free(bt);
+        return NULL;
+    }
+    bt->cache = p;
+    struct phys_mem *pm = &v->m->mem;
+    bt->npages = pm->ram_size >> 12;
+    bt->page_head = calloc(bt->npages ? bt->npages : 1, sizeof(*bt->page_head));
+    if (!bt->page_head) {
+        munmap(bt->cache, bt->cache_size);
+        free(bt);
+        return NULL;
+    }
+    bt_emit_trampolines(bt);
+    bt->nothing.key = ~0ull;
+    bt->nothing.dead = true;
+    ijc_clear(bt);
+    if (v->m->dcache) bt->seen_dcache_gen = dcache_generation(v->m->dcache);
+    bt->prev_code_write = pm->on_code_write;
+    bt->prev_opaque = pm->code_write_opaque;
+    pm->on_code_write = code_written;
+    pm->code_write_opaque = bt;
+    return bt;
+}
+
+void bt_vcpu_free(struct vcpu *v)
+{
+    struct bt_vcpu *bt = v->bt;
+    if (!bt) return;
+    struct phys_mem *pm = &v->m->mem;
+    if (pm->on_code_write == code_written && pm->code_write_opaque == bt) {
+        pm->on_code_write = bt->prev_code_write;
+        pm->code_write_opaque = bt->prev_opaque;
+    }
+    munmap(bt->cache, bt->cache_size);
+    free(bt->page_head);
+    free(bt);
+    v->bt = NULL;
+}
+
+void bt_get_stats(const struct vcpu *v, struct bt_stats *out)
+{
+    if (v->bt) *out = v->bt->st;
+    else memset(out, 0, sizeof(*out));
+}
+
+/* ---------- the interpreter path (mirrors cpu/interp.c) ---------- */
+
+static inline uint32_t ip_mask(const struct vcpu *v) { return v->code32 ? 0xffffffffu : 0xffffu; }
+
+static inline void exec_one(struct vcpu *v, const struct insn *in)
+{
+    v->insn_eip = v->eip;
+    v->next_eip = (v->eip + in->len) & ip_mask(v);
+    in->exec(v, in);
+    v->eip = v->next_eip;
+    v->icount++;
+}
+
+static void exec_uncached(struct vcpu *v)
+{
+    struct machine *m = v->m;
+    const struct seg_cache *cs = &v->seg[S_CS];
+    int view = v->cpl == 3 ? TLB_VIEW_USER : TLB_VIEW_SUP;
+    uint8_t bytes[16];
+    uint32_t n = 0;
+    struct insn in;
+    for (;;) {
+        if (n == 15) cpu_gp(v, 0);
+        uint32_t off = (v->eip + n) & ip_mask(v);
+        if (off > cs->limit) cpu_gp(v, 0);
+        bytes[n] = (uint8_t)lin_read_slow(v, cs->base + off, 1, view, ACC_FETCH);
+        n++;
+        int r = decode_one(m->decoder, bytes, n, v->eip, v->code32, &in);
+        if (r == DECODE_OK) break;
+        if (r == DECODE_UD) cpu_ud(v);
+    }
+    exec_one(v, &in);
+}
+
+/* Run up to budget instructions of the block b (or one uncached instruction). */
+static void interp_block(struct vcpu *v, struct block *b, uint32_t budget)
+{
+    if (!b) {
+        exec_uncached(v);
+        return;
+    }
+    uint32_t n = b->n < budget ? b->n : budget;
+    for (uint32_t i = 0; i < n; i++) {
+        exec_one(v, &b->in[i]);
+        if (unlikely(v->req)) break;
+    }
+}
+
+static void check_interrupts(struct vcpu *v)
+{
+    struct machine *m = v->m;
+    if (!v->irq_req || !(v->eflags & F_IF) || v->irq_shadow) return;
+    int vec = m->irq_ack ? m->irq_ack(m, v) : -1;
+    if (vec < 0) {
+        v->irq_req = 0;
+        return;
+    }
+    v->halted = 0;
+    vmm_count(v, EXIT_EXTINT);
+    v->insn_eip = v->eip;
+    cpu_interrupt(v, vec, INT_EXTERNAL, false, 0, v->eip);
+}
+
+/* ---------- finding and running a block ---------- */
+
+static bool seg_is_flat(const struct seg_cache *s)
+{
+    return s->base == 0 && s->lo == 0 && s->hi == 0xffffffffu && s->rd && s->wr;
+}
+
+static uint32_t current_mode(const struct vcpu *v)
+{
+    uint32_t mode = 0;
+    if (v->code32) mode |= MODE_CODE32;
+    if (v->stack32) mode |= MODE_STACK32;
+    if (v->seg[S_CS].base == 0 && v->seg[S_CS].limit == 0xffffffffu) mode |= MODE_FLAT_CS;
+    if (seg_is_flat(&v->seg[S_ES])) mode |= MODE_FLAT_ES;
+    if (seg_is_flat(&v->seg[S_SS])) mode |= MODE_FLAT_SS;
+    if (seg_is_flat(&v->seg[S_DS])) mode |= MODE_FLAT_DS;
+    mode |= (uint32_t)(v->cpl & 3) << MODE_CPL_SHIFT;
+    mode |= (uint32_t)(v->mem_view & 3) << MODE_VIEW_SHIFT;
+    return mode;
+}
+
+/* Run one block at CS:EIP: translated if possible, else interpreted.
+ * budget: instructions that may still run before the limit or the next poll. */
+static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_t to_limit)
+{
+    struct machine *m = v->m;
+    const struct seg_cache *cs = &v->seg[S_CS];
+    int view = v->cpl == 3 ? TLB_VIEW_USER : TLB_VIEW_SUP;
+    struct tb_exit *from = bt->last_exit;
+    bt->last_exit = NULL;
+    bt->st.dispatches++;
+    v->insn_eip = v->eip; /* a fetch fault belongs to this EIP */
+    if (v->tlb.flushes != bt->seen_tlb_flushes) ijc_clear(bt);
+    if (sync_dcache(bt)) from = NULL;
+    if (v->eip > cs->limit) cpu_gp(v, 0);
+    uint32_t lin = cs->base + v->eip;
+    uint32_t mode = current_mode(v);
+    /* The interpreter path runs a whole block, as cpu/interp.c does. */
+    uint32_t cap = to_limit < BLOCK_MAX_INSNS ? (uint32_t)to_limit : BLOCK_MAX_INSNS;
+    bool translatable = v->code32 && !(v->eflags & F_VM);
+
+    /* Jump cache: valid if the TB is alive, has the same key, and the fetch
+     * TLB still maps this linear page to the TB's host page. */
+    struct tb *tb = bt->jc[jc_of(lin)];
+    if (tb && !(tb->dead || tb->eip != v->eip || tb->mode != mode)) {
+        const struct tlb_entry *te = tlb_slot(&v->tlb, view, lin);
+        if (te->tag_r != (lin & ~0xfffu) || (uintptr_t)lin + te->addend != (uintptr_t)tb->host) tb = NULL;
+    } else {
+        tb = NULL;
+    }
+    if (!tb) {
+        uint32_t avail = 0, pa = 0;
+        const uint8_t *host = lin_fetch_ptr(v, lin, view, &avail, &pa);
+        uint32_t to_lim = cs->limit - v->eip + 1; /* 0 means 4 GiB */
+        if (to_lim != 0 && avail > to_lim) avail = to_lim;
+        if (host && translatable) {
+            for (struct tb *t = bt->hash[hash_of(host, v->eip, mode)]; t; t = t->hnext)
+                if (t->host == host && t->eip == v->eip && t->mode == mode) {
+                    tb = t;
+                    break;
+                }
+        }
+        if (!tb) {
+            struct block *b = host ? dcache_get(m->dcache, m->decoder, host, pa, avail, v->eip, v->code32) : NULL;
+            if (sync_dcache(bt)) from = NULL; /* the lookup may have flushed the decode cache */
+            if (!b || b->bytes > avail) b = NULL;
+            if (!b || !translatable || b->n > to_limit) {
+                bt->st.interp_blocks++;
+                interp_block(v, b, cap);
+                return;
+            }
+            tb = bt_translate(bt, b, v->eip, mode);
+            if (!tb) {
+                flush_all(bt);
+                from = NULL;
+                tb = bt_translate(bt, b, v->eip, mode);
+                if (!tb) { /* a block too big for the whole cache */
+                    bt->st.interp_blocks++;
+                    interp_block(v, b, cap);
+                    return;
+                }
+            }
+            unsigned h = hash_of(host, v->eip, mode);
+            tb->hnext = bt->hash[h];
+            bt->hash[h] = tb;
+            uint32_t page = tb->pa >> 12;
+            if (tb->pa < m->mem.ram_size && page < bt->npages) {
+                tb->pnext = bt->page_head[page];
+                bt->page_head[page] = tb;
+            }
+        }
+        bt->jc[jc_of(lin)] = tb;
+    }
+    if (tb->mode & MODE_FLAT_CS) bt->ijc[lin & (BT_IJC_SIZE - 1)] = tb;
+    uint32_t to_cs_limit = cs->limit - v->eip + 1; /* 0 means 4 GiB */
+    if (tb->n > to_limit || (to_cs_limit != 0 && tb->bytes > to_cs_limit)) {
+        /* The limit falls inside this block, or it runs past the CS limit
+         * (a #GP the interpreter raises at the right instruction). */
+        bt->st.interp_blocks++;
+        uint32_t avail = 0, pa = 0;
+        const uint8_t *host = lin_fetch_ptr(v, lin, view, &avail, &pa);
+        struct block *b = host ? dcache_get(m->dcache, m->decoder, host, pa, avail, v->eip, v->code32) : NULL;
+        sync_dcache(bt);
+        if (to_cs_limit != 0 && avail > to_cs_limit) avail = to_cs_limit;
+        if (b && b->bytes > avail) b = NULL;
+        interp_block(v, b, cap);
+        return;
+    }
+    /* Chain the direct jump we came from (same page, same mode, both alive). */
+    if (from && !from->tb->dead && from->target == tb->eip && from->tb->mode == tb->mode &&
+        ((uintptr_t)from->tb->host >> 12) == ((uintptr_t)tb->host >> 12)) {
+        set_rel32(from->patch, tb->code);
+        bt->st.chains++;
+    }
+    /* Chained code starts blocks while the budget is positive: up to the
+     * poll point, like the interpreter; one block at a time near the limit. */
+    bt->budget = to_limit >= budget + BLOCK_MAX_INSNS ? (int64_t)budget : 1;
+    if (bt->budget <= 0) bt->budget = 1;
+    bt->icount_base = v->icount + (uint64_t)bt->budget;
+    bt->enter(v, bt, tb->code);
+    v->icount = bt->icount_base - (uint64_t)bt->budget;
+}
+
+enum vcpu_stop bt_run(struct vcpu *v, uint64_t max_insns)
+{
+    struct machine *m = v->m;
+    if (!v->bt) {
+        v->bt = bt_new(v);
+        if (!v->bt) {
+            fprintf(stderr, "bt86: cannot allocate the translation cache\n");
+            v->stop = STOP_ERROR;
+            return v->stop;
+        }
+    }
+    struct bt_vcpu *const volatile bt = v->bt;
+    volatile uint64_t limit = max_insns ? v->icount + max_insns : UINT64_MAX;
+    volatile uint64_t next_poll = v->icount + POLL_INTERVAL;
+    v->stop = STOP_NONE;
+    if (setjmp(v->fault_jmp)) {
+        v->req &= ~REQ_BLOCK_END;
+        bt->last_exit = NULL;
+        cpu_deliver_fault(v);
+        if (m->dcache) dcache_reap(m->dcache);
+        if (max_insns == 1 && v->stop == STOP_NONE) v->stop = STOP_INSN_LIMIT;
+    }
+    while (v->stop == STOP_NONE) {
+        if (v->icount >= limit) {
+            v->stop = STOP_INSN_LIMIT;
+            break;
+        }
+        if (v->icount >= next_poll) {
+            next_poll = v->icount + POLL_INTERVAL;
+            if (m->poll) m->poll(m, v);
+        }
+        if (v->req) {
+            if (v->req & REQ_STOP) break;
+            v->req &= ~REQ_BLOCK_END;
+            if (m->dcache) dcache_reap(m->dcache);
+        }
+        check_interrupts(v);
+        if (v->stop != STOP_NONE) break;
+        if (v->halted) {
+            if (v->irq_req && (v->eflags & F_IF)) continue;
+            if (!m->idle || !m->idle(m, v)) {
+                v->stop = STOP_HALT_FOREVER;
+                break;
+            }
+            next_poll = v->icount;
+            continue;
+        }
+        uint64_t left = limit - v->icount;
+        if (v->irq_shadow) {
+            /* The instruction after STI / MOV SS runs before any interrupt. */
+            bt->last_exit = NULL;
+            run_one(v, bt, 1, 1);
+            v->irq_shadow = 0;
+        } else {
+            uint64_t to_poll = next_poll > v->icount ? next_poll - v->icount : 1;
+            run_one(v, bt, to_poll, left);
+        }
+    }
+    v->req &= ~REQ_STOP;
+    return v->stop;
+}

@@ -1,0 +1,141 @@
+/* Hand-emitted trampolines at the start of each code cache: the entry from C
+ * into translated code (callee-saved host registers saved, guest registers
+ * and arithmetic flags loaded), the two exits back to C, and the shared
+ * "fallback" stub through which translated code calls an interpreter handler
+ * with the guest state spilled to struct vcpu. */
+#include <stddef.h>
+
+#include "translator/bt_internal.h"
+#include "translator/emit.h"
+
+#define OFF_R(g)   ((int32_t)(offsetof(struct vcpu, r) + 4 * (g)))
+#define OFF_EFL    ((int32_t)offsetof(struct vcpu, eflags))
+#define OFF_ICOUNT ((int32_t)offsetof(struct vcpu, icount))
+#define OFF_VIEW   ((int32_t)offsetof(struct vcpu, tlb.view))
+#define OFF_MVIEW  ((int32_t)offsetof(struct vcpu, mem_view))
+#define OFF_VBT    ((int32_t)offsetof(struct vcpu, bt))
+#define OFF_BUDGET ((int32_t)offsetof(struct bt_vcpu, budget))
+#define OFF_BASE   ((int32_t)offsetof(struct bt_vcpu, icount_base))
+
+static void store_regs(struct emit *e)
+{
+    for (int g = 0; g < 8; g++) mov_rm_r(e, 4, rm_mem(HR_V, OFF_R(g)), host_reg(g));
+}
+
+static void load_regs(struct emit *e)
+{
+    for (int g = 0; g < 8; g++) mov_r_rm(e, 4, host_reg(g), rm_mem(HR_V, OFF_R(g)));
+}
+
+/* r14 = v->tlb.view[v->mem_view] (scratch: tmp). */
+static void load_view(struct emit *e, int tmp)
+{
+    emit_op2(e, 4, 0x0f, 0xb6, tmp, rm_mem(HR_V, OFF_MVIEW)); /* movzx tmp, byte */
+    mov_r_rm(e, 8, HR_TLB, rm_sib(HR_V, tmp, 3, OFF_VIEW));
+}
+
+/* Host flags -> v->eflags arithmetic bits (clobbers a, b). */
+static void save_flags(struct emit *e, int a, int b)
+{
+    pushfq(e);
+    pop_r(e, a);
+    emit_op1(e, 4, 0x81, 4, rm_reg(a)); /* and a, F_ARITH */
+    e32(e, F_ARITH);
+    mov_r_rm(e, 4, b, rm_mem(HR_V, OFF_EFL));
+    emit_op1(e, 4, 0x81, 4, rm_reg(b)); /* and b, ~F_ARITH */
+    e32(e, ~F_ARITH);
+    emit_op1(e, 4, 0x09, a, rm_reg(b)); /* or b, a */
+    mov_rm_r(e, 4, rm_mem(HR_V, OFF_EFL), b);
+}
+
+/* v->eflags arithmetic bits -> host flags; never TF/DF/AC/IF (clobbers a). */
+static void load_flags(struct emit *e, int a)
+{
+    mov_r_rm(e, 4, a, rm_mem(HR_V, OFF_EFL));
+    emit_op1(e, 4, 0x81, 4, rm_reg(a));
+    e32(e, F_ARITH | F_FIXED1);
+    push_r(e, a);
+    popfq(e);
+}
+
+void bt_emit_trampolines(struct bt_vcpu *bt)
+{
+    struct emit e = { bt->cache, bt->cache + bt->cache_size, false };
+
+    /* enter(v = rdi, bt = rsi, code = rdx); r15 = bt->budget */
+    bt->enter = (void (*)(struct vcpu *, struct bt_vcpu *, const uint8_t *))(void *)e.p;
+    push_r(&e, RBX);
+    push_r(&e, RBP);
+    push_r(&e, R12);
+    push_r(&e, R13);
+    push_r(&e, R14);
+    push_r(&e, R15);
+    emit_op1(&e, 8, 0x83, 5, rm_reg(RSP)); /* sub rsp, 8: 16-byte alignment */
+    eb(&e, 8);
+    mov_r_rm(&e, 8, R13, rm_reg(RDI));
+    mov_r_rm(&e, 8, HR_BUDGET, rm_mem(RSI, OFF_BUDGET));
+    mov_r_rm(&e, 8, R11, rm_reg(RDX));
+    load_view(&e, RAX);
+    load_flags(&e, RAX);
+    load_regs(&e);
+    jmp_r(&e, R11);
+
+    /* exit_regs: guest registers and flags still in host registers. */
+    bt->exit_regs = e.p;
+    store_regs(&e);
+    save_flags(&e, R8, R9);
+    /* exit_mem: everything already in struct vcpu; the budget goes back. */
+    bt->exit_mem = e.p;
+    mov_r_rm(&e, 8, R8, rm_mem(HR_V, OFF_VBT));
+    mov_rm_r(&e, 8, rm_mem(R8, OFF_BUDGET), HR_BUDGET);
+    emit_op1(&e, 8, 0x83, 0, rm_reg(RSP)); /* add rsp, 8 */
+    eb(&e, 8);
+    pop_r(&e, R15);
+    pop_r(&e, R14);
+    pop_r(&e, R13);
+    pop_r(&e, R12);
+    pop_r(&e, RBP);
+    pop_r(&e, RBX);
+    ret(&e);
+
+    /* fallback: called with r8 = the record, r9 = instructions of the block
+     * not retired yet (this one included). Makes v->icount exact, calls
+     * bt_helper_exec, then either resumes (icount_base moved past the
+     * instruction just retired) or leaves through exit_mem. */
+    while ((uintptr_t)e.p & 15) eb(&e, 0xcc);
+    bt->fallback = e.p;
+    store_regs(&e);
+    save_flags(&e, R10, R11);
+    mov_r_rm(&e, 8, R10, rm_mem(HR_V, OFF_VBT));
+    mov_r_rm(&e, 8, R11, rm_mem(R10, OFF_BASE));
+    emit_op1(&e, 8, 0x29, HR_BUDGET, rm_reg(R11)); /* sub r11, r15 */
+    emit_op1(&e, 8, 0x29, R9, rm_reg(R11));        /* sub r11, r9 */
+    mov_rm_r(&e, 8, rm_mem(HR_V, OFF_ICOUNT), R11);
+    push_r(&e, R9); /* kept across the call; aligns the stack */
+    mov_r_rm(&e, 8, RDI, rm_reg(R13));
+    mov_r_rm(&e, 8, RSI, rm_reg(R8));
+    mov_r64_imm(&e, RAX, (uint64_t)(uintptr_t)bt_helper_exec);
+    call_r(&e, RAX);
+    pop_r(&e, R9);
+    mov_r_rm(&e, 8, R10, rm_mem(HR_V, OFF_VBT));
+    mov_r_rm(&e, 8, R11, rm_mem(HR_V, OFF_ICOUNT));
+    emit_op1(&e, 8, 0x01, HR_BUDGET, rm_reg(R11)); /* add r11, r15 */
+    emit_op1(&e, 4, 0x85, RAX, rm_reg(RAX));       /* test eax, eax */
+    uint8_t *jexit = jcc_rel32(&e, 0x5);           /* jnz */
+    lea(&e, 8, R11, rm_sib(R11, R9, 0, -1));
+    mov_rm_r(&e, 8, rm_mem(R10, OFF_BASE), R11);
+    load_regs(&e);
+    load_view(&e, R8);
+    load_flags(&e, R8);
+    ret(&e);
+    patch_rel32(&e, jexit, e.p);
+    mov_rm_r(&e, 8, rm_mem(R10, OFF_BASE), R11);
+    emit_op1(&e, 8, 0x83, 0, rm_reg(RSP)); /* drop the return address */
+    eb(&e, 8);
+    uint8_t *j = jmp_rel32(&e);
+    patch_rel32(&e, j, bt->exit_mem);
+
+    while ((uintptr_t)e.p & 63) eb(&e, 0xcc);
+    bt->tb_start = e.p;
+    bt->free = e.p;
+}

@@ -1,0 +1,176 @@
+/* A tiny x86-64 emitter: bytes into a buffer, and one general encoder for
+ * "opcode + ModRM" instructions with a register or [base + index*scale + disp]
+ * operand. Everything the translator emits goes through these primitives. */
+#ifndef BT86_TRANSLATOR_EMIT_H
+#define BT86_TRANSLATOR_EMIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+struct emit {
+    uint8_t *p, *end;
+    bool overflow; /* ran past end: the caller discards the output */
+};
+
+/* Host register numbers. */
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+
+static inline void eb(struct emit *e, uint8_t b)
+{
+    if (e->p < e->end) *e->p++ = b;
+    else e->overflow = true;
+}
+static inline void e16(struct emit *e, uint16_t x) { eb(e, (uint8_t)x); eb(e, (uint8_t)(x >> 8)); }
+static inline void e32(struct emit *e, uint32_t x) { for (int i = 0; i < 4; i++) eb(e, (uint8_t)(x >> (8 * i))); }
+static inline void e64(struct emit *e, uint64_t x) { for (int i = 0; i < 8; i++) eb(e, (uint8_t)(x >> (8 * i))); }
+
+/* An r/m operand: a register, or memory [base + index << scale + disp]
+ * (base -1: no base; index -1: none). */
+struct rm {
+    bool mem;
+    int reg;
+    int base, index, scale;
+    int32_t disp;
+};
+static inline struct rm rm_reg(int r) { return (struct rm){ .mem = false, .reg = r, .base = -1, .index = -1 }; }
+static inline struct rm rm_mem(int base, int32_t disp)
+{
+    return (struct rm){ .mem = true, .reg = -1, .base = base, .index = -1, .disp = disp };
+}
+static inline struct rm rm_sib(int base, int index, int scale, int32_t disp)
+{
+    return (struct rm){ .mem = true, .reg = -1, .base = base, .index = index, .scale = scale, .disp = disp };
+}
+
+/* Does encoding this operand/reg field need a REX prefix bit? */
+static inline bool rm_needs_rex(struct rm m)
+{
+    return m.mem ? (m.base >= 8 || m.index >= 8) : m.reg >= 8;
+}
+
+/* Emit [66] [REX] opcode ModRM [SIB] [disp]. size: 1, 2, 4 or 8 (operand size:
+ * 2 adds 66, 8 sets REX.W). byte_hi: with size 1, register numbers 4-7 mean
+ * AH..BH, so no REX may be emitted (the caller checks rm_needs_rex first). */
+static inline void emit_op(struct emit *e, int size, const uint8_t *opc, int nopc, int regf, struct rm m)
+{
+    if (size == 2) eb(e, 0x66);
+    unsigned rex = 0;
+    if (size == 8) rex |= 8;
+    if (regf >= 8) rex |= 4;
+    if (m.mem) {
+        if (m.index >= 8) rex |= 2;
+        if (m.base >= 8) rex |= 1;
+    } else if (m.reg >= 8) {
+        rex |= 1;
+    }
+    /* Mandatory prefixes (F2/F3) must come before REX: they are part of opc. */
+    int i = 0;
+    while (i < nopc - 1 && (opc[i] == 0xf2 || opc[i] == 0xf3)) eb(e, opc[i++]);
+    if (rex) eb(e, (uint8_t)(0x40 | rex));
+    for (; i < nopc; i++) eb(e, opc[i]);
+    uint8_t r = (uint8_t)((regf & 7) << 3);
+    if (!m.mem) {
+        eb(e, (uint8_t)(0xc0 | r | (m.reg & 7)));
+        return;
+    }
+    if (m.base < 0) {
+        /* No base: SIB with base 101, mod 00: disp32. */
+        eb(e, (uint8_t)(0x04 | r));
+        eb(e, (uint8_t)((m.scale << 6) | ((m.index < 0 ? 4 : m.index) & 7) << 3 | 5));
+        e32(e, (uint32_t)m.disp);
+        return;
+    }
+    int mod;
+    if (m.disp == 0 && (m.base & 7) != 5) mod = 0;
+    else if (m.disp >= -128 && m.disp <= 127) mod = 1;
+    else mod = 2;
+    if (m.index < 0 && (m.base & 7) != 4) {
+        eb(e, (uint8_t)((mod << 6) | r | (m.base & 7)));
+    } else {
+        eb(e, (uint8_t)((mod << 6) | r | 4));
+        eb(e, (uint8_t)((m.scale << 6) | ((m.index < 0 ? 4 : m.index) & 7) << 3 | (m.base & 7)));
+    }
+    if (mod == 1) eb(e, (uint8_t)m.disp);
+    else if (mod == 2) e32(e, (uint32_t)m.disp);
+}
+
+static inline void emit_op1(struct emit *e, int size, uint8_t opc, int regf, struct rm m)
+{
+    emit_op(e, size, &opc, 1, regf, m);
+}
+static inline void emit_op2(struct emit *e, int size, uint8_t o1, uint8_t o2, int regf, struct rm m)
+{
+    uint8_t o[2] = { o1, o2 };
+    emit_op(e, size, o, 2, regf, m);
+}
+
+/* Common instructions. */
+static inline void mov_r_rm(struct emit *e, int size, int r, struct rm m) { emit_op1(e, size, size == 1 ? 0x8a : 0x8b, r, m); }
+static inline void mov_rm_r(struct emit *e, int size, struct rm m, int r) { emit_op1(e, size, size == 1 ? 0x88 : 0x89, r, m); }
+static inline void lea(struct emit *e, int size, int r, struct rm m) { emit_op1(e, size, 0x8d, r, m); }
+/* mov r32, imm32 (zero-extends into the 64-bit register). */
+static inline void mov_r32_imm(struct emit *e, int r, uint32_t imm)
+{
+    if (r >= 8) eb(e, 0x41);
+    eb(e, (uint8_t)(0xb8 + (r & 7)));
+    e32(e, imm);
+}
+static inline void mov_r64_imm(struct emit *e, int r, uint64_t imm)
+{
+    eb(e, (uint8_t)(0x48 | (r >= 8 ? 1 : 0)));
+    eb(e, (uint8_t)(0xb8 + (r & 7)));
+    e64(e, imm);
+}
+/* mov dword/qword [m], imm32 (qword: sign-extended). */
+static inline void mov_m_imm32(struct emit *e, int size, struct rm m, uint32_t imm)
+{
+    emit_op1(e, size, 0xc7, 0, m);
+    e32(e, imm);
+}
+static inline void push_r(struct emit *e, int r) { if (r >= 8) eb(e, 0x41); eb(e, (uint8_t)(0x50 + (r & 7))); }
+static inline void pop_r(struct emit *e, int r) { if (r >= 8) eb(e, 0x41); eb(e, (uint8_t)(0x58 + (r & 7))); }
+static inline void pushfq(struct emit *e) { eb(e, 0x9c); }
+static inline void popfq(struct emit *e) { eb(e, 0x9d); }
+static inline void ret(struct emit *e) { eb(e, 0xc3); }
+/* call/jmp to an absolute address through rax-free r11... callers pick. */
+static inline void call_r(struct emit *e, int r) { if (r >= 8) eb(e, 0x41); eb(e, 0xff); eb(e, (uint8_t)(0xd0 | (r & 7))); }
+static inline void jmp_r(struct emit *e, int r) { if (r >= 8) eb(e, 0x41); eb(e, 0xff); eb(e, (uint8_t)(0xe0 | (r & 7))); }
+
+/* rel32 branches: return the address of the rel32 field for patching. */
+static inline uint8_t *jmp_rel32(struct emit *e)
+{
+    eb(e, 0xe9);
+    uint8_t *at = e->p;
+    e32(e, 0);
+    return at;
+}
+static inline uint8_t *call_rel32(struct emit *e)
+{
+    eb(e, 0xe8);
+    uint8_t *at = e->p;
+    e32(e, 0);
+    return at;
+}
+static inline uint8_t *jcc_rel32(struct emit *e, int cc)
+{
+    eb(e, 0x0f);
+    eb(e, (uint8_t)(0x80 | cc));
+    uint8_t *at = e->p;
+    e32(e, 0);
+    return at;
+}
+/* Point a rel32 field at target (no-op if the field was not emitted). */
+static inline void patch_rel32(struct emit *e, uint8_t *at, const uint8_t *target)
+{
+    if (!at || at + 4 > e->end) return;
+    int32_t rel = (int32_t)(target - (at + 4));
+    memcpy(at, &rel, 4);
+}
+static inline void set_rel32(uint8_t *at, const uint8_t *target)
+{
+    int32_t rel = (int32_t)(target - (at + 4));
+    memcpy(at, &rel, 4);
+}
+
+#endif
