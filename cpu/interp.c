@@ -119,6 +119,19 @@ static struct block *find_block(struct vcpu *v, uint32_t lin, int view, uint32_t
     return b;
 }
 
+void cpu_exec_block(struct vcpu *v, const struct block *b, uint32_t budget)
+{
+    if (!b) {
+        exec_uncached(v);
+        return;
+    }
+    uint32_t n = b->n < budget ? b->n : budget;
+    for (uint32_t i = 0; i < n; i++) {
+        exec_one(v, &b->in[i]);
+        if (unlikely(v->req)) break;
+    }
+}
+
 /* Run up to `budget` instructions from the block at CS:EIP. */
 static void run_block(struct vcpu *v, uint32_t budget)
 {
@@ -157,7 +170,7 @@ static void check_interrupts(struct vcpu *v)
     cpu_interrupt(v, vec, INT_EXTERNAL, false, 0, v->eip);
 }
 
-static enum vcpu_stop run(struct vcpu *v, uint64_t max_insns)
+enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run_ops *ops)
 {
     struct machine *m = v->m;
     volatile uint64_t limit = max_insns ? v->icount + max_insns : UINT64_MAX;
@@ -175,6 +188,7 @@ static enum vcpu_stop run(struct vcpu *v, uint64_t max_insns)
             v->req &= ~REQ_STOP;
             return v->stop;
         }
+        if (ops->forget) ops->forget(v, ops->ctx);
         cpu_deliver_fault(v);
         if (m->dcache) dcache_reap(m->dcache);
         /* Single-stepping: delivering the event is the step. */
@@ -208,22 +222,32 @@ static enum vcpu_stop run(struct vcpu *v, uint64_t max_insns)
         uint64_t left = limit - v->icount;
         if (v->irq_shadow) {
             /* The instruction after STI / MOV SS runs before any interrupt. */
-            run_block(v, 1);
+            if (ops->forget) ops->forget(v, ops->ctx);
+            ops->run(v, ops->ctx, 1, 1);
             v->irq_shadow = 0;
         } else {
-            run_block(v, left < BLOCK_MAX_INSNS ? (uint32_t)left : BLOCK_MAX_INSNS);
+            ops->run(v, ops->ctx, next_poll > v->icount ? next_poll - v->icount : 1, left);
         }
     }
     v->req &= ~REQ_STOP;
     return v->stop;
 }
 
+static void interp_run(struct vcpu *v, void *ctx, uint64_t to_poll, uint64_t left)
+{
+    (void)ctx;
+    (void)to_poll;
+    run_block(v, left < BLOCK_MAX_INSNS ? (uint32_t)left : BLOCK_MAX_INSNS);
+}
+
+static const struct run_ops interp_ops = { interp_run, NULL, NULL };
+
 enum vcpu_stop cpu_run(struct vcpu *v, uint64_t max_insns)
 {
-    return run(v, max_insns);
+    return cpu_run_loop(v, max_insns, &interp_ops);
 }
 
 enum vcpu_stop cpu_step(struct vcpu *v)
 {
-    return run(v, 1);
+    return cpu_run_loop(v, 1, &interp_ops);
 }

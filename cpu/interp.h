@@ -32,6 +32,27 @@ void exec_mov_special(struct vcpu *v, const struct insn *in);
  * (a weak #UD default lives in cpu/exec_segment.c). */
 void exec_mov_crdr(struct vcpu *v, const struct insn *in);
 
+struct block;
+
+/* Run up to `budget` records of decoded block b from CS:EIP, or (b == NULL)
+ * fetch, decode and run one instruction uncached. For engines that fall
+ * back to the interpreter. */
+void cpu_exec_block(struct vcpu *v, const struct block *b, uint32_t budget);
+
+/* The engine-independent run loop (faults, device polling, interrupts,
+ * HLT/idle, interrupt shadows, the instruction limit), shared by the
+ * interpreter and the translator. An engine supplies `run`: execute guest
+ * code from CS:EIP, at most `left` instructions, preferably stopping near
+ * `to_poll` (when the devices want polling); and `forget`, called after a
+ * fault was delivered and before a single-instruction step, when any
+ * engine state about "where execution came from" is stale. */
+struct run_ops {
+    void (*run)(struct vcpu *v, void *ctx, uint64_t to_poll, uint64_t left);
+    void (*forget)(struct vcpu *v, void *ctx);
+    void *ctx;
+};
+enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run_ops *ops);
+
 /* Run until a stop condition or max_insns guest instructions (0 = no limit).
  * Returns v->stop. */
 enum vcpu_stop cpu_run(struct vcpu *v, uint64_t max_insns);

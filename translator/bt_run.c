@@ -43,7 +43,6 @@
 #include "translator/bt_internal.h"
 #include "translator/emit.h"
 
-#define POLL_INTERVAL 4096
 #define DEFAULT_CACHE (32u << 20)
 
 static size_t cache_size_setting = DEFAULT_CACHE;
@@ -171,69 +170,6 @@ void bt_get_stats(const struct vcpu *v, struct bt_stats *out)
     else memset(out, 0, sizeof(*out));
 }
 
-/* ---------- the interpreter path (mirrors cpu/interp.c) ---------- */
-
-static inline uint32_t ip_mask(const struct vcpu *v) { return v->code32 ? 0xffffffffu : 0xffffu; }
-
-static inline void exec_one(struct vcpu *v, const struct insn *in)
-{
-    v->insn_eip = v->eip;
-    v->next_eip = (v->eip + in->len) & ip_mask(v);
-    in->exec(v, in);
-    v->eip = v->next_eip;
-    v->icount++;
-}
-
-static void exec_uncached(struct vcpu *v)
-{
-    struct machine *m = v->m;
-    const struct seg_cache *cs = &v->seg[S_CS];
-    int view = v->cpl == 3 ? TLB_VIEW_USER : TLB_VIEW_SUP;
-    uint8_t bytes[16];
-    uint32_t n = 0;
-    struct insn in;
-    for (;;) {
-        if (n == 15) cpu_gp(v, 0);
-        uint32_t off = (v->eip + n) & ip_mask(v);
-        if (off > cs->limit) cpu_gp(v, 0);
-        bytes[n] = (uint8_t)lin_read_slow(v, cs->base + off, 1, view, ACC_FETCH);
-        n++;
-        int r = decode_one(m->decoder, bytes, n, v->eip, v->code32, &in);
-        if (r == DECODE_OK) break;
-        if (r == DECODE_UD) cpu_ud(v);
-    }
-    exec_one(v, &in);
-}
-
-/* Run up to budget instructions of the block b (or one uncached instruction). */
-static void interp_block(struct vcpu *v, struct block *b, uint32_t budget)
-{
-    if (!b) {
-        exec_uncached(v);
-        return;
-    }
-    uint32_t n = b->n < budget ? b->n : budget;
-    for (uint32_t i = 0; i < n; i++) {
-        exec_one(v, &b->in[i]);
-        if (unlikely(v->req)) break;
-    }
-}
-
-static void check_interrupts(struct vcpu *v)
-{
-    struct machine *m = v->m;
-    if (!v->irq_req || !(v->eflags & F_IF) || v->irq_shadow) return;
-    int vec = m->irq_ack ? m->irq_ack(m, v) : -1;
-    if (vec < 0) {
-        v->irq_req = 0;
-        return;
-    }
-    v->halted = 0;
-    vmm_count(v, EXIT_EXTINT);
-    v->insn_eip = v->eip;
-    cpu_interrupt(v, vec, INT_EXTERNAL, false, 0, v->eip);
-}
-
 /* ---------- finding and running a block ---------- */
 
 static bool seg_is_flat(const struct seg_cache *s)
@@ -302,7 +238,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
             if (!b || b->bytes > avail) b = NULL;
             if (!b || !translatable || b->n > to_limit) {
                 bt->st.interp_blocks++;
-                interp_block(v, b, cap);
+                cpu_exec_block(v, b, cap);
                 return;
             }
             tb = bt_translate(bt, b, v->eip, mode);
@@ -312,7 +248,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
                 tb = bt_translate(bt, b, v->eip, mode);
                 if (!tb) { /* a block too big for the whole cache */
                     bt->st.interp_blocks++;
-                    interp_block(v, b, cap);
+                    cpu_exec_block(v, b, cap);
                     return;
                 }
             }
@@ -339,7 +275,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         sync_dcache(bt);
         if (to_cs_limit != 0 && avail > to_cs_limit) avail = to_cs_limit;
         if (b && b->bytes > avail) b = NULL;
-        interp_block(v, b, cap);
+        cpu_exec_block(v, b, cap);
         return;
     }
     /* Chain the direct jump we came from (same page, same mode, both alive). */
@@ -357,9 +293,21 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     v->icount = bt->icount_base - (uint64_t)bt->budget;
 }
 
+/* The translator's side of the shared run loop (cpu/interp.h). */
+static void bt_engine_run(struct vcpu *v, void *ctx, uint64_t to_poll, uint64_t left)
+{
+    run_one(v, ctx, to_poll, left);
+}
+
+/* After a fault or before a single step, the last exit is no chaining source. */
+static void bt_engine_forget(struct vcpu *v, void *ctx)
+{
+    (void)v;
+    ((struct bt_vcpu *)ctx)->last_exit = NULL;
+}
+
 enum vcpu_stop bt_run(struct vcpu *v, uint64_t max_insns)
 {
-    struct machine *m = v->m;
     if (!v->bt) {
         v->bt = bt_new(v);
         if (!v->bt) {
@@ -368,53 +316,6 @@ enum vcpu_stop bt_run(struct vcpu *v, uint64_t max_insns)
             return v->stop;
         }
     }
-    struct bt_vcpu *const volatile bt = v->bt;
-    volatile uint64_t limit = max_insns ? v->icount + max_insns : UINT64_MAX;
-    volatile uint64_t next_poll = v->icount + POLL_INTERVAL;
-    v->stop = STOP_NONE;
-    if (setjmp(v->fault_jmp)) {
-        v->req &= ~REQ_BLOCK_END;
-        bt->last_exit = NULL;
-        cpu_deliver_fault(v);
-        if (m->dcache) dcache_reap(m->dcache);
-        if (max_insns == 1 && v->stop == STOP_NONE) v->stop = STOP_INSN_LIMIT;
-    }
-    while (v->stop == STOP_NONE) {
-        if (v->icount >= limit) {
-            v->stop = STOP_INSN_LIMIT;
-            break;
-        }
-        if (v->icount >= next_poll) {
-            next_poll = v->icount + POLL_INTERVAL;
-            if (m->poll) m->poll(m, v);
-        }
-        if (v->req) {
-            if (v->req & REQ_STOP) break;
-            v->req &= ~REQ_BLOCK_END;
-            if (m->dcache) dcache_reap(m->dcache);
-        }
-        check_interrupts(v);
-        if (v->stop != STOP_NONE) break;
-        if (v->halted) {
-            if (v->irq_req && (v->eflags & F_IF)) continue;
-            if (!m->idle || !m->idle(m, v)) {
-                v->stop = STOP_HALT_FOREVER;
-                break;
-            }
-            next_poll = v->icount;
-            continue;
-        }
-        uint64_t left = limit - v->icount;
-        if (v->irq_shadow) {
-            /* The instruction after STI / MOV SS runs before any interrupt. */
-            bt->last_exit = NULL;
-            run_one(v, bt, 1, 1);
-            v->irq_shadow = 0;
-        } else {
-            uint64_t to_poll = next_poll > v->icount ? next_poll - v->icount : 1;
-            run_one(v, bt, to_poll, left);
-        }
-    }
-    v->req &= ~REQ_STOP;
-    return v->stop;
+    struct run_ops ops = { bt_engine_run, bt_engine_forget, v->bt };
+    return cpu_run_loop(v, max_insns, &ops);
 }
