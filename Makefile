@@ -76,13 +76,15 @@ run: deps bt86 guests
 
 # Every test: unit tests (plain and under ASan+UBSan), then the integration
 # suite that boots every guest (and compares with QEMU where it is installed).
-test: deps bt86 build/bt86-san guests build/unit-tests build/unit-tests-san
+test: deps bt86 build/bt86-san guests build/unit-tests build/unit-tests-san build/bt86-lockstep
 	@echo "== unit tests"
 	BT86=$(CURDIR)/bt86 GUEST_DIR=$(CURDIR)/build/guests ./build/unit-tests --jobs 2
 	@echo "== unit tests under ASan+UBSan"
 	ASAN_OPTIONS=detect_leaks=0 BT86=$(CURDIR)/build/bt86-san GUEST_DIR=$(CURDIR)/build/guests ./build/unit-tests-san --jobs 2
 	@echo "== integration tests"
 	BT86=$(CURDIR)/bt86 BT86_SAN=$(CURDIR)/build/bt86-san GUEST_DIR=$(CURDIR)/build/guests bash tests/integration/run.sh
+	@echo "== lockstep: translator against interpreter on every guest (make lockstep adds bench and vgademo)"
+	LOCKSTEP_SKIP="bench vgademo" bash tests/fuzz/lockstep_guests.sh $(CURDIR)/build/bt86-lockstep $(CURDIR)/build/guests bt,run
 
 bench: deps bt86 guests
 	bash bench/run.sh
