@@ -26,17 +26,7 @@ static inline uint32_t sel_err(uint16_t sel, uint32_t ext) { return (sel & 0xfff
 /* Write 2 or 4 bytes at a linear address with the given TLB view. */
 static inline void intr_write(struct vcpu *v, uint32_t lin, uint32_t val, unsigned size, int view)
 {
-    uint8_t *p = tlb_probe_write(&v->tlb, view, lin, size);
-    if (p) {
-        if (size == 2) {
-            uint16_t x = (uint16_t)val;
-            memcpy(p, &x, 2);
-        } else {
-            memcpy(p, &val, 4);
-        }
-        return;
-    }
-    lin_write_slow(v, lin, val, (int)size, view);
+    lin_write_view(v, lin, val, size, view);
 }
 
 /* Whether [off, off+size) may be written through a segment cache (stack pushes). */

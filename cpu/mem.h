@@ -47,9 +47,11 @@ static inline uint32_t lin_read(struct vcpu *v, uint32_t lin, unsigned size)
     return lin_read_slow(v, lin, (int)size, v->mem_view, ACC_READ);
 }
 
-static inline void lin_write(struct vcpu *v, uint32_t lin, uint32_t val, unsigned size)
+/* A write through an explicit TLB view (stack pushes of interrupt and far
+ * transfers use the view of the privilege level they switch to). */
+static inline void lin_write_view(struct vcpu *v, uint32_t lin, uint32_t val, unsigned size, int view)
 {
-    uint8_t *p = tlb_probe_write(&v->tlb, v->mem_view, lin, size);
+    uint8_t *p = tlb_probe_write(&v->tlb, view, lin, size);
     if (likely(p != 0)) {
         switch (size) {
         case 1: *p = (uint8_t)val; return;
@@ -57,7 +59,12 @@ static inline void lin_write(struct vcpu *v, uint32_t lin, uint32_t val, unsigne
         default: memcpy(p, &val, 4); return;
         }
     }
-    lin_write_slow(v, lin, val, (int)size, v->mem_view);
+    lin_write_slow(v, lin, val, (int)size, view);
+}
+
+static inline void lin_write(struct vcpu *v, uint32_t lin, uint32_t val, unsigned size)
+{
+    lin_write_view(v, lin, val, size, v->mem_view);
 }
 
 /* seg:off accesses of 1, 2 or 4 bytes. */

@@ -43,27 +43,12 @@ struct stk {
     bool dry;
 };
 
-static void view_write(struct vcpu *v, uint32_t lin, uint32_t val, unsigned size, int view)
-{
-    uint8_t *p = tlb_probe_write(&v->tlb, view, lin, size);
-    if (p) {
-        if (size == 2) {
-            uint16_t x = (uint16_t)val;
-            memcpy(p, &x, 2);
-        } else {
-            memcpy(p, &val, 4);
-        }
-        return;
-    }
-    lin_write_slow(v, lin, val, (int)size, view);
-}
-
 static void stk_push(struct vcpu *v, struct stk *s, uint32_t val, unsigned size)
 {
     s->sp = (s->sp - size) & s->mask;
     if (!s->ss->wr || s->sp < s->ss->lo || (uint64_t)s->sp + size - 1 > s->ss->hi)
         cpu_fault_err(v, EXC_SS, s->err);
-    if (!s->dry) view_write(v, s->ss->base + s->sp, val, size, s->view);
+    if (!s->dry) lin_write_view(v, s->ss->base + s->sp, val, size, s->view);
 }
 
 static uint32_t stack_mask_of(const struct seg_cache *ss)
