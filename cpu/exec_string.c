@@ -20,10 +20,14 @@
 #include "cpu/interp.h"
 #include "cpu/operand.h"
 
-/* Iterations of the element-by-element loop, and bytes of the page-chunk
- * loop, before a REP instruction yields to the run loop. */
+/* Iterations of the element-by-element loop (LODS, CMPS, SCAS), and bytes
+ * moved by MOVS/STOS, before a REP instruction yields to the run loop. MOVS
+ * and STOS count the same bytes whether they went through a page chunk or
+ * one element at a time, and chunks never cross the budget: the yield point
+ * depends only on the guest's registers, not on what the TLB happens to
+ * hold, so every engine stops at the same place (lockstep relies on it). */
 #define REP_YIELD_ITERS 4096u
-#define REP_YIELD_BYTES (256u * 1024u)
+#define REP_YIELD_BYTES (64u * 1024u)
 
 /* The SSE forms that Capstone gives the same ids as the string forms
  * (F2 0F 10/11 MOVSD, F2 0F C2 CMPSD). The x87/SSE handlers provide the
@@ -159,7 +163,8 @@ static void exec_movs(struct vcpu *v, const struct insn *in)
     for (;;) {
         uint32_t count = reg_a(v, &c, R_ECX);
         if (count == 0) return;
-        uint32_t done = fast ? movs_chunk(v, &c, count) : 0;
+        uint32_t room = budget / c.esize;
+        uint32_t done = fast ? movs_chunk(v, &c, count < room ? count : room) : 0;
         if (done == 0) {
             uint32_t x = mem_read(v, c.sseg, reg_a(v, &c, R_ESI), c.esize);
             mem_write(v, S_ES, reg_a(v, &c, R_EDI), x, c.esize);
@@ -168,8 +173,7 @@ static void exec_movs(struct vcpu *v, const struct insn *in)
             done = 1;
         }
         gpr_set(v, R_ECX, c.asize, count - done);
-        if (count - done != 0 &&
-            rep_yield(v, &budget, done > 1 ? done * c.esize : REP_YIELD_BYTES / REP_YIELD_ITERS))
+        if (count - done != 0 && rep_yield(v, &budget, done * c.esize))
             return;
     }
 }
@@ -217,15 +221,15 @@ static void exec_stos(struct vcpu *v, const struct insn *in)
     for (;;) {
         uint32_t count = reg_a(v, &c, R_ECX);
         if (count == 0) return;
-        uint32_t done = fast ? stos_chunk(v, &c, count, val) : 0;
+        uint32_t room = budget / c.esize;
+        uint32_t done = fast ? stos_chunk(v, &c, count < room ? count : room, val) : 0;
         if (done == 0) {
             mem_write(v, S_ES, reg_a(v, &c, R_EDI), val, c.esize);
             reg_step(v, &c, R_EDI);
             done = 1;
         }
         gpr_set(v, R_ECX, c.asize, count - done);
-        if (count - done != 0 &&
-            rep_yield(v, &budget, done > 1 ? done * c.esize : REP_YIELD_BYTES / REP_YIELD_ITERS))
+        if (count - done != 0 && rep_yield(v, &budget, done * c.esize))
             return;
     }
 }
