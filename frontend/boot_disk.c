@@ -1,5 +1,6 @@
 /* Boot-sector hand-over (see boot_disk.h). */
 #include "frontend/boot_disk.h"
+#include "frontend/bios_data.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,12 +11,6 @@ static void set_real_seg(struct vcpu *v, int s, uint16_t attr)
 {
     v->seg[s] = (struct seg_cache){ .sel = 0, .attr = attr, .base = 0, .limit = 0xffff };
     seg_cache_refresh(&v->seg[s], false);
-}
-
-static void put16(struct phys_mem *pm, uint32_t pa, uint16_t val)
-{
-    uint8_t b[2] = { (uint8_t)val, (uint8_t)(val >> 8) };
-    phys_copy_in(pm, pa, b, 2);
 }
 
 int boot_disk_prepare(struct machine *m, struct vcpu *v, struct disk_image *d, char *err, size_t errlen)
@@ -35,10 +30,8 @@ int boot_disk_prepare(struct machine *m, struct vcpu *v, struct disk_image *d, c
         return -1;
     }
     /* The BIOS data area fields a boot sector may look at: COM1's port,
-     * the EBDA segment and 639 KiB of base memory (as multiboot.c sets). */
-    put16(&m->mem, 0x400, 0x3f8);
-    put16(&m->mem, 0x40e, 0x9fc00 >> 4);
-    put16(&m->mem, 0x413, 0x9fc00 / 1024);
+     * the EBDA segment and 639 KiB of base memory. */
+    bios_data_area_fill(&m->mem);
 
     vcpu_reset(v);
     memset(v->r, 0, sizeof(v->r));

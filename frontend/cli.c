@@ -1,21 +1,13 @@
 /* Command-line parsing (frontend/cli.h). Options take one or two leading
  * dashes, as in QEMU; a repeated option overrides the earlier one. */
 #include "frontend/cli.h"
+#include "frontend/errfmt.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 void cli_usage(FILE *f)
 {
@@ -54,11 +46,11 @@ void cli_usage(FILE *f)
 int cli_parse_ram(const char *s, uint32_t *bytes, char *err, size_t errlen)
 {
     const char *p = s;
-    if (*p < '0' || *p > '9') return fail(err, errlen, "invalid -m size '%s' (expected e.g. 128, 512M or 1G)", s);
+    if (*p < '0' || *p > '9') return errfmt(err, errlen, "invalid -m size '%s' (expected e.g. 128, 512M or 1G)", s);
     uint64_t n = 0;
     while (*p >= '0' && *p <= '9') {
         n = n * 10 + (uint64_t)(*p - '0');
-        if (n > (1ull << 40)) return fail(err, errlen, "-m %s is too large (at most 3G)", s);
+        if (n > (1ull << 40)) return errfmt(err, errlen, "-m %s is too large (at most 3G)", s);
         p++;
     }
     uint64_t unit = 1ull << 20; /* a plain number means MiB */
@@ -74,13 +66,13 @@ int cli_parse_ram(const char *s, uint32_t *bytes, char *err, size_t errlen)
         p++;
         if (*p == 'b' || *p == 'B') p++; /* "512MB" */
     }
-    if (*p != '\0') return fail(err, errlen, "invalid -m size '%s' (expected e.g. 128, 512M or 1G)", s);
-    if (n == 0) return fail(err, errlen, "-m %s: guest RAM cannot be zero (at least 2M)", s);
-    if (n > (RAM_MAX_BYTES / unit) + 1) return fail(err, errlen, "-m %s is too large (at most 3G)", s);
+    if (*p != '\0') return errfmt(err, errlen, "invalid -m size '%s' (expected e.g. 128, 512M or 1G)", s);
+    if (n == 0) return errfmt(err, errlen, "-m %s: guest RAM cannot be zero (at least 2M)", s);
+    if (n > (RAM_MAX_BYTES / unit) + 1) return errfmt(err, errlen, "-m %s is too large (at most 3G)", s);
     uint64_t b = n * unit;
     b = (b + 4095) & ~4095ull;
-    if (b < RAM_MIN_BYTES) return fail(err, errlen, "-m %s is too small (at least 2M)", s);
-    if (b > RAM_MAX_BYTES) return fail(err, errlen, "-m %s is too large (at most 3G)", s);
+    if (b < RAM_MIN_BYTES) return errfmt(err, errlen, "-m %s is too small (at least 2M)", s);
+    if (b > RAM_MAX_BYTES) return errfmt(err, errlen, "-m %s is too large (at most 3G)", s);
     *bytes = (uint32_t)b;
     return 0;
 }
@@ -119,12 +111,12 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
     o->icount_shift = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (a[0] != '-' || a[1] == '\0') return fail(err, errlen, "unexpected argument '%s' (the kernel is given with -kernel FILE)", a);
+        if (a[0] != '-' || a[1] == '\0') return errfmt(err, errlen, "unexpected argument '%s' (the kernel is given with -kernel FILE)", a);
         const char *name = a + 1;
         if (*name == '-') name++;
         const char *val = NULL;
         if (takes_arg(name)) {
-            if (i + 1 >= argc) return fail(err, errlen, "option %s needs an argument", a);
+            if (i + 1 >= argc) return errfmt(err, errlen, "option %s needs an argument", a);
             val = argv[++i];
         }
         if (!strcmp(name, "h") || !strcmp(name, "help")) {
@@ -134,12 +126,12 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             o->action = CLI_VERSION;
             return 0;
         } else if (!strcmp(name, "kernel")) {
-            if (!*val) return fail(err, errlen, "-kernel needs a file name");
+            if (!*val) return errfmt(err, errlen, "-kernel needs a file name");
             o->kernel = val;
         } else if (!strcmp(name, "append")) {
             o->append = val;
         } else if (!strcmp(name, "initrd")) {
-            if (!*val) return fail(err, errlen, "-initrd needs a file name");
+            if (!*val) return errfmt(err, errlen, "-initrd needs a file name");
             o->initrd = val;
         } else if (!strcmp(name, "m")) {
             if (cli_parse_ram(val, &o->ram_bytes, err, errlen)) return -1;
@@ -147,15 +139,15 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             if (!strcmp(val, "stdio")) o->serial = SERIAL_STDIO;
             else if (!strcmp(val, "none") || !strcmp(val, "null")) o->serial = SERIAL_NONE;
             else if (!strncmp(val, "file:", 5) && val[5]) { o->serial = SERIAL_FILE; o->serial_path = val + 5; }
-            else return fail(err, errlen, "unknown -serial '%s' (expected stdio, none or file:PATH)", val);
+            else return errfmt(err, errlen, "unknown -serial '%s' (expected stdio, none or file:PATH)", val);
         } else if (!strcmp(name, "engine")) {
             if (!strcmp(val, "interp")) o->engine = ENGINE_INTERP;
             else if (!strcmp(val, "bt")) o->engine = ENGINE_BT;
-            else return fail(err, errlen, "unknown -engine '%s' (expected interp or bt)", val);
+            else return errfmt(err, errlen, "unknown -engine '%s' (expected interp or bt)", val);
         } else if (!strcmp(name, "display")) {
             if (!strcmp(val, "none")) o->display = DISPLAY_NONE;
             else if (!strcmp(val, "sdl")) o->display = DISPLAY_SDL;
-            else return fail(err, errlen, "unknown -display '%s' (expected none or sdl)", val);
+            else return errfmt(err, errlen, "unknown -display '%s' (expected none or sdl)", val);
         } else if (!strcmp(name, "nographic")) {
             o->display = DISPLAY_NONE;
         } else if (!strcmp(name, "no-reboot")) {
@@ -164,7 +156,7 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             o->stats = true;
         } else if (!strcmp(name, "max-insns")) {
             if (parse_u64(val, &o->max_insns) || o->max_insns == 0)
-                return fail(err, errlen, "invalid -max-insns '%s' (expected a positive number)", val);
+                return errfmt(err, errlen, "invalid -max-insns '%s' (expected a positive number)", val);
         } else if (!strcmp(name, "drive")) {
             if (drive_add(&o->drives, val, err, errlen)) return -1;
         } else if (name[0] == 'h' && name[1] == 'd' && name[2] >= 'a' && name[2] <= 'd' && !name[3]) {
@@ -176,14 +168,14 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             /* QEMU also accepts "shift=N"; take either spelling. */
             const char *num = !strncmp(val, "shift=", 6) ? val + 6 : val;
             if (parse_u64(num, &shift) || shift > 10)
-                return fail(err, errlen, "invalid -icount '%s' (expected a shift from 0 to 10)", val);
+                return errfmt(err, errlen, "invalid -icount '%s' (expected a shift from 0 to 10)", val);
             o->icount_shift = (int)shift;
         } else {
-            return fail(err, errlen, "unknown option '%s' (try bt86 -help)", a);
+            return errfmt(err, errlen, "unknown option '%s' (try bt86 -help)", a);
         }
     }
     if (drive_set_finish(&o->drives, err, errlen)) return -1;
     if (!o->kernel && o->drives.n == 0)
-        return fail(err, errlen, "nothing to boot (use -kernel FILE or -drive file=DISK; see bt86 -help)");
+        return errfmt(err, errlen, "nothing to boot (use -kernel FILE or -drive file=DISK; see bt86 -help)");
     return 0;
 }

@@ -1,6 +1,8 @@
 /* The Multiboot v1 loader (frontend/multiboot.h). Everything in the image is
  * untrusted; every guest address is checked against RAM before use. */
 #include "frontend/multiboot.h"
+#include "frontend/bios_data.h"
+#include "frontend/errfmt.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -16,27 +18,11 @@
 
 #define PAGE 4096u
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
 static void put32(struct phys_mem *pm, uint32_t pa, uint32_t v)
 {
     uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
     phys_copy_in(pm, pa, b, 4);
-}
-
-static void put16(struct phys_mem *pm, uint32_t pa, uint16_t v)
-{
-    uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-    phys_copy_in(pm, pa, b, 2);
 }
 
 /* Find the header: 4-byte aligned, wholly inside the first 8192 bytes, with
@@ -46,12 +32,12 @@ static long find_header(const uint8_t *img, size_t len, const char *name, char *
     size_t lim = len < MB_SEARCH_BYTES ? len : MB_SEARCH_BYTES;
     bool bad_sum = false;
     for (size_t off = 0; off + 12 <= lim; off += 4) {
-        if (rd32(img + off) != MB_HEADER_MAGIC) continue;
-        if ((uint32_t)(rd32(img + off) + rd32(img + off + 4) + rd32(img + off + 8)) == 0) return (long)off;
+        if (rd32le(img + off) != MB_HEADER_MAGIC) continue;
+        if ((uint32_t)(rd32le(img + off) + rd32le(img + off + 4) + rd32le(img + off + 8)) == 0) return (long)off;
         bad_sum = true;
     }
-    if (bad_sum) fail(err, errlen, "%s: bad Multiboot header checksum", name);
-    else fail(err, errlen, "%s: not a Multiboot kernel (no Multiboot header in the first 8192 bytes)", name);
+    if (bad_sum) errfmt(err, errlen, "%s: bad Multiboot header checksum", name);
+    else errfmt(err, errlen, "%s: not a Multiboot kernel (no Multiboot header in the first 8192 bytes)", name);
     return -1;
 }
 
@@ -64,34 +50,34 @@ static bool overlaps(uint64_t lo, uint64_t hi, uint64_t rlo, uint64_t rhi)
 static int load_aout_kludge(struct phys_mem *pm, const uint8_t *img, size_t len, size_t hoff,
                             const char *name, struct mb_boot *out, char *err, size_t errlen)
 {
-    if (hoff + 32 > len) return fail(err, errlen, "%s: truncated Multiboot header (address fields missing)", name);
-    uint32_t header_addr = rd32(img + hoff + 12), load_addr = rd32(img + hoff + 16);
-    uint32_t load_end = rd32(img + hoff + 20), bss_end = rd32(img + hoff + 24), entry = rd32(img + hoff + 28);
+    if (hoff + 32 > len) return errfmt(err, errlen, "%s: truncated Multiboot header (address fields missing)", name);
+    uint32_t header_addr = rd32le(img + hoff + 12), load_addr = rd32le(img + hoff + 16);
+    uint32_t load_end = rd32le(img + hoff + 20), bss_end = rd32le(img + hoff + 24), entry = rd32le(img + hoff + 28);
     if (load_addr > header_addr || header_addr - load_addr > hoff)
-        return fail(err, errlen, "%s: Multiboot header addresses are inconsistent (load_addr 0x%x, header_addr 0x%x)",
+        return errfmt(err, errlen, "%s: Multiboot header addresses are inconsistent (load_addr 0x%x, header_addr 0x%x)",
                     name, load_addr, header_addr);
     uint64_t file_off = hoff - (header_addr - load_addr);
     uint64_t size;
     if (load_end == 0) {
         size = len - file_off;
     } else {
-        if (load_end < load_addr) return fail(err, errlen, "%s: Multiboot load_end_addr is below load_addr", name);
+        if (load_end < load_addr) return errfmt(err, errlen, "%s: Multiboot load_end_addr is below load_addr", name);
         size = load_end - load_addr;
-        if (file_off + size > len) return fail(err, errlen, "%s: Multiboot load range lies outside the file", name);
+        if (file_off + size > len) return errfmt(err, errlen, "%s: Multiboot load range lies outside the file", name);
     }
     uint64_t end = (uint64_t)load_addr + size;
     if (bss_end != 0) {
-        if (bss_end < end) return fail(err, errlen, "%s: Multiboot bss_end_addr is below the loaded image", name);
+        if (bss_end < end) return errfmt(err, errlen, "%s: Multiboot bss_end_addr is below the loaded image", name);
         end = bss_end;
     }
     if (end > pm->ram_size)
-        return fail(err, errlen, "%s: Multiboot image (0x%x-0x%llx) lies outside guest RAM (%u MiB; see -m)",
+        return errfmt(err, errlen, "%s: Multiboot image (0x%x-0x%llx) lies outside guest RAM (%u MiB; see -m)",
                     name, load_addr, (unsigned long long)end - 1, pm->ram_size >> 20);
     if (overlaps(load_addr, end, 0, MB_RESERVED_END))
-        return fail(err, errlen, "%s: Multiboot image (0x%x-0x%llx) overlaps the loader's area 0x0-0x%x",
+        return errfmt(err, errlen, "%s: Multiboot image (0x%x-0x%llx) overlaps the loader's area 0x0-0x%x",
                     name, load_addr, (unsigned long long)end - 1, MB_RESERVED_END - 1);
     uint8_t *dst = phys_ram_ptr(pm, load_addr, (uint32_t)(end - load_addr));
-    if (!dst) return fail(err, errlen, "%s: Multiboot image lies outside guest RAM", name);
+    if (!dst) return errfmt(err, errlen, "%s: Multiboot image lies outside guest RAM", name);
     memcpy(dst, img + file_off, size);
     memset(dst + size, 0, (size_t)(end - load_addr - size));
     out->entry = entry;
@@ -107,17 +93,17 @@ int multiboot_load_image(struct machine *m, const uint8_t *img, size_t len, cons
     memset(out, 0, sizeof(*out));
     long h = find_header(img, len, name, err, errlen);
     if (h < 0) return -1;
-    uint32_t flags = rd32(img + h + 4);
+    uint32_t flags = rd32le(img + h + 4);
     if (flags & 0xffffu & ~MBH_FLAGS_KNOWN)
-        return fail(err, errlen, "%s: the kernel requires Multiboot features bt86 does not provide (header flags 0x%08x)", name, flags);
-    if (nmods > MB_MAX_MODULES) return fail(err, errlen, "too many modules (%d; at most %d)", nmods, MB_MAX_MODULES);
+        return errfmt(err, errlen, "%s: the kernel requires Multiboot features bt86 does not provide (header flags 0x%08x)", name, flags);
+    if (nmods > MB_MAX_MODULES) return errfmt(err, errlen, "too many modules (%d; at most %d)", nmods, MB_MAX_MODULES);
 
     if (flags & MBH_AOUT_KLUDGE) {
         if (load_aout_kludge(pm, img, len, (size_t)h, name, out, err, errlen)) return -1;
     } else {
         struct elf_load_result r;
         if (!elf_has_magic(img, len))
-            return fail(err, errlen, "%s: not an ELF file (bad magic) and the Multiboot header has no load addresses (flag 16)", name);
+            return errfmt(err, errlen, "%s: not an ELF file (bad magic) and the Multiboot header has no load addresses (flag 16)", name);
         if (elf32_load(pm, img, len, name, 0, MB_RESERVED_END, &r, err, errlen)) return -1;
         out->entry = r.entry;
         out->kernel_end = r.end;
@@ -128,7 +114,7 @@ int multiboot_load_image(struct machine *m, const uint8_t *img, size_t len, cons
     size_t need = strlen(cmdline) + 1;
     for (int i = 0; i < nmods; i++) need += strlen(mods[i].cmdline) + 1;
     if (need > MB_RESERVED_END - MB_STRINGS_ADDR)
-        return fail(err, errlen, "the kernel and module command lines are too long (%zu bytes; at most %u)",
+        return errfmt(err, errlen, "the kernel and module command lines are too long (%zu bytes; at most %u)",
                     need, MB_RESERVED_END - MB_STRINGS_ADDR);
     uint32_t cmdline_addr = str;
     phys_copy_in(pm, str, cmdline, strlen(cmdline) + 1);
@@ -139,10 +125,10 @@ int multiboot_load_image(struct machine *m, const uint8_t *img, size_t len, cons
     if (at < 0x100000) at = 0x100000;
     for (int i = 0; i < nmods; i++) {
         if (at + mods[i].len > pm->ram_size)
-            return fail(err, errlen, "module '%s' (%zu bytes) does not fit in guest RAM (%u MiB; see -m)",
+            return errfmt(err, errlen, "module '%s' (%zu bytes) does not fit in guest RAM (%u MiB; see -m)",
                         mods[i].cmdline, mods[i].len, pm->ram_size >> 20);
         if (mods[i].len && phys_copy_in(pm, (uint32_t)at, mods[i].data, mods[i].len))
-            return fail(err, errlen, "module '%s' does not fit in guest RAM", mods[i].cmdline);
+            return errfmt(err, errlen, "module '%s' does not fit in guest RAM", mods[i].cmdline);
         uint32_t e = MB_MODS_ADDR + 16u * (uint32_t)i;
         put32(pm, e, (uint32_t)at);
         put32(pm, e + 4, (uint32_t)(at + mods[i].len));
@@ -156,7 +142,7 @@ int multiboot_load_image(struct machine *m, const uint8_t *img, size_t len, cons
 
     /* Memory map: conventional memory, EBDA, BIOS area, extended memory. */
     static const struct { uint32_t base, len, type; } low_map[3] = {
-        { 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0xf0000, 0x10000, 2 },
+        { 0, EBDA_ADDR, 1 }, { EBDA_ADDR, 0x400, 2 }, { 0xf0000, 0x10000, 2 },
     };
     uint32_t mm = MB_MMAP_ADDR;
     for (int i = 0; i < 4; i++) {
@@ -178,7 +164,7 @@ int multiboot_load_image(struct machine *m, const uint8_t *img, size_t len, cons
     phys_copy_in(pm, MB_INFO_ADDR, zero, sizeof(zero));
     uint32_t iflags = MBI_MEM | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER;
     put32(pm, MB_INFO_ADDR + 0, iflags);
-    put32(pm, MB_INFO_ADDR + 4, 0x9fc00 / 1024);                    /* mem_lower, KiB */
+    put32(pm, MB_INFO_ADDR + 4, EBDA_ADDR / 1024);                  /* mem_lower, KiB */
     put32(pm, MB_INFO_ADDR + 8, (pm->ram_size - 0x100000) / 1024);  /* mem_upper, KiB above 1 MiB */
     put32(pm, MB_INFO_ADDR + 16, cmdline_addr);
     put32(pm, MB_INFO_ADDR + 20, (uint32_t)nmods);
@@ -247,18 +233,18 @@ int multiboot_load(struct machine *m, const char *kernel, const char *append, co
     if (file_read_all(kernel, "kernel", (size_t)1 << 30, &img, &len, err, errlen)) return -1;
     if (initrd) {
         items = split_initrd(initrd, &nitems);
-        if (!items) { fail(err, errlen, "out of memory"); goto out; }
-        if (nitems > MB_MAX_MODULES) { fail(err, errlen, "too many -initrd modules (%d; at most %d)", nitems, MB_MAX_MODULES); goto out; }
+        if (!items) { errfmt(err, errlen, "out of memory"); goto out; }
+        if (nitems > MB_MAX_MODULES) { errfmt(err, errlen, "too many -initrd modules (%d; at most %d)", nitems, MB_MAX_MODULES); goto out; }
         mods = calloc((size_t)nitems, sizeof(*mods));
         bufs = calloc((size_t)nitems, sizeof(*bufs));
-        if (!mods || !bufs) { fail(err, errlen, "out of memory"); goto out; }
+        if (!mods || !bufs) { errfmt(err, errlen, "out of memory"); goto out; }
         for (int i = 0; i < nitems; i++) {
             /* The file name is the item up to the first space; the module's
              * command line is the whole item (QEMU's convention). */
             char path[4096];
             size_t pl = strcspn(items[i], " ");
-            if (pl == 0) { fail(err, errlen, "empty module name in -initrd '%s'", initrd); goto out; }
-            if (pl >= sizeof(path)) { fail(err, errlen, "module path too long in -initrd"); goto out; }
+            if (pl == 0) { errfmt(err, errlen, "empty module name in -initrd '%s'", initrd); goto out; }
+            if (pl >= sizeof(path)) { errfmt(err, errlen, "module path too long in -initrd"); goto out; }
             memcpy(path, items[i], pl);
             path[pl] = '\0';
             if (file_read_all(path, "module", m->mem.ram_size, &bufs[i], &mods[i].len, err, errlen)) goto out;
@@ -268,7 +254,7 @@ int multiboot_load(struct machine *m, const char *kernel, const char *append, co
     }
     const char *ap = append ? append : "";
     cmdline = malloc(strlen(kernel) + strlen(ap) + 2);
-    if (!cmdline) { fail(err, errlen, "out of memory"); goto out; }
+    if (!cmdline) { errfmt(err, errlen, "out of memory"); goto out; }
     sprintf(cmdline, "%s %s", kernel, ap);
     rc = multiboot_load_image(m, img, len, kernel, cmdline, mods, nitems, out, err, errlen);
 out:
@@ -301,10 +287,7 @@ void multiboot_enter(struct machine *m, struct vcpu *v, const struct mb_boot *b)
     put32(pm, MB_GDT_ADDR + 12, 0x00cf9b00);
     put32(pm, MB_GDT_ADDR + 16, 0x0000ffff);
     put32(pm, MB_GDT_ADDR + 20, 0x00cf9300);
-    /* BIOS data area: COM1 at 0x3f8, EBDA at 0x9fc00, 639 KiB base memory. */
-    put16(pm, 0x400, 0x3f8);
-    put16(pm, 0x40e, 0x9fc00 >> 4);
-    put16(pm, 0x413, 0x9fc00 / 1024);
+    bios_data_area_fill(pm);
 
     vcpu_reset(v);
     memset(v->r, 0, sizeof(v->r));
