@@ -21,19 +21,6 @@
 #include "cpu/interp.h"
 #include "cpu/operand.h"
 
-static inline void set_flags(struct vcpu *v, uint32_t hf, uint32_t mask)
-{
-    v->eflags = (v->eflags & ~mask) | (hf & mask);
-}
-
-/* A source operand: immediate, register or memory. */
-ALU_INLINE uint32_t src_read(struct vcpu *v, const struct insn *in, const struct opnd *s)
-{
-    if (s->kind == OPND_IMM) return s->disp;
-    if (s->kind == OPND_REG) return gpr_get(v, s->reg, s->size);
-    return mem_read(v, s->seg, opnd_ea(v, in, s), s->size);
-}
-
 /* SF, ZF and PF of an 8-bit result. */
 static inline uint32_t szp8(uint32_t r)
 {
@@ -49,7 +36,7 @@ ALU_INLINE void binop_mem(struct vcpu *v, const struct insn *in, int op, bool wr
 {
     const struct opnd *d = &in->op[0];
     unsigned size = d->size;
-    uint32_t b = src_read(v, in, &in->op[1]);
+    uint32_t b = opnd_read(v, in, &in->op[1]);
     uint32_t hf, r;
     if (d->kind == OPND_REG) {
         r = host_alu2(op, size, gpr_get(v, d->reg, size), b, v->eflags, &hf);
@@ -63,7 +50,7 @@ ALU_INLINE void binop_mem(struct vcpu *v, const struct insn *in, int op, bool wr
         uint32_t a = mem_read(v, d->seg, opnd_ea(v, in, d), size);
         host_alu2(op, size, a, b, v->eflags, &hf);
     }
-    set_flags(v, hf, F_ARITH);
+    flags_set_masked(v, hf, F_ARITH);
 }
 
 /* op[0] OP= op[1]; `write` is false for CMP and TEST. */
@@ -86,7 +73,7 @@ ALU_INLINE void binop(struct vcpu *v, const struct insn *in, int op, bool write,
         r = host_alu2(op, size, gpr_get(v, d->reg, size), b, v->eflags, &hf);
         if (write) gpr_set(v, d->reg, (int)size, r);
     }
-    set_flags(v, hf, F_ARITH);
+    flags_set_masked(v, hf, F_ARITH);
 }
 
 #define BINOP(name, op, write)                                                                 \
@@ -116,7 +103,7 @@ static __attribute__((noinline)) void unop_mem(struct vcpu *v, const struct insn
     uint32_t a = rmw_read(v, d->seg, opnd_ea(v, in, d), d->size, &m);
     uint32_t r = host_alu1(op, d->size, a, &hf);
     rmw_write(v, &m, r);
-    set_flags(v, hf, op == UN_NEG ? F_ARITH : F_ARITH & ~F_CF);
+    flags_set_masked(v, hf, op == UN_NEG ? F_ARITH : F_ARITH & ~F_CF);
 }
 
 ALU_INLINE void unop(struct vcpu *v, const struct insn *in, int op)
@@ -134,7 +121,7 @@ ALU_INLINE void unop(struct vcpu *v, const struct insn *in, int op)
         r = host_alu1(op, d->size, gpr_get(v, d->reg, d->size), &hf);
         gpr_set(v, d->reg, d->size, r);
     }
-    set_flags(v, hf, op == UN_NEG ? F_ARITH : F_ARITH & ~F_CF);
+    flags_set_masked(v, hf, op == UN_NEG ? F_ARITH : F_ARITH & ~F_CF);
 }
 
 static void exec_inc(struct vcpu *v, const struct insn *in) { unop(v, in, UN_INC); }
@@ -167,7 +154,7 @@ static __attribute__((noinline)) void shiftop_mem(struct vcpu *v, const struct i
     if (c == 0) return;
     uint32_t r = host_shift(op, d->size, a, c, v->eflags, &hf);
     rmw_write(v, &m, r);
-    set_flags(v, hf, op <= SH_RCR ? (F_CF | F_OF) : F_ARITH);
+    flags_set_masked(v, hf, op <= SH_RCR ? (F_CF | F_OF) : F_ARITH);
 }
 
 ALU_INLINE void shiftop(struct vcpu *v, const struct insn *in, int op)
@@ -184,7 +171,7 @@ ALU_INLINE void shiftop(struct vcpu *v, const struct insn *in, int op)
     uint32_t r = host_shift(op, d->size, gpr_get(v, d->reg, d->size), c, v->eflags, &hf);
     gpr_set(v, d->reg, d->size, r);
     /* Rotates write only CF and OF; shifts write all six (AF as the host does). */
-    set_flags(v, hf, op <= SH_RCR ? (F_CF | F_OF) : F_ARITH);
+    flags_set_masked(v, hf, op <= SH_RCR ? (F_CF | F_OF) : F_ARITH);
 }
 
 static void exec_rol(struct vcpu *v, const struct insn *in) { shiftop(v, in, SH_ROL); }
@@ -205,7 +192,7 @@ static void exec_sar(struct vcpu *v, const struct insn *in) { shiftop(v, in, SH_
 #define MUL1(ins)                                                                          \
     do {                                                                                   \
         const struct opnd *s = &in->op[0];                                                 \
-        uint32_t b = src_read(v, in, s), a = v->r[R_EAX], dx = v->r[R_EDX];                \
+        uint32_t b = opnd_read(v, in, s), a = v->r[R_EAX], dx = v->r[R_EDX];                \
         uint8_t c, o;                                                                      \
         if (s->size == 1) {                                                                \
             __asm__(ins "b %b[b]" MUL_FLAGS : "+a"(a), [c] "=r"(c), [o] "=r"(o)            \
@@ -222,7 +209,7 @@ static void exec_sar(struct vcpu *v, const struct insn *in) { shiftop(v, in, SH_
             v->r[R_EAX] = a;                                                               \
             v->r[R_EDX] = dx;                                                              \
         }                                                                                  \
-        set_flags(v, (uint32_t)c | (uint32_t)o << 11, F_CF | F_OF);                        \
+        flags_set_masked(v, (uint32_t)c | (uint32_t)o << 11, F_CF | F_OF);                        \
     } while (0)
 
 static void exec_mul(struct vcpu *v, const struct insn *in) { MUL1("mul"); }
@@ -237,10 +224,10 @@ static void exec_imul(struct vcpu *v, const struct insn *in)
     const struct opnd *d = &in->op[0];
     uint32_t a, b;
     if (in->nopnd == 3) {
-        a = src_read(v, in, &in->op[1]);
+        a = opnd_read(v, in, &in->op[1]);
         b = in->op[2].disp;
     } else {
-        b = src_read(v, in, &in->op[1]);
+        b = opnd_read(v, in, &in->op[1]);
         a = gpr_get(v, d->reg, d->size);
     }
     uint32_t x;
@@ -251,7 +238,7 @@ static void exec_imul(struct vcpu *v, const struct insn *in)
         __asm__("imul %w[b], %w[a]" HOST_FLAGS_TAIL : [a] "+r"(a), "=a"(x) : [b] "r"(b) : "cc");
         gpr_set(v, d->reg, 2, a);
     }
-    set_flags(v, host_flags(x), F_CF | F_OF);
+    flags_set_masked(v, host_flags(x), F_CF | F_OF);
 }
 
 /* ---- DIV IDIV ---- */
@@ -263,7 +250,7 @@ static void exec_imul(struct vcpu *v, const struct insn *in)
 static void exec_div(struct vcpu *v, const struct insn *in)
 {
     const struct opnd *s = &in->op[0];
-    uint32_t b = src_read(v, in, s);
+    uint32_t b = opnd_read(v, in, s);
     uint32_t a = v->r[R_EAX], dx = v->r[R_EDX], q;
     switch (s->size) {
     case 1:
@@ -287,7 +274,7 @@ static void exec_div(struct vcpu *v, const struct insn *in)
         v->r[R_EDX] = dx;
         break;
     }
-    set_flags(v, host_flags(a), F_ARITH);
+    flags_set_masked(v, host_flags(a), F_ARITH);
 }
 
 /* Would n / d (d != 0, truncating) fall outside a `bits`-bit signed quotient?
@@ -303,7 +290,7 @@ static inline bool idiv_overflows(int64_t n, int64_t d, int bits)
 static void exec_idiv(struct vcpu *v, const struct insn *in)
 {
     const struct opnd *s = &in->op[0];
-    uint32_t b = src_read(v, in, s);
+    uint32_t b = opnd_read(v, in, s);
     uint32_t a = v->r[R_EAX], dx = v->r[R_EDX], q;
     switch (s->size) {
     case 1:
@@ -329,7 +316,7 @@ static void exec_idiv(struct vcpu *v, const struct insn *in)
         v->r[R_EDX] = dx;
         break;
     }
-    set_flags(v, host_flags(a), F_ARITH);
+    flags_set_masked(v, host_flags(a), F_ARITH);
 }
 
 /* ---- CBW/CWDE (98) and CWD/CDQ (99) ----

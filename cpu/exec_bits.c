@@ -15,18 +15,6 @@
 #include "cpu/interp.h"
 #include "cpu/operand.h"
 
-static inline void set_flags(struct vcpu *v, uint32_t hf, uint32_t mask)
-{
-    v->eflags = (v->eflags & ~mask) | (hf & mask);
-}
-
-ALU_INLINE uint32_t src_read(struct vcpu *v, const struct insn *in, const struct opnd *s)
-{
-    if (s->kind == OPND_IMM) return s->disp;
-    if (s->kind == OPND_REG) return gpr_get(v, s->reg, s->size);
-    return mem_read(v, s->seg, opnd_ea(v, in, s), s->size);
-}
-
 /* ---- BT BTS BTR BTC ---- */
 
 enum { BT_TEST, BT_SET, BT_RESET, BT_COMP };
@@ -76,7 +64,7 @@ static void exec_btc(struct vcpu *v, const struct insn *in) { btop(v, in, BT_COM
     static void exec_##name(struct vcpu *v, const struct insn *in)                          \
     {                                                                                       \
         const struct opnd *d = &in->op[0];                                                  \
-        uint32_t b = src_read(v, in, &in->op[1]);                                           \
+        uint32_t b = opnd_read(v, in, &in->op[1]);                                           \
         uint32_t a = gpr_get(v, d->reg, d->size);                                           \
         uint32_t x;                                                                         \
         if (d->size == 4)                                                                   \
@@ -88,7 +76,7 @@ static void exec_btc(struct vcpu *v, const struct insn *in) { btop(v, in, BT_COM
         /* BSF/BSR with a zero source leave the destination unchanged, as real CPUs do. */  \
         if ((b & (d->size == 4 ? 0xffffffffu : 0xffffu)) != 0)                              \
             gpr_set(v, d->reg, d->size, a);                                                 \
-        set_flags(v, host_flags(x), F_ARITH);                                               \
+        flags_set_masked(v, host_flags(x), F_ARITH);                                               \
     }
 
 SCAN_OP(bsf, "bsf")
@@ -100,7 +88,7 @@ ALU_INLINE void shxd(struct vcpu *v, const struct insn *in, int left)
 {
     const struct opnd *d = &in->op[0];
     unsigned size = d->size;
-    uint32_t c = src_read(v, in, &in->op[2]) & 31;
+    uint32_t c = opnd_read(v, in, &in->op[2]) & 31;
     uint32_t b = gpr_get(v, in->op[1].reg, size);
     uint32_t a, hf;
     struct rmw m = { 0 };
@@ -111,7 +99,7 @@ ALU_INLINE void shxd(struct vcpu *v, const struct insn *in, int left)
     uint32_t r = host_shxd(left, size, a, b, c, &hf);
     if (d->kind == OPND_REG) gpr_set(v, d->reg, (int)size, r);
     else rmw_write(v, &m, r);
-    set_flags(v, hf, F_ARITH);
+    flags_set_masked(v, hf, F_ARITH);
 }
 
 static void exec_shld(struct vcpu *v, const struct insn *in) { shxd(v, in, 1); }
@@ -129,7 +117,7 @@ static void exec_shrd(struct vcpu *v, const struct insn *in) { shxd(v, in, 0); }
     static void exec_cmov##name(struct vcpu *v, const struct insn *in)                         \
     {                                                                                           \
         const struct opnd *d = &in->op[0];                                                      \
-        uint32_t s = src_read(v, in, &in->op[1]);                                               \
+        uint32_t s = opnd_read(v, in, &in->op[1]);                                               \
         if (cond_true(v->eflags, cc)) gpr_set(v, d->reg, d->size, s);                           \
     }
 

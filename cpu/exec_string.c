@@ -100,12 +100,56 @@ static inline bool rep_yield(struct vcpu *v, uint32_t *budget, uint32_t cost)
     return true;
 }
 
+/* --- MOVS and STOS: one element, and the REP loop they share --- */
+
+/* One element (the plain instruction, and the REP loop's slow path). */
+static void movs_one(struct vcpu *v, const struct strctx *c, uint32_t unused)
+{
+    (void)unused;
+    uint32_t x = mem_read(v, c->sseg, reg_a(v, c, R_ESI), c->esize);
+    mem_write(v, S_ES, reg_a(v, c, R_EDI), x, c->esize);
+    reg_step(v, c, R_ESI);
+    reg_step(v, c, R_EDI);
+}
+
+static void stos_one(struct vcpu *v, const struct strctx *c, uint32_t val)
+{
+    mem_write(v, S_ES, reg_a(v, c, R_EDI), val, c->esize);
+    reg_step(v, c, R_EDI);
+}
+
+typedef uint32_t (*rep_chunk_fn)(struct vcpu *v, const struct strctx *c, uint32_t count, uint32_t val);
+typedef void (*rep_one_fn)(struct vcpu *v, const struct strctx *c, uint32_t val);
+
+/* REP MOVS/STOS: page chunks through host pointers where possible (DF=0),
+ * else one element at a time; both count the same bytes against the yield
+ * budget and a chunk never crosses it. */
+static inline void rep_store_loop(struct vcpu *v, const struct strctx *c, rep_chunk_fn chunk, rep_one_fn one,
+                                  uint32_t val)
+{
+    uint32_t budget = REP_YIELD_BYTES;
+    bool fast = !(v->eflags & F_DF);
+    for (;;) {
+        uint32_t count = reg_a(v, c, R_ECX);
+        if (count == 0) return;
+        uint32_t room = budget / c->esize;
+        uint32_t done = fast ? chunk(v, c, count < room ? count : room, val) : 0;
+        if (done == 0) {
+            one(v, c, val);
+            done = 1;
+        }
+        gpr_set(v, R_ECX, c->asize, count - done);
+        if (count - done != 0 && rep_yield(v, &budget, done * c->esize)) return;
+    }
+}
+
 /* --- MOVS --- */
 
 /* Try to move one page chunk (DF=0) through host pointers. Returns the number
  * of elements moved, 0 if the chunk could not be done that way. */
-static uint32_t movs_chunk(struct vcpu *v, const struct strctx *c, uint32_t count)
+static uint32_t movs_chunk(struct vcpu *v, const struct strctx *c, uint32_t count, uint32_t unused)
 {
+    (void)unused;
     uint32_t si = reg_a(v, c, R_ESI), di = reg_a(v, c, R_EDI);
     const struct seg_cache *ss = &v->seg[c->sseg], *ds = &v->seg[S_ES];
     if (!ss->rd || !ds->wr || si < ss->lo || si > ss->hi || di < ds->lo || di > ds->hi) return 0;
@@ -151,31 +195,8 @@ static void exec_movs(struct vcpu *v, const struct insn *in)
     }
     struct strctx c;
     ctx_init(&c, v, in);
-    if (!is_rep(in)) {
-        uint32_t x = mem_read(v, c.sseg, reg_a(v, &c, R_ESI), c.esize);
-        mem_write(v, S_ES, reg_a(v, &c, R_EDI), x, c.esize);
-        reg_step(v, &c, R_ESI);
-        reg_step(v, &c, R_EDI);
-        return;
-    }
-    uint32_t budget = REP_YIELD_BYTES;
-    bool fast = !(v->eflags & F_DF);
-    for (;;) {
-        uint32_t count = reg_a(v, &c, R_ECX);
-        if (count == 0) return;
-        uint32_t room = budget / c.esize;
-        uint32_t done = fast ? movs_chunk(v, &c, count < room ? count : room) : 0;
-        if (done == 0) {
-            uint32_t x = mem_read(v, c.sseg, reg_a(v, &c, R_ESI), c.esize);
-            mem_write(v, S_ES, reg_a(v, &c, R_EDI), x, c.esize);
-            reg_step(v, &c, R_ESI);
-            reg_step(v, &c, R_EDI);
-            done = 1;
-        }
-        gpr_set(v, R_ECX, c.asize, count - done);
-        if (count - done != 0 && rep_yield(v, &budget, done * c.esize))
-            return;
-    }
+    if (!is_rep(in)) movs_one(v, &c, 0);
+    else rep_store_loop(v, &c, movs_chunk, movs_one, 0);
 }
 
 /* --- STOS --- */
@@ -211,27 +232,8 @@ static void exec_stos(struct vcpu *v, const struct insn *in)
     struct strctx c;
     ctx_init(&c, v, in);
     uint32_t val = gpr_get(v, R_EAX, (int)c.esize);
-    if (!is_rep(in)) {
-        mem_write(v, S_ES, reg_a(v, &c, R_EDI), val, c.esize);
-        reg_step(v, &c, R_EDI);
-        return;
-    }
-    uint32_t budget = REP_YIELD_BYTES;
-    bool fast = !(v->eflags & F_DF);
-    for (;;) {
-        uint32_t count = reg_a(v, &c, R_ECX);
-        if (count == 0) return;
-        uint32_t room = budget / c.esize;
-        uint32_t done = fast ? stos_chunk(v, &c, count < room ? count : room, val) : 0;
-        if (done == 0) {
-            mem_write(v, S_ES, reg_a(v, &c, R_EDI), val, c.esize);
-            reg_step(v, &c, R_EDI);
-            done = 1;
-        }
-        gpr_set(v, R_ECX, c.asize, count - done);
-        if (count - done != 0 && rep_yield(v, &budget, done * c.esize))
-            return;
-    }
+    if (!is_rep(in)) stos_one(v, &c, val);
+    else rep_store_loop(v, &c, stos_chunk, stos_one, val);
 }
 
 /* --- LODS --- */

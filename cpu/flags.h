@@ -25,11 +25,16 @@ static inline bool cond_true(uint32_t f, unsigned cc)
     return (cc & 1) ? !r : r;
 }
 
-/* Replace the arithmetic flags with those in `host` (a host RFLAGS value:
+/* Replace the flags in `mask` with those in `host` (a host RFLAGS value:
  * the bit positions are the same). */
+static inline void flags_set_masked(struct vcpu *v, uint64_t host, uint32_t mask)
+{
+    v->eflags = (v->eflags & ~mask) | ((uint32_t)host & mask);
+}
+
 static inline void flags_set_arith(struct vcpu *v, uint64_t host)
 {
-    v->eflags = (v->eflags & ~F_ARITH) | ((uint32_t)host & F_ARITH);
+    flags_set_masked(v, host, F_ARITH);
 }
 
 static inline bool parity8(uint32_t x)

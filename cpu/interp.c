@@ -119,17 +119,20 @@ static struct block *find_block(struct vcpu *v, uint32_t lin, int view, uint32_t
     return b;
 }
 
-void cpu_exec_block(struct vcpu *v, const struct block *b, uint32_t budget)
+/* Run up to budget records of b, stopping early when a handler raises v->req. */
+static inline void exec_records(struct vcpu *v, const struct block *b, uint32_t budget)
 {
-    if (!b) {
-        exec_uncached(v);
-        return;
-    }
     uint32_t n = b->n < budget ? b->n : budget;
     for (uint32_t i = 0; i < n; i++) {
         exec_one(v, &b->in[i]);
         if (unlikely(v->req)) break;
     }
+}
+
+void cpu_exec_block(struct vcpu *v, const struct block *b, uint32_t budget)
+{
+    if (b) exec_records(v, b, budget);
+    else exec_uncached(v);
 }
 
 /* Run up to `budget` instructions from the block at CS:EIP. */
@@ -147,11 +150,7 @@ static void run_block(struct vcpu *v, uint32_t budget)
         exec_uncached(v);
         return;
     }
-    uint32_t n = b->n < budget ? b->n : budget;
-    for (uint32_t i = 0; i < n; i++) {
-        exec_one(v, &b->in[i]);
-        if (unlikely(v->req)) break;
-    }
+    exec_records(v, b, budget);
 }
 
 /* Accept an external interrupt if one is pending and allowed. */

@@ -15,7 +15,8 @@ static inline uint32_t opnd_ea(const struct vcpu *v, const struct insn *in, cons
     return in->addrsize == 2 ? (ea & 0xffff) : ea;
 }
 
-static inline uint32_t opnd_read(struct vcpu *v, const struct insn *in, const struct opnd *o)
+/* Always inlined: it is on every instruction handler's hot path. */
+static inline __attribute__((always_inline)) uint32_t opnd_read(struct vcpu *v, const struct insn *in, const struct opnd *o)
 {
     switch (o->kind) {
     case OPND_REG: return gpr_get(v, o->reg, o->size);
