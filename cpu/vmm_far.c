@@ -157,6 +157,16 @@ static void far_task(struct vcpu *v, uint16_t sel, uint32_t lo, uint32_t hi, enu
     task_switch(v, sel, lo, hi, reason, v->next_eip);
 }
 
+/* The descriptor a protected-mode far JMP or CALL names: #GP(0) for a null
+ * selector, #GP(sel) past the table. Returns the selector's error code. */
+static uint16_t far_target(struct vcpu *v, uint16_t sel, uint32_t *lo, uint32_t *hi)
+{
+    uint16_t err = sel & 0xfffcu;
+    if (err == 0) cpu_gp(v, 0);
+    if (!desc_read(v, sel, lo, hi)) cpu_gp(v, err);
+    return err;
+}
+
 void vmm_far_jmp(struct vcpu *v, uint32_t sel32, uint32_t off, uint32_t opsize)
 {
     uint16_t sel = (uint16_t)sel32;
@@ -167,9 +177,7 @@ void vmm_far_jmp(struct vcpu *v, uint32_t sel32, uint32_t off, uint32_t opsize)
         return;
     }
     uint32_t lo, hi;
-    uint16_t err = sel & 0xfffcu;
-    if (err == 0) cpu_gp(v, 0);
-    if (!desc_read(v, sel, &lo, &hi)) cpu_gp(v, err);
+    uint16_t err = far_target(v, sel, &lo, &hi);
     if (!d_system(hi)) {
         if (!d_code(hi)) cpu_gp(v, err);
         check_direct_code(v, sel, hi);
@@ -303,9 +311,7 @@ void vmm_far_call(struct vcpu *v, uint32_t sel32, uint32_t off, uint32_t opsize)
         return;
     }
     uint32_t lo, hi;
-    uint16_t err = sel & 0xfffcu;
-    if (err == 0) cpu_gp(v, 0);
-    if (!desc_read(v, sel, &lo, &hi)) cpu_gp(v, err);
+    uint16_t err = far_target(v, sel, &lo, &hi);
     if (!d_system(hi)) {
         if (!d_code(hi)) cpu_gp(v, err);
         check_direct_code(v, sel, hi);

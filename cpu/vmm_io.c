@@ -56,6 +56,16 @@ static uint32_t step(const struct vcpu *v, unsigned size)
     return (v->eflags & F_DF) ? (uint32_t)-size : size;
 }
 
+/* After IO_REP_CHUNK elements a REP INS/OUTS restarts itself (EIP stays on
+ * it) so the run loop can take interrupts in between. */
+static bool rep_io_yield(struct vcpu *v, unsigned n)
+{
+    if (n != IO_REP_CHUNK) return false;
+    v->next_eip = v->insn_eip;
+    v->req |= REQ_BLOCK_END;
+    return true;
+}
+
 /* INS: port DX -> ES:(E)DI. Registers are updated after each element, so a
  * fault leaves the completed part of a REP visible and restartable. */
 void vmm_ins(struct vcpu *v, uint32_t size, uint32_t addrsize, uint32_t rep, uint32_t unused)
@@ -66,11 +76,7 @@ void vmm_ins(struct vcpu *v, uint32_t size, uint32_t addrsize, uint32_t rep, uin
     io_check(v, port, size);
     for (unsigned n = 0;; n++) {
         if (rep && (v->r[R_ECX] & am) == 0) break;
-        if (n == IO_REP_CHUNK) {
-            v->next_eip = v->insn_eip;
-            v->req |= REQ_BLOCK_END;
-            break;
-        }
+        if (rep_io_yield(v, n)) break;
         uint32_t di = v->r[R_EDI] & am;
         probe_write(v, seg_lin_write(v, S_ES, di, size), size);
         uint32_t val = iobus_in(&v->m->io, port, (int)size);
@@ -90,11 +96,7 @@ void vmm_outs(struct vcpu *v, uint32_t size, uint32_t addrsize, uint32_t rep, ui
     io_check(v, port, size);
     for (unsigned n = 0;; n++) {
         if (rep && (v->r[R_ECX] & am) == 0) break;
-        if (n == IO_REP_CHUNK) {
-            v->next_eip = v->insn_eip;
-            v->req |= REQ_BLOCK_END;
-            break;
-        }
+        if (rep_io_yield(v, n)) break;
         uint32_t si = v->r[R_ESI] & am;
         uint32_t val = mem_read(v, (int)seg, si, size);
         iobus_out(&v->m->io, port, val, (int)size);
