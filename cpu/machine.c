@@ -21,8 +21,13 @@ static void code_written(void *opaque, uint32_t pa, unsigned size)
 {
     struct machine *m = opaque;
     dcache_invalidate(m->dcache, pa, size);
-    /* The running block may have been dropped: every vCPU re-looks up its block. */
-    for (int i = 0; i < m->ncpu; i++) m->cpu[i]->req |= REQ_BLOCK_END;
+    /* The running block may have been dropped: every vCPU re-looks up its
+     * block, and each engine drops what it derived from the page. */
+    for (int i = 0; i < m->ncpu; i++) {
+        struct vcpu *v = m->cpu[i];
+        v->req |= REQ_BLOCK_END;
+        if (v->code_written) v->code_written(v, pa, size);
+    }
 }
 
 int machine_init(struct machine *m, uint32_t ram_bytes, int ncpu)

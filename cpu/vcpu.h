@@ -178,6 +178,10 @@ struct vcpu {
     /* The binary translator's per-vCPU state (translator/bt.h), created by
      * the first bt_run and freed by bt_vcpu_free; NULL under the interpreter. */
     struct bt_vcpu *bt;
+    /* Called (by cpu/machine.c) after the guest wrote [pa, pa+size) on a
+     * page holding decoded code and the decode cache dropped its blocks, so
+     * an engine can drop what it derived from them; NULL under the interpreter. */
+    void (*code_written)(struct vcpu *v, uint32_t pa, unsigned size);
 };
 
 /* 8/16/32-bit GPR access. 8-bit registers use the hardware numbering

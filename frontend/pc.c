@@ -309,8 +309,8 @@ enum vcpu_stop pc_run(struct pc *pc, uint64_t max_insns)
 
 void pc_destroy(struct pc *pc)
 {
-    /* Translator state first (in reverse creation order): it hooks the machine. */
-    for (int i = pc->machine_ok ? pc->m.ncpu - 1 : -1; i >= 0; i--) bt_vcpu_free(pc->m.cpu[i]);
+    /* Translator state first: it lives beside each vCPU. */
+    for (int i = 0; pc->machine_ok && i < pc->m.ncpu; i++) bt_vcpu_free(pc->m.cpu[i]);
     for (int i = 0; i < DRIVE_MAX; i++) {
         if (pc->disk[i]) disk_image_close(pc->disk[i]); /* flushes what the guest wrote */
         pc->disk[i] = NULL;

@@ -95,8 +95,6 @@ struct bt_vcpu {
      * whole-cache flush, e.g. at its size limit) make us flush everything. */
     uint64_t seen_dcache_gen;
     /* The machine's code-write hook we chain to. */
-    void (*prev_code_write)(void *opaque, uint32_t pa, unsigned size);
-    void *prev_opaque;
 
     struct bt_stats st;
 

@@ -1,7 +1,7 @@
-/* The translator's run loop and translation cache. bt_run mirrors
- * cpu/interp.c's run(): faults caught by setjmp and delivered, the poll hook
- * every few thousand instructions, external interrupts between blocks, HLT,
- * the interrupt shadow, an exact instruction limit. Each turn it finds the
+/* The translator's block runner and translation cache. bt_run plugs into
+ * the shared run loop (cpu_run_loop in cpu/interp.c: faults, polling,
+ * interrupts between blocks, HLT, the interrupt shadow, an exact instruction
+ * limit). Each turn it finds the
  * translated block (TB) for CS:EIP — jump cache by linear EIP, then a hash by
  * (host address, EIP, mode) — translating the decode cache's block on a miss,
  * patches the direct jump it came from to chain to it, and runs it. Code the
@@ -9,9 +9,9 @@
  * page, code in MMIO, the last few instructions before a limit) runs through
  * the interpreter's handlers here, one block at a time.
  *
- * Invalidation: bt_run inserts itself in front of the machine's code-write
- * hook (phys_mem.on_code_write); a guest write to a RAM page holding decoded
- * code kills the TBs of that page before the decode cache drops its blocks.
+ * Invalidation: the vCPU's code_written hook; a guest write to a RAM page
+ * holding decoded code kills the TBs of that page (cpu/machine.c calls it
+ * right after the decode cache dropped its blocks).
  * Chains only link TBs of the same page, so no live TB jumps into a dead one.
  * Blocks the decode cache drops otherwise (a whole flush at its size limit)
  * show as a generation change: then every TB goes. TB memory is reclaimed
@@ -92,17 +92,17 @@ static void kill_page(struct bt_vcpu *bt, uint32_t page)
     bt->page_head[page] = NULL;
 }
 
-/* The guest is about to write [pa, pa+size) on a page holding decoded code. */
-static void code_written(void *opaque, uint32_t pa, unsigned size)
+/* The guest wrote [pa, pa+size) on a page holding decoded code (the vCPU's
+ * code_written hook, called after the decode cache dropped its blocks). */
+static void code_written(struct vcpu *v, uint32_t pa, unsigned size)
 {
-    struct bt_vcpu *bt = opaque;
+    struct bt_vcpu *bt = v->bt;
     if (size) {
         uint64_t first = pa >> 12, last = ((uint64_t)pa + size - 1) >> 12;
         for (uint64_t p = first; p <= last && p < bt->npages; p++) kill_page(bt, (uint32_t)p);
     }
-    if (bt->prev_code_write) bt->prev_code_write(bt->prev_opaque, pa, size);
     /* Those drops are accounted for: only these pages held affected TBs. */
-    struct decode_cache *dc = bt->v->m->dcache;
+    struct decode_cache *dc = v->m->dcache;
     if (dc) bt->seen_dcache_gen = dcache_generation(dc);
 }
 
@@ -142,10 +142,7 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->nothing.dead = true;
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_gen = dcache_generation(v->m->dcache);
-    bt->prev_code_write = pm->on_code_write;
-    bt->prev_opaque = pm->code_write_opaque;
-    pm->on_code_write = code_written;
-    pm->code_write_opaque = bt;
+    v->code_written = code_written;
     return bt;
 }
 
@@ -153,11 +150,7 @@ void bt_vcpu_free(struct vcpu *v)
 {
     struct bt_vcpu *bt = v->bt;
     if (!bt) return;
-    struct phys_mem *pm = &v->m->mem;
-    if (pm->on_code_write == code_written && pm->code_write_opaque == bt) {
-        pm->on_code_write = bt->prev_code_write;
-        pm->code_write_opaque = bt->prev_opaque;
-    }
+    v->code_written = NULL;
     munmap(bt->cache, bt->cache_size);
     free(bt->page_head);
     free(bt);
