@@ -54,7 +54,9 @@ $(BENCH_NATIVE): $(BENCH_NATIVE_SRCS) guests/bench/kernels.h
 # System-level test guests (modes, exceptions, interrupts, apic, paging,
 # usermode, x87, tasks): each links every .c and .S file in guests/<name>/, the
 # runtime, and guests/lib/sys (GDT/IDT/TSS, trap stubs, ring-3 entry).
-SYS_GUEST_ALL   := modes exceptions interrupts apic paging usermode x87 tasks
+# Every guests/<name>/ directory not listed as special below is a system guest.
+SYS_GUEST_SPECIAL := lib hello demo cpu bench failcheck bootsector vgademo
+SYS_GUEST_ALL   := $(filter-out $(SYS_GUEST_SPECIAL),$(notdir $(patsubst %/,%,$(wildcard guests/*/))))
 # (only those whose directory has sources, so a half-written one can't break the build)
 SYS_GUEST_NAMES := $(foreach g,$(SYS_GUEST_ALL),$(if $(wildcard guests/$(g)/*.c),$(g)))
 SYS_GUEST_ELFS  := $(SYS_GUEST_NAMES:%=$(GUEST_OUT)/%.elf)

@@ -201,6 +201,12 @@ disk_case() {
 }
 disk_case bootsector 1
 
+# More cases, one file per guest or feature (sourced: they call guest_case,
+# disk_case, ok and bad).
+for f in "$here"/cases.d/*.sh; do
+    [ -f "$f" ] && . "$f"
+done
+
 echo "guests: $pass passed, $fail failed"
 if [ "$fail" -ne 0 ]; then
     printf '  failed: %s\n' "${failed_names[@]}"
