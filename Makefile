@@ -65,6 +65,7 @@ build/gen/font8x16.h: build/gen/psf2c $(FONT_PSF)
 build/obj/frontend/vga_font.o build/san/frontend/vga_font.o: build/gen/font8x16.h
 
 include guests/guests.mk
+include guests/linux/linux.mk
 include fuzz.mk
 
 # The default guest for `make run` (the interactive demo).
@@ -88,6 +89,12 @@ test: deps bt86 build/bt86-san guests build/unit-tests build/unit-tests-san buil
 
 bench: deps bt86 guests
 	bash bench/run.sh
+
+# The VMM microbenchmarks (guests/vmbench) under bt86 bt/interp, QEMU TCG and
+# KVM where the host has it; rewrites their section of BENCHMARKS.md.
+.PHONY: bench-vmm
+bench-vmm: deps bt86 guests
+	bash bench/vmm.sh
 
 clean:
 	rm -rf build bt86

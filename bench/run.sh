@@ -4,14 +4,21 @@
 # (build/bench-native: the same kernels compiled for the host), alternating
 # engines for REPS rounds. Reports wall time per run, the median, the ratios
 # bt86/QEMU and bt86/native, bt86's guest instructions per second (from its
-# -stats output) and peak RSS, then rewrites the generated section of
-# BENCHMARKS.md. Called by `make bench`.
+# -stats output) and peak RSS, the translator's cost (ns per guest
+# instruction translated, host code bytes per guest byte; BT86_BT_STATS=1),
+# then per kernel CPU times: native (its own process CPU clock), QEMU and
+# bt86 (each kernel run alone with "only=K", minus a run of no kernel: bt86's
+# TSC is virtual, and on a shared host CPU time is steadier than wall time),
+# the ratios and their geometric means. It rewrites only
+# the generated section of BENCHMARKS.md (between the bench:begin/end
+# markers). Called by `make bench`.
 #
 # Engines: bt86-bt (bt86 -engine bt), bt86 (bt86 -engine interp), qemu, native.
 # Environment: BT86 (default ./bt86), QEMU (default qemu-system-i386),
 #   SCALE (guest work multiplier, default 4), REPS (default 3),
 #   BENCH_MD (default BENCHMARKS.md; BENCH_MD= to not write it),
-#   ENGINES (default "bt86-bt bt86 qemu native").
+#   ENGINES (default "bt86-bt bt86 qemu native"),
+#   KREPS (rounds of per-kernel bt86 runs, default REPS; 0 = none).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -21,6 +28,7 @@ SCALE=${SCALE:-4}
 REPS=${REPS:-3}
 BENCH_MD=${BENCH_MD-BENCHMARKS.md}
 ENGINES=${ENGINES:-bt86-bt bt86 qemu native}
+KREPS=${KREPS:-$REPS}
 GUEST=build/guests/bench.elf
 NATIVE=build/bench-native
 TIMEOUT=${TIMEOUT:-600}
@@ -37,7 +45,7 @@ command -v "$QEMU" >/dev/null || { echo "bench: $QEMU not found, skipping the QE
 engine_cmd() {
     case $1 in
         bt86)   cmd=("$BT86" -engine interp -stats -kernel "$GUEST" -append "scale=$SCALE"); okst=1 ;;
-        bt86-bt) cmd=("$BT86" -engine bt -stats -kernel "$GUEST" -append "scale=$SCALE"); okst=1 ;;
+        bt86-bt) cmd=(env BT86_BT_STATS=1 "$BT86" -engine bt -stats -kernel "$GUEST" -append "scale=$SCALE"); okst=1 ;;
         qemu)   cmd=("$QEMU" -accel tcg -display none -serial stdio
                      -device "isa-debug-exit,iobase=0xf4,iosize=4" -kernel "$GUEST" -append "scale=$SCALE"); okst=1 ;;
         native) cmd=("$NATIVE" "$SCALE"); okst=0 ;;
@@ -95,6 +103,44 @@ for r in $(seq 1 "$REPS"); do
     done
 done
 
+# Per-kernel runs: kernel K alone ("only=K"), and K = NK+1 (none: the
+# start-up baseline), alternating engines and kernels. Timed by the CPU time
+# (user + system, all threads) the process used, from wait4(): on a shared
+# host, wall time also counts the time spent waiting for a CPU.
+NK=$(wc -l <"$tmp/ref.sums")
+kengines=""
+for e in $ENGINES; do case $e in bt86|bt86-bt|qemu) kengines="$kengines $e" ;; esac; done
+# cputime CMD...: runs CMD (output discarded), prints "cpu_seconds status".
+cputime() {
+    python3 -c '
+import os, subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, st, ru = os.wait4(p.pid, 0)
+print("%.6f %d" % (ru.ru_utime + ru.ru_stime, os.waitstatus_to_exitcode(st)))' "$@"
+}
+krun() {
+    local e=$1 k=$2 out
+    engine_cmd "$e"
+    local -a c=("${cmd[@]}")
+    c[${#c[@]}-1]="scale=$SCALE only=$k"
+    out=$(cputime timeout "$TIMEOUT" "${c[@]}")
+    if [ "${out#* }" != "$okst" ]; then
+        echo "bench: $e only=$k failed (status ${out#* })" >&2
+        echo "$e" >>"$tmp/failed"
+        return
+    fi
+    echo "${out% *}" >>"$tmp/$e.k$k"
+}
+if [ "$KREPS" -gt 0 ] && [ -n "$kengines" ]; then
+    command -v python3 >/dev/null || die "python3 missing (per-kernel CPU times; KREPS=0 skips them)"
+    echo "bench: per-kernel runs ($KREPS rounds of $NK kernels + baseline:$kengines)"
+    for r in $(seq 1 "$KREPS"); do
+        for k in $(seq 1 $((NK + 1))); do
+            for e in $kengines; do krun "$e" "$k"; done
+        done
+    done
+fi
+
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 declare -A MED RSS IPS INSNS RUNS
@@ -127,6 +173,49 @@ table() {
          "QEMU / native $(ratio "${MED[qemu]:-}" "${MED[native]:-}")"
 }
 
+# The translator's own figures from the last bt86-bt run (BT86_BT_STATS=1).
+btstats() {
+    local f="$tmp/bt86-bt.$REPS.err"
+    [ -f "$f" ] || return
+    local tns cb tb ti
+    tns=$(awk '/^bt translate ns\/insn/ { print $4 }' "$f")
+    cb=$(awk '/^bt code bytes\/guest byte/ { print $5 }' "$f")
+    tb=$(awk '/^bt translated blocks/ { print $4 }' "$f")
+    ti=$(awk '/^bt translated insns/ { print $4, $5, $6, $7, $8 }' "$f")
+    [ -n "$tns" ] || return
+    echo "Translator (last bt86-bt run): $tb blocks, $ti translated; ${tns} ns per guest instruction translated; ${cb} host code bytes per guest byte."
+}
+
+# Per-kernel times in ms: native (its own CPU-time clock), the others (the
+# kernel run alone minus the baseline run, CPU time). Medians over the
+# rounds; ratios and their geometric means.
+pk() {
+    local ms=$tmp/pk
+    : >"$ms"
+    kms() { # kms ENGINE K: median CPU ms of kernel K minus the baseline's
+        [ -f "$tmp/$1.k$2" ] && [ -f "$tmp/$1.k$((NK + 1))" ] || { echo -; return; }
+        local base
+        base=$(median <"$tmp/$1.k$((NK + 1))")
+        median <"$tmp/$1.k$2" | awk -v b="$base" '{ x = ($1 - b) * 1000; if (x < 0.001) x = 0.001; printf "%.1f", x }'
+    }
+    local k=0
+    while read -r name _; do
+        k=$((k + 1))
+        local nat
+        nat=$(for r in $(seq 1 "$REPS"); do awk -v k="$name" '$1 == k { for (i = 1; i <= NF; i++) if ($i ~ /^ns=/) { sub("ns=", "", $i); printf "%.2f\n", $i / 1e6 } }' "$tmp/native.$r.out" 2>/dev/null; done | median)
+        echo "$name ${nat:--} $(kms qemu $k) $(kms bt86-bt $k) $(kms bt86 $k)" >>"$ms"
+    done <"$tmp/ref.sums"
+    echo "| kernel | native (ms) | QEMU TCG (ms) | bt86 bt (ms) | bt86 interp (ms) | bt / QEMU | bt / native | QEMU / native | interp / bt |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    awk '
+        function r(a, b) { return (a == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.2fx", a / b) }
+        function acc(i, a, b) { if (a != "-" && b != "-" && b + 0 > 0 && a + 0 > 0) { lg[i] += log(a / b); ng[i]++ } }
+        function g(i) { return ng[i] ? sprintf("%.2fx", exp(lg[i] / ng[i])) : "-" }
+        { printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, r($4, $3), r($4, $2), r($3, $2), r($5, $4)
+          acc(1, $4, $3); acc(2, $4, $2); acc(3, $3, $2); acc(4, $5, $4) }
+        END { printf "| **geometric mean** | | | | | %s | %s | %s | %s |\n", g(1), g(2), g(3), g(4) }' "$ms"
+}
+
 # Per-kernel figures from the last round: native nanoseconds, guest TSC cycles.
 kernels() {
     echo "| kernel | checksum | native (ms) | QEMU TSC cycles | bt86 TSC cycles |"
@@ -146,7 +235,9 @@ kernels() {
 echo
 table
 echo
-kernels
+btstats
+echo
+pk
 
 if [ -n "$BENCH_MD" ]; then
     section="$tmp/section.md"
@@ -167,7 +258,16 @@ if [ -n "$BENCH_MD" ]; then
         echo
         table
         echo
-        echo "Per kernel (last round; TSC cycles are what the guest reads with RDTSC:"
+        btstats
+        echo
+        echo "Per kernel: CPU time (user + system) in ms, medians of $KREPS rounds; native: its"
+        echo "own process CPU clock around the kernel; QEMU and bt86: the kernel run alone"
+        echo "(\`-append \"scale=$SCALE only=K\"\`) minus a run of no kernel (\`only=$((NK + 1))\`)."
+        echo "Ratios below 1 mean bt86 -engine bt is faster."
+        echo
+        pk
+        echo
+        echo "Per kernel, last round (TSC cycles are what the guest reads with RDTSC:"
         echo "QEMU's follows the host clock, bt86's is virtual):"
         echo
         kernels

@@ -1,5 +1,7 @@
-/* CPUID: bt86 presents itself as a plain i686 (family 6) with its own vendor
- * and brand strings. Only features bt86 implements are advertised: no MMX,
+/* CPUID: bt86 presents itself as a plain i686 (family 6) with Intel's vendor
+ * string (as QEMU's qemu32 CPU does: kernels print "unknown vendor ... your
+ * system may be unstable" and take generic paths for anything else) and its
+ * own brand string. Only features bt86 implements are advertised: no MMX,
  * SSE, PAE, PSE-36, MTRR, MCA. The APIC bit follows the board (a local APIC
  * exists when the board handles IA32_APIC_BASE) and the MSR's enable bit, as
  * on hardware. */
@@ -9,8 +11,8 @@
 #include "cpu/vcpu.h"
 #include "cpu/vmm.h"
 
-#define CPUID_VENDOR "bt86-virtual"     /* 12 bytes, returned in EBX, EDX, ECX */
-#define CPUID_BRAND  "bt86 virtual CPU" /* padded with NULs to 48 bytes */
+#define CPUID_VENDOR "GenuineIntel"     /* 12 bytes, returned in EBX, EDX, ECX */
+#define CPUID_BRAND  "bt86 Virtual CPU" /* padded with NULs to 48 bytes */
 #define CPUID_SIGNATURE 0x000006f1u      /* family 6, model 15, stepping 1 */
 #define CPUID_MAX_BASIC 1u
 #define CPUID_MAX_EXT   0x80000004u

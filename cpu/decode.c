@@ -13,6 +13,7 @@
 
 #include "cpu/interp.h"
 #include "cpu/vcpu.h"
+#include "cpu/vmm.h"
 
 #define MAX_INSN_LEN 15
 
@@ -222,6 +223,8 @@ static bool needs_memory(unsigned id, const struct raw *r)
 static bool beyond_isa(const cs_insn *ci)
 {
     const cs_detail *dt = ci->detail;
+    /* In the VM group but bt86's hypercall instructions (cpu/vmm_hypercall.c). */
+    if (ci->id == X86_INS_VMCALL || ci->id == X86_INS_VMMCALL) return false;
     for (int i = 0; i < dt->groups_count; i++) {
         switch (dt->groups[i]) {
         case X86_GRP_VM: case X86_GRP_3DNOW: case X86_GRP_AES: case X86_GRP_ADX:
@@ -303,6 +306,7 @@ static bool sensitive(unsigned id, const struct raw *r, const struct insn *out)
     case X86_INS_INVLPG: case X86_INS_CPUID: case X86_INS_RDMSR: case X86_INS_WRMSR:
     case X86_INS_RDTSC: case X86_INS_RDPMC: case X86_INS_SYSENTER: case X86_INS_SYSEXIT:
     case X86_INS_INVD: case X86_INS_WBINVD:
+    case X86_INS_VMCALL: case X86_INS_VMMCALL: /* bt86's hypercall (cpu/vmm_hypercall.c) */
         return true;
     case X86_INS_MOV:
         return (r->map == 0 && r->opc == 0x8e) || (r->map == 1 && r->opc >= 0x20 && r->opc <= 0x23);
@@ -604,6 +608,9 @@ static int build(const cs_insn *ci, const struct raw *r, const uint8_t *bytes, b
     if (ends_block(id, r, out)) out->flags |= IF_ENDS_BLOCK;
     if (sensitive(id, r, out)) out->flags |= IF_SENSITIVE;
     insn_exec_fn fn = interp_exec_table[id];
+    /* VMCALL/VMMCALL are not an instruction family of the interpreter but
+     * the VMM's own door (cpu/vmm_hypercall.c). */
+    if (id == X86_INS_VMCALL || id == X86_INS_VMMCALL) fn = exec_vmcall;
     out->exec = fn ? fn : exec_ud;
     return DECODE_OK;
 }

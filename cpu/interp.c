@@ -11,6 +11,7 @@
 #include "cpu/interrupt.h"
 #include "cpu/machine.h"
 #include "cpu/mem.h"
+#include "cpu/trap_engine.h"
 #include "cpu/vmm.h"
 #include "memory/paging.h"
 
@@ -77,7 +78,7 @@ static void exec_uncached(struct vcpu *v)
 {
     struct machine *m = v->m;
     const struct seg_cache *cs = &v->seg[S_CS];
-    int view = v->cpl == 3 ? TLB_VIEW_USER : TLB_VIEW_SUP;
+    int view = v->cpl == 3 && !trap_kernel_view(v) ? TLB_VIEW_USER : TLB_VIEW_SUP;
     uint8_t bytes[16];
     uint32_t n = 0;
     struct insn in;
@@ -139,7 +140,7 @@ void cpu_exec_block(struct vcpu *v, const struct block *b, uint32_t budget)
 static void run_block(struct vcpu *v, uint32_t budget)
 {
     const struct seg_cache *cs = &v->seg[S_CS];
-    int view = v->cpl == 3 ? TLB_VIEW_USER : TLB_VIEW_SUP;
+    int view = v->cpl == 3 && !trap_kernel_view(v) ? TLB_VIEW_USER : TLB_VIEW_SUP;
     v->insn_eip = v->eip; /* fetch faults report the instruction being fetched */
     if (v->eip > cs->limit) cpu_gp(v, 0);
     uint32_t avail;
@@ -188,7 +189,8 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
             return v->stop;
         }
         if (ops->forget) ops->forget(v, ops->ctx);
-        cpu_deliver_fault(v);
+        /* Under -engine trap a fault may be a trap the VMM emulates. */
+        if (likely(!v->trap) || !trap_fault(v)) cpu_deliver_fault(v);
         if (m->dcache) dcache_reap(m->dcache);
         /* Single-stepping: delivering the event is the step. */
         if (max_insns == 1 && v->stop == STOP_NONE) v->stop = STOP_INSN_LIMIT;
@@ -240,6 +242,11 @@ static void interp_run(struct vcpu *v, void *ctx, uint64_t to_poll, uint64_t lef
 }
 
 static const struct run_ops interp_ops = { interp_run, NULL, NULL };
+
+void interp_run_some(struct vcpu *v, uint64_t left)
+{
+    interp_run(v, NULL, 0, left);
+}
 
 enum vcpu_stop cpu_run(struct vcpu *v, uint64_t max_insns)
 {

@@ -51,6 +51,9 @@ struct run_ops {
     void (*forget)(struct vcpu *v, void *ctx);
     void *ctx;
 };
+/* The interpreter's run step: up to `left` instructions from CS:EIP (one
+ * decoded block), for engines built on the interpreter. */
+void interp_run_some(struct vcpu *v, uint64_t left);
 enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run_ops *ops);
 
 /* Run until a stop condition or max_insns guest instructions (0 = no limit).

@@ -38,6 +38,8 @@ struct machine {
     void (*poll)(struct machine *m, struct vcpu *v);
     /* The guest wrote IA32_APIC_BASE (NULL = no local APIC on this board). */
     void (*apic_base_written)(struct machine *m, struct vcpu *v);
+    /* Virtual time in ns for the TSC (NULL: the instruction count). */
+    uint64_t (*now_ns)(struct machine *m);
     void *board;                  /* the PC's devices (frontend/pc.h) */
 };
 

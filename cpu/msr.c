@@ -17,6 +17,12 @@ static uint64_t edx_eax(const struct vcpu *v)
     return ((uint64_t)v->r[R_EDX] << 32) | v->r[R_EAX];
 }
 
+uint64_t cpu_tsc_raw(const struct vcpu *v)
+{
+    struct machine *m = v->m;
+    return m && m->now_ns ? m->now_ns(m) : v->icount;
+}
+
 static void set_edx_eax(struct vcpu *v, uint64_t x)
 {
     v->r[R_EAX] = (uint32_t)x;
@@ -30,6 +36,8 @@ void vmm_rdmsr(struct vcpu *v)
     switch (v->r[R_ECX]) {
     case MSR_TSC: x = cpu_tsc(v); break;
     case MSR_APIC_BASE: x = v->msr.apic_base; break;
+    case MSR_UCODE_REV: x = 0; break; /* no microcode loaded */
+    case MSR_PLATFORM_ID: x = 0; break; /* platform 0 (read by microcode loaders) */
     case MSR_SYSENTER_CS: x = v->msr.sysenter_cs; break;
     case MSR_SYSENTER_ESP: x = v->msr.sysenter_esp; break;
     case MSR_SYSENTER_EIP: x = v->msr.sysenter_eip; break;
@@ -56,7 +64,7 @@ void vmm_wrmsr(struct vcpu *v)
     uint64_t x = edx_eax(v);
     switch (v->r[R_ECX]) {
     case MSR_TSC:
-        v->msr.tsc_offset = x - v->icount;
+        v->msr.tsc_offset = x - cpu_tsc_raw(v);
         break;
     case MSR_APIC_BASE:
         /* Bits 0-7, 9 and 10 (x2APIC) are reserved, as is anything above a
@@ -65,6 +73,7 @@ void vmm_wrmsr(struct vcpu *v)
         v->msr.apic_base = (x & ~0x100ull) | (v->msr.apic_base & 0x100ull);
         if (v->m->apic_base_written) v->m->apic_base_written(v->m, v);
         break;
+    case MSR_UCODE_REV: break; /* software writes 0 before CPUID to latch the revision */
     case MSR_SYSENTER_CS: v->msr.sysenter_cs = (uint32_t)x; break;
     case MSR_SYSENTER_ESP: v->msr.sysenter_esp = (uint32_t)x; break;
     case MSR_SYSENTER_EIP: v->msr.sysenter_eip = (uint32_t)x; break;

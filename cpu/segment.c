@@ -5,6 +5,7 @@
 
 #include "cpu/fault.h"
 #include "cpu/mem.h"
+#include "cpu/trap_engine.h"
 #include "memory/tlb.h"
 
 void seg_cache_refresh(struct seg_cache *s, bool protected_mode)
@@ -44,6 +45,7 @@ void cpu_update_mode(struct vcpu *v)
     if (v->cpl != 3) v->mem_view = TLB_VIEW_SUP;
     else if ((v->cr0 & CR0_AM) && (v->eflags & F_AC)) v->mem_view = TLB_VIEW_AC;
     else v->mem_view = TLB_VIEW_USER;
+    if (unlikely(v->trap != NULL)) trap_update_mode(v);
     v->req |= REQ_BLOCK_END;
 }
 
@@ -72,6 +74,7 @@ bool desc_read(struct vcpu *v, uint16_t sel, uint32_t *lo, uint32_t *hi)
     if (!desc_addr(v, sel, &lin)) return false;
     *lo = sys_read(v, lin, 4);
     *hi = sys_read(v, lin + 4, 4);
+    if (unlikely(v->trap != NULL)) trap_shadow_desc(v, hi); /* -engine trap's shadow GDT/LDT */
     return true;
 }
 

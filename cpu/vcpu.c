@@ -25,6 +25,7 @@ void vcpu_free(struct vcpu *v)
 {
     if (!v) return;
     tlb_destroy(&v->tlb);
+    free(v->trap);
     free(v);
 }
 
@@ -53,6 +54,7 @@ void vcpu_reset(struct vcpu *v)
     v->tr = (struct seg_cache){ .attr = SEG_ATTR_P | 0xb, .limit = 0xffff };
     memset(&v->msr, 0, sizeof(v->msr));
     v->msr.apic_base = 0xfee00000u | 0x800u | (v->index == 0 ? 0x100u : 0);
+    v->msr.misc_enable = 1; /* fast-string operations enabled, as a BIOS leaves it */
     v->msr.pat = 0x0007040600070406ull;
     memset(v->fxstate, 0, sizeof(v->fxstate));
     v->fxstate[0] = 0x40; /* FCW = 0x0040 after RESET (0x037f after FINIT) */

@@ -13,6 +13,8 @@
 
 struct machine;
 struct bt_vcpu;
+struct trap_state;
+struct vmm_obs;
 
 /* General-purpose register indices, hardware encoding order. */
 enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
@@ -182,6 +184,13 @@ struct vcpu {
      * page holding decoded code and the decode cache dropped its blocks, so
      * an engine can drop what it derived from them; NULL under the interpreter. */
     void (*code_written)(struct vcpu *v, uint32_t pa, unsigned size);
+    /* -stats timing and -trace of VMM entries (cpu/vmm_trace.h); NULL when
+     * both are off, so vmm_call pays one predictable branch. Owned by
+     * whoever set it (frontend/main.c), freed with vmm_obs_free. */
+    struct vmm_obs *obs;
+    /* -engine trap's state (cpu/trap_engine.h): NULL under the other
+     * engines, so its hooks in the interpreter core cost one test. */
+    struct trap_state *trap;
 };
 
 /* 8/16/32-bit GPR access. 8-bit registers use the hardware numbering

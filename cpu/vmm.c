@@ -1,5 +1,7 @@
 /* VMM dispatch: the callout table built from cpu/vmm_callouts.def, libffi call
- * interfaces made from its signature strings, and exit accounting. */
+ * interfaces made from its signature strings, and exit accounting. vmm_call
+ * is the one door into the VMM for every engine; -stats timing and -trace
+ * hang off it (cpu/vmm_observe.c) when v->obs is set. */
 #include "cpu/vmm.h"
 
 #include <ffi.h>
@@ -7,6 +9,7 @@
 #include <string.h>
 
 #include "cpu/vcpu.h"
+#include "cpu/vmm_trace.h"
 
 const struct vmm_callout vmm_callouts[VMM_CALLOUT_COUNT] = {
 #define VMM_CALLOUT(name, reason, sig) { #name, EXIT_##reason, sig, (void (*)(void))vmm_##name },
@@ -61,7 +64,7 @@ void vmm_count(struct vcpu *v, enum exit_reason r)
     v->exits[r]++;
 }
 
-uint64_t vmm_call(struct vcpu *v, enum vmm_callout_id id, const uint32_t *args)
+uint64_t vmm_invoke(struct vcpu *v, enum vmm_callout_id id, const uint32_t *args)
 {
     void *values[VMM_MAX_ARGS];
     uint32_t a32[VMM_MAX_ARGS];
@@ -72,7 +75,6 @@ uint64_t vmm_call(struct vcpu *v, enum vmm_callout_id id, const uint32_t *args)
         if (sig[2 + k] == 'q') { a64[k] = args[k - 1]; values[k] = &a64[k]; }
         else { a32[k] = args[k - 1]; values[k] = &a32[k]; }
     }
-    vmm_count(v, vmm_callouts[id].reason);
     /* libffi widens integer results to ffi_arg. */
     ffi_arg ret = 0;
     uint64_t ret64 = 0;
@@ -82,4 +84,13 @@ uint64_t vmm_call(struct vcpu *v, enum vmm_callout_id id, const uint32_t *args)
     }
     ffi_call(&cifs[id], vmm_callouts[id].fn, &ret, values);
     return sig[0] == 'v' ? 0 : (uint32_t)ret;
+}
+
+/* The one door into the VMM for both engines: -stats timing and -trace
+ * (cpu/vmm_observe.c) hook in here and nowhere else. */
+uint64_t vmm_call(struct vcpu *v, enum vmm_callout_id id, const uint32_t *args)
+{
+    if (__builtin_expect(v->obs != NULL, 0)) return vmm_call_observed(v, id, args);
+    vmm_count(v, vmm_callouts[id].reason);
+    return vmm_invoke(v, id, args);
 }

@@ -61,6 +61,13 @@ void vmm_sysenter(struct vcpu *v);
 void vmm_sysexit(struct vcpu *v);
 void vmm_invd(struct vcpu *v);
 void vmm_wbinvd(struct vcpu *v);
+void vmm_vmcall(struct vcpu *v);
+
+/* cpu/vmm_hypercall.c: the interpreter handler of VMCALL and VMMCALL, and
+ * the name of a hypercall number ("unknown" for the unimplemented). */
+struct insn;
+void exec_vmcall(struct vcpu *v, const struct insn *in);
+const char *vmm_hypercall_name(uint32_t nr);
 
 /* int_sw kinds */
 #define INTSW_INTN  0
@@ -79,7 +86,8 @@ extern const struct vmm_callout vmm_callouts[VMM_CALLOUT_COUNT];
 int vmm_init(void); /* builds the libffi call interfaces; 0 or -1 */
 
 /* Call a handler through libffi with up to 4 uint32 arguments after the vCPU;
- * counts the entry under its exit reason. Returns the handler's result (0 for void). */
+ * counts the entry under its exit reason (and, with v->obs set, times and
+ * traces it: cpu/vmm_trace.h). Returns the handler's result (0 for void). */
 uint64_t vmm_call(struct vcpu *v, enum vmm_callout_id id, const uint32_t *args);
 
 /* Count a VMM entry that is not a callout (exception delivery, interrupts). */

@@ -3,17 +3,59 @@
  * INVLPG, INVD, WBINVD. */
 #include "cpu/fault.h"
 #include "cpu/segment.h"
+#include "cpu/trap_engine.h"
 #include "cpu/vcpu.h"
 #include "cpu/vmm.h"
 #include "memory/tlb.h"
 
 #define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
-/* CR4 bits bt86 implements (no VME/PVI, PAE, MCE). */
+/* CR4 bits bt86 implements (no VME/PVI, PAE, MCE); of these, only those
+ * CPUID advertises can be set (cr4_allowed). */
 #define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT)
 
 static void need_cpl0(struct vcpu *v)
 {
     if (v->cpl != 0) cpu_gp(v, 0); /* also VM86, where CPL is 3 */
+}
+
+/* CPUID leaf 1 EDX bits that make CR4 bits exist. */
+#define FEAT_VME  (1u << 1)
+#define FEAT_DE   (1u << 2)
+#define FEAT_PSE  (1u << 3)
+#define FEAT_TSC  (1u << 4)
+#define FEAT_PAE  (1u << 6)
+#define FEAT_MCE  (1u << 7)
+#define FEAT_PGE  (1u << 13)
+#define FEAT_FXSR (1u << 24)
+#define FEAT_SSE  (1u << 25)
+
+/* The CR4 bits this CPU has: a bit whose feature CPUID (cpu/cpuid.c, the
+ * one source of truth) does not advertise is reserved and setting it is
+ * #GP(0), as on a CPU without the feature; PCE needs no CPUID bit (every
+ * P6 has RDPMC). Only called on MOV to CR4, so running the CPUID handler on
+ * saved registers costs nothing that matters. */
+static uint32_t cr4_allowed(struct vcpu *v)
+{
+    uint32_t eax = v->r[R_EAX], ebx = v->r[R_EBX], ecx = v->r[R_ECX], edx = v->r[R_EDX];
+    v->r[R_EAX] = 1;
+    v->r[R_ECX] = 0;
+    vmm_cpuid(v);
+    uint32_t feat = v->r[R_EDX];
+    v->r[R_EAX] = eax;
+    v->r[R_EBX] = ebx;
+    v->r[R_ECX] = ecx;
+    v->r[R_EDX] = edx;
+    uint32_t ok = CR4_PCE;
+    if (feat & FEAT_VME) ok |= CR4_VME | CR4_PVI;
+    if (feat & FEAT_TSC) ok |= CR4_TSD;
+    if (feat & FEAT_DE) ok |= CR4_DE;
+    if (feat & FEAT_PSE) ok |= CR4_PSE;
+    if (feat & FEAT_PAE) ok |= CR4_PAE;
+    if (feat & FEAT_MCE) ok |= CR4_MCE;
+    if (feat & FEAT_PGE) ok |= CR4_PGE;
+    if (feat & FEAT_FXSR) ok |= CR4_OSFXSR;
+    if (feat & FEAT_SSE) ok |= CR4_OSXMMEXCPT;
+    return ok & CR4_SUPPORTED;
 }
 
 /* Install a new CR0 value that has passed the checks. */
@@ -55,7 +97,7 @@ void vmm_mov_to_cr(struct vcpu *v, uint32_t cr, uint32_t val)
         v->req |= REQ_BLOCK_END;
         break;
     default: {
-        if (val & ~CR4_SUPPORTED) cpu_gp(v, 0);
+        if (val & ~cr4_allowed(v)) cpu_gp(v, 0);
         uint32_t old = v->cr4;
         v->cr4 = val;
         if ((old ^ val) & (CR4_PSE | CR4_PGE)) tlb_flush_all(&v->tlb);
@@ -94,6 +136,7 @@ void vmm_lmsw(struct vcpu *v, uint32_t val)
 /* SMSW is not privileged (no UMIP on this CPU). */
 uint32_t vmm_smsw(struct vcpu *v)
 {
+    if (__builtin_expect(v->trap != NULL, 0)) return trap_real_cr0(v);
     return v->cr0;
 }
 

@@ -9,11 +9,13 @@
 #include "cpu/mem.h"
 #include "cpu/segment.h"
 #include "cpu/task.h"
+#include "cpu/trap_engine.h"
 #include "cpu/vcpu.h"
 #include "cpu/vmm.h"
 
 void vmm_int_sw(struct vcpu *v, uint32_t vector, uint32_t kind)
 {
+    if (trap_deprived(v)) trap_int_sw(v, kind); /* -engine trap: the real IDT is the VMM's */
     switch (kind) {
     case INTSW_INT3:
         vector = EXC_BP;
@@ -209,6 +211,9 @@ static void iret_protected(struct vcpu *v, unsigned size)
 void vmm_iret(struct vcpu *v, uint32_t opsize)
 {
     unsigned size = opsize == 4 ? 4 : 2;
+    /* -engine trap: a task return would use the real TSS, the VMM's, whose
+     * null back link faults (#TS) into the VMM. */
+    if (trap_deprived(v) && (v->eflags & F_NT)) trap_to_vmm(v);
     if (!vcpu_protected(v)) iret_real(v, size);
     else if (vcpu_vm86(v)) iret_vm86(v, size);
     else iret_protected(v, size);
@@ -228,6 +233,7 @@ static void load_flat(struct vcpu *v, int s, uint16_t sel, unsigned dpl, bool co
 
 void vmm_sysenter(struct vcpu *v)
 {
+    if (trap_deprived(v)) trap_to_vmm(v); /* the real SYSENTER MSRs are the VMM's */
     uint16_t cs = (uint16_t)v->msr.sysenter_cs;
     if (!vcpu_protected(v) || (cs & 0xfffc) == 0) cpu_gp(v, 0);
     v->eflags &= ~(F_VM | F_IF | F_RF);

@@ -3,6 +3,7 @@
 #include "cpu/fault.h"
 #include "cpu/machine.h"
 #include "cpu/mem.h"
+#include "cpu/trap_engine.h"
 #include "cpu/vcpu.h"
 #include "cpu/vmm.h"
 #include "devices/iobus.h"
@@ -20,6 +21,7 @@ static void io_check(struct vcpu *v, uint32_t port, unsigned size)
 {
     if (!vcpu_protected(v)) return;
     if (!vcpu_vm86(v) && v->cpl <= vcpu_iopl(v)) return;
+    if (trap_deprived(v)) trap_to_vmm(v); /* the real TSS (the VMM's) has no I/O bitmap */
     const struct seg_cache *tr = &v->tr;
     unsigned type = SEG_ATTR_TYPE(tr->attr);
     if (!(tr->attr & SEG_ATTR_P) || (type != 0x9 && type != 0xb) || tr->limit < 0x67) cpu_gp(v, 0);

@@ -7,6 +7,7 @@
 #include "cpu/fault.h"
 #include "cpu/mem.h"
 #include "cpu/segment.h"
+#include "cpu/trap_engine.h"
 
 #define CR4_UMIP 0x0800u
 
@@ -76,12 +77,12 @@ static void store_dtr(struct vcpu *v, const struct dtr *d, uint32_t seg, uint32_
 
 void vmm_sgdt(struct vcpu *v, uint32_t seg, uint32_t off)
 {
-    store_dtr(v, &v->gdtr, seg, off);
+    store_dtr(v, trap_real_gdtr(v), seg, off); /* -engine trap: the VMM's */
 }
 
 void vmm_sidt(struct vcpu *v, uint32_t seg, uint32_t off)
 {
-    store_dtr(v, &v->idtr, seg, off);
+    store_dtr(v, trap_real_idtr(v), seg, off);
 }
 
 /* Read a system descriptor that must live in the GDT (LLDT, LTR). */
@@ -131,6 +132,7 @@ uint32_t vmm_sldt(struct vcpu *v)
 {
     prot_only(v);
     if ((v->cr4 & CR4_UMIP) && v->cpl != 0) cpu_gp(v, 0);
+    if (unlikely(v->trap != NULL)) return trap_real_ldtr(v);
     return v->ldtr.sel;
 }
 
@@ -138,6 +140,7 @@ uint32_t vmm_str(struct vcpu *v)
 {
     prot_only(v);
     if ((v->cr4 & CR4_UMIP) && v->cpl != 0) cpu_gp(v, 0);
+    if (unlikely(v->trap != NULL)) return trap_real_tr(v);
     return v->tr.sel;
 }
 

@@ -36,7 +36,7 @@ static void refill(struct i8042 *k)
 {
     if (!k->out_full && k->q_len > 0) {
         bool aux = k->q_aux[k->q_head];
-        if (!(k->cmd_byte & (aux ? CB_AUX_DIS : CB_KBD_DIS))) {
+        if (k->q_ctl[k->q_head] || !(k->cmd_byte & (aux ? CB_AUX_DIS : CB_KBD_DIS))) {
             k->out = k->q[k->q_head];
             k->out_aux = aux;
             k->out_full = true;
@@ -47,15 +47,30 @@ static void refill(struct i8042 *k)
     update_irq(k);
 }
 
-static void push(struct i8042 *k, uint8_t b, bool aux)
+static void enqueue(struct i8042 *k, uint8_t b, bool aux, bool ctl)
 {
     if (k->q_len == I8042_QUEUE) return; /* overrun: the byte is lost */
-    int i = (k->q_head + k->q_len) % I8042_QUEUE;
+    int i;
+    if (ctl) {
+        /* Ahead of device bytes still held by a disabled port. */
+        k->q_head = (k->q_head + I8042_QUEUE - 1) % I8042_QUEUE;
+        i = k->q_head;
+    } else {
+        i = (k->q_head + k->q_len) % I8042_QUEUE;
+    }
     k->q[i] = b;
     k->q_aux[i] = aux;
+    k->q_ctl[i] = ctl;
     k->q_len++;
     refill(k);
 }
+
+/* A byte from the keyboard (aux false) or the mouse: held while that port is
+ * disabled in the command byte. */
+static void push(struct i8042 *k, uint8_t b, bool aux) { enqueue(k, b, aux, false); }
+/* The controller's reply to a command: delivered even while the ports are
+ * disabled (Linux reads the command byte with both disabled). */
+static void reply(struct i8042 *k, uint8_t b, bool aux) { enqueue(k, b, aux, true); }
 
 /* A byte written to port 0x60 for the keyboard itself. */
 static void kbd_command(struct i8042 *k, uint8_t val)
@@ -122,17 +137,17 @@ static void write_output_port(struct i8042 *k, uint8_t val)
 static void controller_command(struct i8042 *k, uint8_t cmd)
 {
     switch (cmd) {
-    case 0x20: push(k, k->cmd_byte, false); break;
+    case 0x20: reply(k, k->cmd_byte, false); break;
     case 0x60: case 0xd1: case 0xd2: case 0xd3: case 0xd4: k->pending_cmd = cmd; break;
     case 0xa7: k->cmd_byte |= CB_AUX_DIS; break;
     case 0xa8: k->cmd_byte &= ~CB_AUX_DIS; refill(k); break;
-    case 0xa9: push(k, 0x00, false); break;  /* mouse port test: OK */
-    case 0xaa: push(k, 0x55, false); break;  /* controller self test: OK */
-    case 0xab: push(k, 0x00, false); break;  /* keyboard port test: OK */
+    case 0xa9: reply(k, 0x00, false); break;  /* mouse port test: OK */
+    case 0xaa: reply(k, 0x55, false); break;  /* controller self test: OK */
+    case 0xab: reply(k, 0x00, false); break;  /* keyboard port test: OK */
     case 0xad: k->cmd_byte |= CB_KBD_DIS; break;
     case 0xae: k->cmd_byte &= ~CB_KBD_DIS; refill(k); break;
-    case 0xc0: push(k, 0x80, false); break;  /* input port: keyboard not inhibited */
-    case 0xd0: push(k, (uint8_t)(0x01 | (k->a20 ? 2 : 0) | (k->out_full && !k->out_aux ? 0x10 : 0) |
+    case 0xc0: reply(k, 0x80, false); break;  /* input port: keyboard not inhibited */
+    case 0xd0: reply(k, (uint8_t)(0x01 | (k->a20 ? 2 : 0) | (k->out_full && !k->out_aux ? 0x10 : 0) |
                                  (k->out_full && k->out_aux ? 0x20 : 0)), false); break;
     case 0xdd: write_output_port(k, 0x01); break; /* disable A20 */
     case 0xdf: write_output_port(k, 0x03); break; /* enable A20 */
@@ -175,8 +190,8 @@ void i8042_write(struct i8042 *k, uint16_t port, uint8_t val)
     switch (cmd) {
     case 0x60: k->cmd_byte = val; refill(k); break;
     case 0xd1: write_output_port(k, val); break;
-    case 0xd2: push(k, val, false); break;
-    case 0xd3: push(k, val, true); break;
+    case 0xd2: reply(k, val, false); break;
+    case 0xd3: reply(k, val, true); break;
     case 0xd4: aux_command(k, val); break;
     default: kbd_command(k, val); break;
     }

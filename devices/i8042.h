@@ -17,6 +17,7 @@ struct iobus;
 struct i8042 {
     uint8_t q[I8042_QUEUE];   /* bytes waiting for the output buffer */
     bool q_aux[I8042_QUEUE];  /* ... and whether each came from the mouse */
+    bool q_ctl[I8042_QUEUE];  /* ... or is the controller's own reply (never held back by a port's disable bit) */
     int q_head, q_len;
     uint8_t out;              /* output buffer (port 0x60 reads) */
     bool out_full, out_aux;

@@ -1,6 +1,11 @@
 /* Virtual time for the devices, and the timers that run on it.
  * Real-time mode (the default): virtual time is host monotonic time since
- * start. Deterministic mode (-icount SHIFT, as QEMU's): virtual time is the
+ * start, less the time the vCPU thread did not run without being idle: a gap
+ * of more than VCLOCK_MAX_GAP_NS between two readings (the host descheduled
+ * us, or the VMM worked long on the guest's behalf) counts as that much only,
+ * so a guest on a loaded host sees a slower clock rather than lost timer
+ * ticks and a TSC that disagrees with its tick count (VMware's "apparent
+ * time"). Waits for a timer or input while the guest is halted do count. Deterministic mode (-icount SHIFT, as QEMU's): virtual time is the
  * guest instruction count times 2^SHIFT ns, plus the time skipped while every
  * vCPU was halted, so a run is repeatable to the instruction. */
 #ifndef BT86_DEVICES_VCLOCK_H
@@ -24,12 +29,19 @@ struct vclock {
     const uint64_t *icount;            /* the counting vCPU's retired instructions */
     uint64_t skipped_ns;               /* deterministic: time jumped over while halted */
     uint64_t host_start_ns;            /* real-time: host time at start */
+    uint64_t stolen_ns;                /* real-time: host time not given to the guest */
+    uint64_t last_host_ns;             /* real-time: host time at the last reading */
     struct vtimer *timers[VCLOCK_MAX_TIMERS];
     int ntimers;
 };
 
+#define VCLOCK_MAX_GAP_NS 1000000ull
+
 void vclock_init(struct vclock *c, bool deterministic, unsigned shift, const uint64_t *icount);
-uint64_t vclock_now(const struct vclock *c);
+uint64_t vclock_now(struct vclock *c);
+/* The host time since the last reading was spent idle on the guest's behalf
+ * (waiting for a timer or for input): count all of it. */
+void vclock_idle_done(struct vclock *c);
 /* Host monotonic nanoseconds. */
 uint64_t host_ns(void);
 

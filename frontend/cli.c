@@ -13,6 +13,7 @@ void cli_usage(FILE *f)
 {
     fputs("usage: bt86 [options] -kernel FILE\n"
           "       bt86 [options] -drive file=DISK   (boot sector 0 of the first disk)\n"
+          "       bt86 [options] -bios ROM          (start at the ROM's reset vector)\n"
           "Runs a 32-bit x86 guest (a Multiboot v1 kernel) without hardware virtualization.\n"
           "\n"
           "  -kernel FILE        Multiboot v1 kernel (ELF32, or a.out-kludge image)\n"
@@ -25,11 +26,22 @@ void cli_usage(FILE *f)
           "  -initrd FILES       Multiboot modules: \"file [args][,file [args]...]\" (\",,\" is a comma)\n"
           "  -m SIZE             guest RAM: MiB, or with a K/M/G suffix (default 128M; 2M to 3G)\n"
           "  -serial DEV         COM1 backend: stdio (default), none, or file:PATH\n"
+          "  -debugcon DEV       port 0xe9 debug console (QEMU's isa-debugcon): stdio, none\n"
+          "                      (default: no device) or file:PATH\n"
+          "  -bios FILE          ROM image (64 KiB to 2 MiB, a multiple of 64 KiB) at the top of\n"
+          "                      4 GiB, its last 128 KiB also at 0xE0000; without -kernel the\n"
+          "                      CPU starts at the reset vector F000:FFF0 in the ROM\n"
           "  -engine E           interp (the reference interpreter, default) or bt (binary translation)\n"
+          "                      or trap (a model of classic trap-and-emulate, to show why x86 needed\n"
+          "                      binary translation: see docs/POPEK-GOLDBERG.md)\n"
+          "                      or kvm (the same PC through /dev/kvm, where the host has it)\n"
           "  -display D          none (default) or sdl\n"
           "  -nographic          same as -display none\n"
           "  -no-reboot          exit instead of rebooting on a triple fault or reset (bt86 never reboots)\n"
           "  -stats              print instruction, time and VMM-exit statistics at exit (stderr)\n"
+          "  -trace sensitive[,class=C|C...][,count=N][,file:PATH]\n"
+          "                      one line per privileged/sensitive instruction and what the VMM\n"
+          "                      did (stderr, or PATH); C: io cr int flags seg msr misc all\n"
           "  -max-insns N        stop after N guest instructions (exit status 4)\n"
           "  -icount SHIFT       deterministic virtual time: each instruction takes 2^SHIFT ns\n"
           "                      (0-10; the default is real time)\n"
@@ -90,7 +102,7 @@ static int parse_u64(const char *s, uint64_t *out)
 
 /* Options that take an argument. */
 static const char *const with_arg[] = {
-    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", "icount", "drive", "hda", "hdb", "hdc", "hdd", NULL,
+    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", "icount", "drive", "hda", "hdb", "hdc", "hdd", "bios", "debugcon", "trace", NULL,
 };
 
 static bool takes_arg(const char *name)
@@ -143,6 +155,8 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
         } else if (!strcmp(name, "engine")) {
             if (!strcmp(val, "interp")) o->engine = ENGINE_INTERP;
             else if (!strcmp(val, "bt")) o->engine = ENGINE_BT;
+            else if (!strcmp(val, "trap")) o->engine = ENGINE_TRAP;
+            else if (!strcmp(val, "kvm")) o->engine = ENGINE_KVM;
             else return errfmt(err, errlen, "unknown -engine '%s' (expected interp or bt)", val);
         } else if (!strcmp(name, "display")) {
             if (!strcmp(val, "none")) o->display = DISPLAY_NONE;
@@ -154,6 +168,8 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             o->no_reboot = true;
         } else if (!strcmp(name, "stats")) {
             o->stats = true;
+        } else if (!strcmp(name, "trace")) {
+            if (vmm_trace_parse(val, &o->trace, err, errlen)) return -1;
         } else if (!strcmp(name, "max-insns")) {
             if (parse_u64(val, &o->max_insns) || o->max_insns == 0)
                 return errfmt(err, errlen, "invalid -max-insns '%s' (expected a positive number)", val);
@@ -163,6 +179,14 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             if (drive_add_hd(&o->drives, name[2] - 'a', val, err, errlen)) return -1;
         } else if (!strcmp(name, "snapshot")) {
             o->snapshot = true;
+        } else if (!strcmp(name, "bios")) {
+            if (!*val) return errfmt(err, errlen, "-bios needs a file name");
+            o->bios = val;
+        } else if (!strcmp(name, "debugcon")) {
+            if (!strcmp(val, "stdio")) o->debugcon = DEBUGCON_STDIO;
+            else if (!strcmp(val, "none") || !strcmp(val, "null")) o->debugcon = DEBUGCON_NONE;
+            else if (!strncmp(val, "file:", 5) && val[5]) { o->debugcon = DEBUGCON_FILE; o->debugcon_path = val + 5; }
+            else return errfmt(err, errlen, "unknown -debugcon '%s' (expected stdio, none or file:PATH)", val);
         } else if (!strcmp(name, "icount")) {
             uint64_t shift;
             /* QEMU also accepts "shift=N"; take either spelling. */
@@ -175,7 +199,12 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
         }
     }
     if (drive_set_finish(&o->drives, err, errlen)) return -1;
-    if (!o->kernel && o->drives.n == 0)
+    /* Under KVM the guest runs on the host CPU: bt86 counts no instructions. */
+    if (o->engine == ENGINE_KVM && o->max_insns)
+        return errfmt(err, errlen, "-max-insns needs an engine that counts instructions (not -engine kvm)");
+    if (o->engine == ENGINE_KVM && o->icount_shift >= 0)
+        return errfmt(err, errlen, "-icount needs an engine that counts instructions (not -engine kvm)");
+    if (!o->kernel && o->drives.n == 0 && !o->bios)
         return errfmt(err, errlen, "nothing to boot (use -kernel FILE or -drive file=DISK; see bt86 -help)");
     return 0;
 }

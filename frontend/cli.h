@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cpu/vmm_trace.h"
 #include "frontend/drive_opt.h"
 
 #define BT86_VERSION "0.1.0"
@@ -25,8 +26,9 @@
 
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 enum serial_kind { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
-enum engine_kind { ENGINE_INTERP, ENGINE_BT };
+enum engine_kind { ENGINE_INTERP, ENGINE_BT, ENGINE_TRAP, ENGINE_KVM };
 enum display_kind { DISPLAY_NONE, DISPLAY_SDL };
+enum debugcon_kind { DEBUGCON_NONE, DEBUGCON_STDIO, DEBUGCON_FILE };
 
 struct options {
     enum cli_action action;
@@ -40,10 +42,14 @@ struct options {
     enum display_kind display;
     bool no_reboot;
     bool stats;
+    struct vmm_trace_cfg trace; /* -trace sensitive,... (cpu/vmm_trace.h) */
     uint64_t max_insns;       /* 0 = no limit */
     struct drive_set drives;  /* -drive, -hda..-hdd */
     bool snapshot;            /* -snapshot: no disk image is ever written */
     int icount_shift;         /* -icount SHIFT: deterministic virtual time, 2^SHIFT ns per instruction; -1 = real time */
+    const char *bios;         /* -bios FILE: ROM image at the top of 4 GiB (NULL: none) */
+    enum debugcon_kind debugcon; /* -debugcon: port 0xe9 output (none: no device) */
+    const char *debugcon_path;   /* DEBUGCON_FILE */
 };
 
 /* Parse argv into o (defaults first). Returns 0, or -1 with a one-line message

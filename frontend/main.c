@@ -103,6 +103,10 @@ int main(int argc, char **argv)
         }
         pc->display = &disp;
     }
+    if (stats_observe(pc, &o, err, sizeof(err))) { /* -stats timing, -trace */
+        fprintf(stderr, "bt86: %s\n", err);
+        goto out;
+    }
 
     console_start(&pc->con);
     double t0 = now_seconds();
@@ -114,6 +118,7 @@ int main(int argc, char **argv)
     if (o.stats) stats_print(stderr, pc, secs);
 out:
     if (pc->display) display_sdl_close(pc->display);
+    stats_unobserve(pc);
     pc_destroy(pc);
     free(pc);
     return status;

@@ -2,6 +2,7 @@
  * untrusted; every guest address is checked against RAM before use. */
 #include "frontend/multiboot.h"
 #include "frontend/bios_data.h"
+#include "frontend/memmap.h"
 #include "frontend/errfmt.h"
 
 #include <stdarg.h>
@@ -140,21 +141,17 @@ int multiboot_load_image(struct machine *m, const uint8_t *img, size_t len, cons
         at = (at + mods[i].len + PAGE - 1) & ~(uint64_t)(PAGE - 1);
     }
 
-    /* Memory map: conventional memory, EBDA, BIOS area, extended memory. */
-    static const struct { uint32_t base, len, type; } low_map[3] = {
-        { 0, EBDA_ADDR, 1 }, { EBDA_ADDR, 0x400, 2 }, { 0xf0000, 0x10000, 2 },
-    };
+    /* Memory map: the board's (frontend/memmap.h), as E820-style entries. */
+    struct memmap_entry map[MEMMAP_MAX];
+    int nmap = pc_memory_map(pm->ram_size, map);
     uint32_t mm = MB_MMAP_ADDR;
-    for (int i = 0; i < 4; i++) {
-        uint32_t base = i < 3 ? low_map[i].base : 0x100000;
-        uint32_t l = i < 3 ? low_map[i].len : pm->ram_size - 0x100000;
-        uint32_t type = i < 3 ? low_map[i].type : 1;
-        put32(pm, mm, 20);        /* size of the rest of the entry */
-        put32(pm, mm + 4, base);  /* base_addr low, high */
-        put32(pm, mm + 8, 0);
-        put32(pm, mm + 12, l);    /* length low, high */
-        put32(pm, mm + 16, 0);
-        put32(pm, mm + 20, type);
+    for (int i = 0; i < nmap; i++) {
+        put32(pm, mm, 20);                              /* size of the rest of the entry */
+        put32(pm, mm + 4, (uint32_t)map[i].base);       /* base_addr low, high */
+        put32(pm, mm + 8, (uint32_t)(map[i].base >> 32));
+        put32(pm, mm + 12, (uint32_t)map[i].len);       /* length low, high */
+        put32(pm, mm + 16, (uint32_t)(map[i].len >> 32));
+        put32(pm, mm + 20, map[i].type);
         mm += 24;
     }
 

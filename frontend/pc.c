@@ -1,16 +1,25 @@
 /* The PC board (frontend/pc.h). */
 #include "frontend/pc.h"
+#include "frontend/linux_boot.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "cpu/interp.h"
+#include "cpu/trap_engine.h"
 #include "devices/port80.h"
+#include "frontend/acpi_tables.h"
+#include "frontend/bios_entry.h"
+#include "frontend/bios_rom.h"
 #include "frontend/boot_disk.h"
 #include "frontend/display_sdl.h"
 #include "frontend/mptable.h"
 #include "translator/bt.h"
+#include "frontend/kvm_engine.h"
 #include "frontend/multiboot.h"
 
 /* Move buffered host input into the UART as far as its receiver has room. */
@@ -73,8 +82,12 @@ static bool pc_idle(struct machine *m, struct vcpu *v)
         uint64_t now = vclock_now(&pc->clock);
         uint64_t wait = deadline > now ? deadline - now : 0;
         if (wait > max_wait) wait = max_wait;
-        if (input_possible) console_poll(&pc->con, (int)((wait + 999999u) / 1000000u));
-        else vclock_wait_until(&pc->clock, now + wait, wait);
+        if (input_possible) {
+            console_poll(&pc->con, (int)((wait + 999999u) / 1000000u));
+            vclock_idle_done(&pc->clock);
+        } else {
+            vclock_wait_until(&pc->clock, now + wait, wait);
+        }
     }
     feed_uart(pc);
     uart_tick(&pc->com1);
@@ -91,6 +104,11 @@ static bool pc_idle(struct machine *m, struct vcpu *v)
 
 /* An interrupt may now be pending: the vCPU checks at the next instruction
  * boundary (REQ_BLOCK_END ends the decoded block it is running). */
+static uint64_t pc_now_ns(struct machine *m)
+{
+    return vclock_now(&((struct pc *)m->board)->clock);
+}
+
 static void kick_vcpu(struct vcpu *v)
 {
     v->irq_req = 1;
@@ -195,10 +213,68 @@ static void kbc_reset(void *opaque)
     v->req |= REQ_STOP;
 }
 
+/* The ACPI SCI: ISA IRQ 9, level-triggered, active high (the MADT says so). */
+static void acpi_sci_line(void *opaque, bool level) { isa_irq(opaque, ACPI_SCI_IRQ, level); }
+
+/* SLP_EN written: S5 (soft off) ends the run with status 0, like QEMU's
+ * poweroff; the other sleep types are not offered and do nothing. */
+static void acpi_sleep(void *opaque, int slp_typ)
+{
+    struct pc *pc = opaque;
+    if (slp_typ != ACPI_SLP_TYP_S5) return;
+    pc->poweroff_requested = true;
+    struct vcpu *v = pc->cur ? pc->cur : pc->m.cpu[0];
+    v->stop = STOP_SHUTDOWN;
+    v->req |= REQ_STOP;
+}
+
+/* The firmware interfaces: fw_cfg with what the command line asked for
+ * (RAM size, CPU count, the e820 map of the board's RAM, an empty boot
+ * order), the PCI host
+ * bridge, and the -debugcon port if one was given. 0 or -1 with a message. */
+static int firmware_devices_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
+{
+    struct machine *m = &pc->m;
+    uint8_t e820[FW_CFG_E820_ENTRY_LEN];
+    fw_cfg_init(&pc->fwcfg);
+    if (fw_cfg_add_i64(&pc->fwcfg, FW_CFG_RAM_SIZE, o->ram_bytes) ||
+        fw_cfg_add_i16(&pc->fwcfg, FW_CFG_NB_CPUS, (uint16_t)m->ncpu) ||
+        fw_cfg_add_i16(&pc->fwcfg, FW_CFG_MAX_CPUS, (uint16_t)m->ncpu) ||
+        fw_cfg_add_file(&pc->fwcfg, "etc/e820", e820, fw_cfg_e820_ram(e820, m->mem.ram_size)) ||
+        /* Empty, as QEMU's when no device has a bootindex (QEMU's -kernel
+         * lists its loader option ROM here; bt86 has none). */
+        fw_cfg_add_file(&pc->fwcfg, "bootorder", "", 0)) {
+        snprintf(err, errlen, "out of memory for fw_cfg");
+        return -1;
+    }
+    pci_host_init(&pc->pci);
+    if (fw_cfg_register(&pc->fwcfg, &m->io) || pci_host_register(&pc->pci, &m->io)) {
+        snprintf(err, errlen, "out of I/O bus handler slots");
+        return -1;
+    }
+    if (o->debugcon == DEBUGCON_NONE) return 0;
+    int fd = STDOUT_FILENO;
+    if (o->debugcon == DEBUGCON_FILE) {
+        fd = open(o->debugcon_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            snprintf(err, errlen, "cannot open -debugcon file '%s': %s", o->debugcon_path, strerror(errno));
+            return -1;
+        }
+    }
+    if (debugcon_init(&pc->debugcon, &m->io, fd, o->debugcon == DEBUGCON_FILE)) {
+        debugcon_close(&pc->debugcon);
+        snprintf(err, errlen, "out of I/O bus handler slots");
+        return -1;
+    }
+    return 0;
+}
+
 int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
 {
     memset(pc, 0, sizeof(*pc));
     err[0] = '\0';
+    /* -engine kvm where the host has no usable /dev/kvm: one line, status 1. */
+    if (o->engine == ENGINE_KVM && kvm_engine_probe(err, errlen)) return -1;
     if (console_open(&pc->con, o->serial, o->serial_path, err, errlen)) return -1;
     pc->console_ok = true;
     if (machine_init(&pc->m, o->ram_bytes, 1)) return -1; /* it printed why */
@@ -211,6 +287,7 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
     m->irq_pending = pc_irq_pending;
     m->irq_ack = pc_irq_ack;
     m->apic_base_written = apic_base_written;
+    m->now_ns = pc_now_ns;
     /* -icount: time is the instruction count (and the RTC starts at a fixed
      * date) so that runs repeat exactly; otherwise host time. */
     bool det = o->icount_shift >= 0;
@@ -251,10 +328,16 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
         snprintf(err, errlen, "out of I/O bus handler slots");
         return -1;
     }
+    if (acpi_pm_init(&pc->acpi, &pc->clock, acpi_sci_line, acpi_sleep, pc) || acpi_pm_register(&pc->acpi, &m->io)) {
+        snprintf(err, errlen, "cannot set up the ACPI PM registers (out of timers or I/O handler slots)");
+        return -1;
+    }
+    if (firmware_devices_init(pc, o, err, errlen)) return -1;
     return attach_disks(pc, o, err, errlen);
 }
 
-/* What firmware leaves in memory for the OS: the MP table in the EBDA. */
+/* What firmware leaves in memory for the OS: the MP table in the EBDA and
+ * the ACPI tables at ACPI_TABLES_BASE (frontend/acpi_tables.h). */
 int pc_write_firmware_tables(struct pc *pc, char *err, size_t errlen)
 {
     struct mptable_config c;
@@ -263,11 +346,37 @@ int pc_write_firmware_tables(struct pc *pc, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write the MP table");
         return -1;
     }
+    struct acpi_config ac;
+    acpi_default_config(&ac, pc->m.ncpu);
+    if (acpi_tables_write(&pc->m.mem, ACPI_TABLES_BASE, ACPI_TABLES_MAX, &ac) < 0) {
+        snprintf(err, errlen, "cannot write the ACPI tables");
+        return -1;
+    }
     return 0;
+}
+
+/* A Linux bzImage (setup header) rather than a Multiboot kernel? Unreadable
+ * files are left for the loader to report. */
+static bool kernel_is_bzimage(const char *path)
+{
+    uint8_t head[0x264];
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    size_t n = fread(head, 1, sizeof(head), f);
+    fclose(f);
+    return linux_is_bzimage(head, n);
 }
 
 int pc_load(struct pc *pc, const struct options *o, char *err, size_t errlen)
 {
+    if (o->bios) {
+        if (bios_rom_load(&pc->m, o->bios, !o->kernel, err, errlen)) return -1;
+        /* The ROM is the firmware: the CPU starts at its reset vector. */
+        if (!o->kernel) {
+            vcpu_reset(pc->m.cpu[0]);
+            return 0;
+        }
+    }
     if (!o->kernel) {
         /* No kernel: boot sector 0 of the first disk, as a BIOS would. */
         const struct drive_opt *d = drive_set_boot(&o->drives);
@@ -278,8 +387,24 @@ int pc_load(struct pc *pc, const struct options *o, char *err, size_t errlen)
         if (boot_disk_prepare(&pc->m, pc->m.cpu[0], pc->disk[d->index], err, errlen)) return -1;
         return pc_write_firmware_tables(pc, err, errlen);
     }
+    if (kernel_is_bzimage(o->kernel)) {
+        struct linux_boot lb;
+        if (linux_load(&pc->m, o->kernel, o->append, o->initrd, &lb, err, errlen)) return -1;
+        bios_entry_setup(&pc->m); /* the state a BIOS leaves, as SeaBIOS does under QEMU */
+        linux_enter(&pc->m, pc->m.cpu[0], &lb);
+        /* QEMU's fw_cfg also tells firmware a Linux kernel's command line
+         * (not a Multiboot kernel's); length with the NUL, then the bytes. */
+        const char *cmdline = o->append ? o->append : "";
+        if (fw_cfg_add_i32(&pc->fwcfg, FW_CFG_CMDLINE_SIZE, (uint32_t)strlen(cmdline) + 1) ||
+            fw_cfg_add_string(&pc->fwcfg, FW_CFG_CMDLINE_DATA, cmdline)) {
+            snprintf(err, errlen, "out of memory for fw_cfg");
+            return -1;
+        }
+        return pc_write_firmware_tables(pc, err, errlen);
+    }
     struct mb_boot b;
     if (multiboot_load(&pc->m, o->kernel, o->append, o->initrd, &b, err, errlen)) return -1;
+    if (!o->bios) bios_entry_setup(&pc->m); /* PIC, PIT, IVT as a BIOS leaves them */
     multiboot_enter(&pc->m, pc->m.cpu[0], &b);
     return pc_write_firmware_tables(pc, err, errlen);
 }
@@ -300,7 +425,9 @@ enum vcpu_stop pc_run(struct pc *pc, uint64_t max_insns)
             }
             left = max_insns - done;
         }
-        s = pc->engine == ENGINE_BT ? bt_run(v, left) : cpu_run(v, left);
+        if (pc->engine == ENGINE_KVM) s = kvm_engine_run(v); /* no -max-insns under KVM (cli.c) */
+        else if (pc->engine == ENGINE_TRAP) s = trap_engine_run(v, left);
+        else s = pc->engine == ENGINE_BT ? bt_run(v, left) : cpu_run(v, left);
         /* STOP_NONE: someone raised REQ_STOP without a reason; carry on. */
     }
     pc->cur = NULL;
@@ -315,6 +442,8 @@ void pc_destroy(struct pc *pc)
         if (pc->disk[i]) disk_image_close(pc->disk[i]); /* flushes what the guest wrote */
         pc->disk[i] = NULL;
     }
+    fw_cfg_destroy(&pc->fwcfg);
+    debugcon_close(&pc->debugcon);
     if (pc->machine_ok) machine_destroy(&pc->m);
     pc->machine_ok = false;
     if (pc->console_ok) console_close(&pc->con);

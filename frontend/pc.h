@@ -3,7 +3,9 @@
  * the CMOS/RTC, the 8042 keyboard controller with port 0x92, an IDE
  * controller with up to four raw disk images, VGA text-mode registers (the
  * text itself is RAM at 0xb8000, shown by -display sdl), COM1 (16550A at
- * 0x3f8, IRQ 4), the debug-exit port 0xf4 and the POST port 0x80, wired to
+ * 0x3f8, IRQ 4), the debug-exit port 0xf4, the POST port 0x80, QEMU's fw_cfg
+ * (0x510), PCI configuration mechanism #1 (0xcf8) with the 440FX host bridge,
+ * the optional debug console (0xe9) and -bios ROM, wired to
  * the host console and to virtual time (devices/vclock.h). It
  * owns the machine hooks (idle, poll) and the "current vCPU" slot that devices
  * reached through the I/O bus use to find the vCPU that accessed them. */
@@ -16,8 +18,12 @@
 
 #include "cpu/machine.h"
 #include "cpu/vcpu.h"
+#include "devices/acpi_pm.h"
 #include "devices/cmos_rtc.h"
 #include "devices/debug_exit.h"
+#include "devices/debugcon.h"
+#include "devices/fw_cfg.h"
+#include "devices/pci_host.h"
 #include "devices/disk_image.h"
 #include "devices/i8042.h"
 #include "devices/ide.h"
@@ -51,6 +57,10 @@ struct pc {
     struct disk_image *disk[DRIVE_MAX];
     struct uart16550 com1;
     struct debug_exit dbg;
+    struct acpi_pm acpi;          /* ACPI PM1a registers and PM timer at 0x600 (S5 powers off) */
+    struct debugcon debugcon;     /* port 0xe9 (-debugcon; claimed only if given) */
+    struct fw_cfg fwcfg;          /* QEMU fw_cfg at 0x510-0x511 */
+    struct pci_host pci;          /* PCI mechanism #1 at 0xcf8-0xcff: the 440FX host bridge */
     struct console con;
     struct vga_text vga;          /* VGA text-mode registers (0x3c0-0x3df) */
     struct display_sdl *display;  /* -display sdl window, or NULL */
@@ -58,6 +68,7 @@ struct pc {
     enum engine_kind engine; /* -engine: interpreter or binary translator */
     bool user_quit;       /* Ctrl-A x */
     bool reset_requested; /* 8042 / port 0x92 reset: bt86 ends the run (status 0) */
+    bool poweroff_requested; /* ACPI S5 (SLP_TYP 5 | SLP_EN): the run ends, status 0 */
     bool machine_ok, console_ok;
 };
 

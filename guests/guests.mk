@@ -55,7 +55,7 @@ $(BENCH_NATIVE): $(BENCH_NATIVE_SRCS) guests/bench/kernels.h
 # usermode, x87, tasks): each links every .c and .S file in guests/<name>/, the
 # runtime, and guests/lib/sys (GDT/IDT/TSS, trap stubs, ring-3 entry).
 # Every guests/<name>/ directory not listed as special below is a system guest.
-SYS_GUEST_SPECIAL := lib hello demo cpu bench failcheck bootsector vgademo
+SYS_GUEST_SPECIAL := lib hello demo cpu bench failcheck bootsector vgademo biosrom
 SYS_GUEST_ALL   := $(filter-out $(SYS_GUEST_SPECIAL),$(notdir $(patsubst %/,%,$(wildcard guests/*/))))
 # (only those whose directory has sources, so a half-written one can't break the build)
 SYS_GUEST_NAMES := $(foreach g,$(SYS_GUEST_ALL),$(if $(wildcard guests/$(g)/*.c),$(g)))
@@ -76,6 +76,7 @@ $(foreach g,$(SYS_GUEST_NAMES),$(eval $(call SYS_GUEST_template,$(g))))
 
 guests: $(SYS_GUEST_ELFS)
 include guests/bootsector/bootsector.mk
+include guests/biosrom/biosrom.mk
 
 # The -display sdl demo: coloured VGA text and keyboard echo (not part of the
 # headless integration suite; run with ./bt86 -display sdl -kernel ...).

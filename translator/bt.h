@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cpu/vcpu.h"
 
@@ -32,7 +33,18 @@ struct bt_stats {
     uint64_t dispatches;  /* returns to the dispatcher */
     uint64_t interp_blocks; /* blocks run by the interpreter path */
     uint64_t native, fallback; /* instructions translated natively / as calls */
+    /* Translation cost: host nanoseconds spent in the translator (decoding
+     * is the decode cache's and not included), guest bytes translated and
+     * host code bytes emitted for them (block headers and record copies
+     * excluded). */
+    uint64_t translate_ns, guest_bytes, code_bytes;
+    /* Privileged/sensitive instructions (IF_SENSITIVE) translated inline
+     * against the vCPU state / as calls reaching the VMM (-stats). */
+    uint64_t sensitive_native, sensitive_called;
 };
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
+/* Print the statistics (one "name value" per line) to f. bt_vcpu_free does
+ * so to stderr when the environment has BT86_BT_STATS=1 (bench/run.sh). */
+void bt_print_stats(FILE *f, const struct bt_stats *s);
 
 #endif

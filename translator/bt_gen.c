@@ -17,6 +17,8 @@
  * exact at every call into C (see bt_internal.h). */
 #include <capstone/capstone.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/decode_cache.h"
@@ -26,7 +28,6 @@
 #define OFF_R(g)   ((int32_t)(offsetof(struct vcpu, r) + 4 * (g)))
 #define OFF_EIP    ((int32_t)offsetof(struct vcpu, eip))
 #define OFF_ICOUNT ((int32_t)offsetof(struct vcpu, icount))
-#define OFF_TMASK  ((int32_t)offsetof(struct vcpu, tlb.mask))
 #define OFF_VBT    ((int32_t)offsetof(struct vcpu, bt))
 #define OFF_LAST   ((int32_t)offsetof(struct bt_vcpu, last_exit))
 #define OFF_IJC    ((int32_t)offsetof(struct bt_vcpu, ijc))
@@ -276,17 +277,69 @@ static void gen_ea(struct emit *e, const struct opnd *o, int dst)
     lea(e, 4, dst, rm_sib(b, x, o->scale, (int32_t)o->disp));
 }
 
-/* Pops the flags pushed by a probe into register a and merges them with the
- * stash slot (then at [rsp]): the bits in w from the pushed value, the rest
- * from the slot. Clobbers b and RFLAGS. */
+static bool probes_memory(const struct insn *in)
+{
+    switch (kind_of(in)) {
+    case K_PUSH: case K_POP: case K_CALL: case K_RET: return true;
+    case K_LEA: case K_NOP: return false;
+    default: break;
+    }
+    for (int i = 0; i < in->nopnd && i < 3; i++)
+        if (in->op[i].kind == OPND_MEM) return true;
+    return false;
+}
+
+/* Can the flags after instruction k be observed (by a fault, a handler call
+ * or the block's exit) before an instruction rewrites all six? */
+static bool flags_exposed_after(const struct gen *g, int k)
+{
+    for (int j = k + 1; j < g->tb->n; j++) {
+        const struct insn *in = &g->tb->in[j];
+        if (!g->native[j] || probes_memory(in) || (in->flags & IF_ENDS_BLOCK)) return true;
+        if (g->writes[j] == FL_ALL) return false;
+    }
+    return true;
+}
+
+/* Guest flags in a general register, "lflags" format: bits 8-15 = LAHF's AH
+ * (SF ZF AF PF CF), bit 0 = OF. LAHF/SETO/SAHF cost a few cycles where
+ * PUSHFQ/POPFQ cost ~25 (POPFQ is microcoded: ~8 ns on these hosts). The
+ * stash slot at [rsp] holds lflags too. */
+static uint32_t lf_of(uint32_t eflags) { return ((eflags & 0xd5u) << 8) | ((eflags >> 11) & 1u); }
+
+static void xchg_rax(struct emit *e, int r)
+{
+    eb(e, (uint8_t)(0x48 | (r >= 8 ? 1 : 0)));
+    eb(e, (uint8_t)(0x90 + (r & 7)));
+}
+
+/* r = the arithmetic flags (lflags); RFLAGS unchanged. */
+static void save_lflags(struct emit *e, int r)
+{
+    mov_r_rm(e, 8, r, rm_reg(RAX));
+    eb(e, 0x9f);                         /* lahf */
+    eb(e, 0x0f); eb(e, 0x90); eb(e, 0xc0); /* seto al */
+    xchg_rax(e, r);
+}
+
+/* RFLAGS arithmetic flags = lflags in r (clobbers r). */
+static void restore_lflags(struct emit *e, int r)
+{
+    xchg_rax(e, r);
+    eb(e, 0x04); eb(e, 0x7f);            /* add al, 127: OF = (al == 1) */
+    eb(e, 0x9e);                         /* sahf */
+    xchg_rax(e, r);
+}
+
+/* a = (a & w) | (stash & ~w), lflags; w in EFLAGS bits. Clobbers b and RFLAGS. */
 static void gen_stash_merge(struct emit *e, uint32_t w, int a, int b)
 {
-    pop_r(e, a);
-    emit_op1(e, 4, 0x81, 4, rm_reg(a)); /* and a, w */
-    e32(e, w);
+    uint32_t wl = lf_of(w);
+    emit_op1(e, 4, 0x81, 4, rm_reg(a)); /* and a, wl */
+    e32(e, wl);
     mov_r_rm(e, 8, b, rm_mem(RSP, 0));
-    emit_op1(e, 4, 0x81, 4, rm_reg(b)); /* and b, ~w */
-    e32(e, ~w);
+    emit_op1(e, 4, 0x81, 4, rm_reg(b)); /* and b, ~wl */
+    e32(e, ~wl);
     emit_op1(e, 4, 0x09, b, rm_reg(a)); /* or a, b */
 }
 
@@ -296,13 +349,19 @@ static void gen_stash_merge(struct emit *e, uint32_t w, int a, int b)
 static void gen_probe(struct gen *g, int k, unsigned size, bool write)
 {
     struct emit *e = &g->e;
-    pushfq(e);
+    /* r11 = the flags when they are needed after the probe or by its cold
+     * path (which merges r11 and the stash, see gen_colds). */
+    bool live = g->live_before[k] != 0;
+    if (live || !g->stashed || g->w_accum != 0) save_lflags(e, R11);
+    /* r9 = ((lin >> 12) & mask) * 16 = (lin >> 8) & (mask << 4): two
+     * dependent operations on the address (which is often on the guest's
+     * critical path). The mask is the one this cache was translated for
+     * (bt_vcpu.tlb_mask; a change flushes every translation). */
     mov_r_rm(e, 4, R9, rm_reg(R8));
-    emit_op1(e, 4, 0xc1, 5, rm_reg(R9)); /* shr r9d, 12 */
-    eb(e, 12);
-    emit_op1(e, 4, 0x23, R9, rm_mem(HR_V, OFF_TMASK)); /* and r9d, [mask] */
-    emit_op1(e, 4, 0xc1, 4, rm_reg(R9)); /* shl r9d, 4 */
-    eb(e, 4);
+    emit_op1(e, 4, 0xc1, 5, rm_reg(R9)); /* shr r9d, 8 */
+    eb(e, 8);
+    emit_op1(e, 4, 0x81, 4, rm_reg(R9)); /* and r9d, mask << 4 */
+    e32(e, g->bt->tlb_mask << 4);
     /* the entry is [r14 + r9] */
     if (size > 1) lea(e, 4, R10, rm_mem(R8, (int32_t)size - 1));
     else mov_r_rm(e, 4, R10, rm_reg(R8));
@@ -320,19 +379,19 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write)
      * exit). When they are dead here they may still be observed by a fault
      * before the next instruction that rewrites them all (the exception frame
      * holds EFLAGS): keep them in the stash slot at [rsp] (the trampoline's
-     * alignment word) until then. (Stashing flags that are live only at the
-     * exit, restoring them there, measured slower: POPFQ is cheap here.) */
-    if (g->live_before[k]) {
-        popfq(e);
+     * alignment word) until then. */
+    if (live) {
+        restore_lflags(e, R11);
+    } else if (!flags_exposed_after(g, k)) {
+        /* Rewritten before anything can observe them: drop them. */
+        g->stashed = false;
     } else if (!g->stashed) {
-        eb(e, 0x8f); eb(e, 0x04); eb(e, 0x24); /* pop qword [rsp] */
+        mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
         g->stashed = true;
         g->w_accum = 0;
-    } else if (g->w_accum == 0) {
-        lea(e, 8, RSP, rm_mem(RSP, 8));
-    } else {
-        gen_stash_merge(e, g->w_accum, R10, R11);
-        emit_op1(e, 8, 0x89, R10, rm_mem(RSP, 0)); /* mov [rsp], r10 */
+    } else if (g->w_accum != 0) {
+        gen_stash_merge(e, g->w_accum, R11, R10);
+        mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
         g->w_accum = 0;
     }
     c->stash_after = g->stashed;
@@ -400,14 +459,14 @@ static void gen_unstash(struct gen *g)
 {
     struct emit *e = &g->e;
     if (!g->stashed) return;
+    /* (r11 holds a jump target) */
     if (g->w_accum == 0) {
-        eb(e, 0xff); eb(e, 0x34); eb(e, 0x24); /* push qword [rsp] */
+        mov_r_rm(e, 8, R9, rm_mem(RSP, 0));
     } else {
-        pushfq(e);
-        gen_stash_merge(e, g->w_accum, R9, R10); /* r11 holds a jump target */
-        push_r(e, R9);
+        save_lflags(e, R9);
+        gen_stash_merge(e, g->w_accum, R9, R10);
     }
-    popfq(e);
+    restore_lflags(e, R9);
 }
 
 /* Exit to a known guest EIP:
@@ -452,30 +511,6 @@ static void gen_fallback(struct gen *g, int k, uint32_t eip)
 }
 
 /* ---------- native instructions ---------- */
-
-static bool probes_memory(const struct insn *in)
-{
-    switch (kind_of(in)) {
-    case K_PUSH: case K_POP: case K_CALL: case K_RET: return true;
-    case K_LEA: case K_NOP: return false;
-    default: break;
-    }
-    for (int i = 0; i < in->nopnd && i < 3; i++)
-        if (in->op[i].kind == OPND_MEM) return true;
-    return false;
-}
-
-/* Can the flags after instruction k be observed (by a fault, a handler call
- * or the block's exit) before an instruction rewrites all six? */
-static bool flags_exposed_after(const struct gen *g, int k)
-{
-    for (int j = k + 1; j < g->tb->n; j++) {
-        const struct insn *in = &g->tb->in[j];
-        if (!g->native[j] || probes_memory(in) || (in->flags & IF_ENDS_BLOCK)) return true;
-        if (g->writes[j] == FL_ALL) return false;
-    }
-    return true;
-}
 
 /* Emit a two-operand ALU/MOV/TEST form. op_rm_r: opcode "op r/m, r" (size
  * 2/4; byte form = op-1); op_r_rm: "op r, r/m"; grp/digit: the immediate form. */
@@ -719,21 +754,40 @@ static void gen_colds(struct gen *g)
     for (int i = 0; i < g->ncold; i++) {
         struct cold *c = &g->cold[i];
         patch_rel32(e, c->jfrom, e->p);
-        if (c->stashed) { /* the exact flags: stash merged with what was rewritten */
-            gen_stash_merge(e, c->w_accum, R10, R11);
-            push_r(e, R10);
-        }
-        popfq(e);
+        /* The exact flags: r11 saved by the probe, or the stash merged with
+         * what was rewritten since (then in r11). */
+        if (c->stashed && c->w_accum == 0) mov_r_rm(e, 8, R11, rm_mem(RSP, 0));
+        else if (c->stashed) gen_stash_merge(e, c->w_accum, R11, R10);
+        restore_lflags(e, R11);
         uint32_t eip = g->tb->eip;
         for (int j = 0; j < c->k; j++) eip += g->tb->in[j].len;
         gen_fallback(g, c->k, eip);
         if (c->stash_after) { /* the main path expects a stash: exact flags */
-            pushfq(e);
-            eb(e, 0x8f); eb(e, 0x04); eb(e, 0x24); /* pop qword [rsp] */
+            save_lflags(e, R11);
+            mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
         }
         uint8_t *j = jmp_rel32(e);
         patch_rel32(e, j, c->resume);
     }
+}
+
+/* Debugging aid: with BT86_BT_DUMP=DIR, each translation's host code goes to
+ * DIR/<eip>-<mode>.bin (objdump -D -b binary -m i386:x86-64 shows it). */
+static void dump_tb(const struct tb *tb, const uint8_t *end)
+{
+    static const char *dir;
+    static bool looked;
+    if (!looked) {
+        dir = getenv("BT86_BT_DUMP");
+        looked = true;
+    }
+    if (!dir) return;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%08x-%x.bin", dir, (unsigned)tb->eip, (unsigned)tb->mode);
+    FILE *f = fopen(path, "wb");
+    if (!f) return;
+    fwrite(tb->code, 1, (size_t)(end - tb->code), f);
+    fclose(f);
 }
 
 struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip, uint32_t mode)
@@ -786,10 +840,12 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
             else if (g->stashed) g->w_accum |= g->writes[k];
             if (g->w_accum == FL_ALL) g->stashed = false;
             bt->st.native++;
+            if (in->flags & IF_SENSITIVE) bt->st.sensitive_native++;
             ended = (in->flags & IF_ENDS_BLOCK) != 0;
         } else {
             gen_fallback(g, k, ip);
             bt->st.fallback++;
+            if (in->flags & IF_SENSITIVE) bt->st.sensitive_called++;
             if (in->flags & IF_ENDS_BLOCK) {
                 eb(&g->e, 0xcc); /* the stub never returns here */
                 ended = true;
@@ -803,5 +859,8 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
     if (g->e.overflow) return NULL;
     bt->free = (uint8_t *)(((uintptr_t)g->e.p + 15) & ~(uintptr_t)15);
     bt->st.tbs++;
+    bt->st.guest_bytes += b->bytes;
+    bt->st.code_bytes += (uint64_t)(g->e.p - tb->code);
+    dump_tb(tb, g->e.p);
     return tb;
 }

@@ -17,5 +17,6 @@ uint32_t bt_helper_exec(struct vcpu *v, const struct insn *in)
     v->eip = v->next_eip;
     v->icount++;
     if (v->eip != next || (in->flags & IF_ENDS_BLOCK) || v->req) return 1;
+    if (v->tlb.mask != ((const struct bt_vcpu *)v->bt)->tlb_mask) return 1; /* see run_one */
     return v->irq_req && (v->eflags & F_IF) && !v->irq_shadow;
 }

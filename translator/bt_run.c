@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "cpu/decode.h"
 #include "cpu/decode_cache.h"
@@ -138,6 +139,7 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
         return NULL;
     }
     bt_emit_trampolines(bt);
+    bt->tlb_mask = v->tlb.mask;
     bt->nothing.key = ~0ull;
     bt->nothing.dead = true;
     ijc_clear(bt);
@@ -146,10 +148,27 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     return bt;
 }
 
+void bt_print_stats(FILE *f, const struct bt_stats *s)
+{
+    uint64_t insns = s->native + s->fallback;
+    fprintf(f, "bt translated blocks     %llu\n", (unsigned long long)s->tbs);
+    fprintf(f, "bt translated insns      %llu (native %llu, calls %llu)\n", (unsigned long long)insns,
+            (unsigned long long)s->native, (unsigned long long)s->fallback);
+    fprintf(f, "bt translate ns/insn     %.1f\n", insns ? (double)s->translate_ns / (double)insns : 0.0);
+    fprintf(f, "bt code bytes/guest byte %.2f\n", s->guest_bytes ? (double)s->code_bytes / (double)s->guest_bytes : 0.0);
+    fprintf(f, "bt chains                %llu\n", (unsigned long long)s->chains);
+    fprintf(f, "bt dispatches            %llu\n", (unsigned long long)s->dispatches);
+    fprintf(f, "bt interpreted blocks    %llu\n", (unsigned long long)s->interp_blocks);
+    fprintf(f, "bt invalidated           %llu\n", (unsigned long long)s->invalidated);
+    fprintf(f, "bt cache flushes         %llu\n", (unsigned long long)s->flushes);
+}
+
 void bt_vcpu_free(struct vcpu *v)
 {
     struct bt_vcpu *bt = v->bt;
     if (!bt) return;
+    const char *env = getenv("BT86_BT_STATS");
+    if (env && *env == '1') bt_print_stats(stderr, &bt->st);
     v->code_written = NULL;
     munmap(bt->cache, bt->cache_size);
     free(bt->page_head);
@@ -184,11 +203,37 @@ static uint32_t current_mode(const struct vcpu *v)
     return mode;
 }
 
+/* The decoded block at linear address lin, found exactly as the
+ * interpreter's find_block (cpu/interp.c) finds it: through the vCPU's
+ * interpreter jump cache (an iTLB-like cache, emptied on TLB flushes and
+ * dropped code), else the fetch translation and the decode cache. Using the
+ * same cache matters when the guest rewrites the page tables that map its
+ * code without flushing the TLB: both engines must keep fetching through the
+ * same (stale or fresh) translation. */
+static struct block *find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *avail)
+{
+    struct machine *m = v->m;
+    if (v->jc_tlb_gen != v->tlb.flushes || v->jc_code_gen != dcache_generation(m->dcache)) {
+        memset(v->jcache, 0, sizeof(v->jcache));
+        v->jc_tlb_gen = v->tlb.flushes;
+        v->jc_code_gen = dcache_generation(m->dcache);
+    }
+    struct interp_jc_entry *e = &v->jcache[(lin ^ (lin >> 8)) & 255];
+    *avail = 0x1000u - (lin & 0xfffu);
+    if (e->b && e->lin == lin && e->code32 == v->code32 && e->view == view) return e->b;
+    uint32_t pa = 0;
+    const uint8_t *host = lin_fetch_ptr(v, lin, view, avail, &pa);
+    if (!host) return NULL;
+    struct block *b = dcache_get(m->dcache, m->decoder, host, pa, *avail, v->eip, v->code32);
+    if (b && v->jc_tlb_gen == v->tlb.flushes && v->jc_code_gen == dcache_generation(m->dcache))
+        *e = (struct interp_jc_entry){ lin, v->code32, (uint8_t)view, b };
+    return b;
+}
+
 /* Run one block at CS:EIP: translated if possible, else interpreted.
  * budget: instructions that may still run before the limit or the next poll. */
 static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_t to_limit)
 {
-    struct machine *m = v->m;
     const struct seg_cache *cs = &v->seg[S_CS];
     int view = v->cpl == 3 ? TLB_VIEW_USER : TLB_VIEW_SUP;
     struct tb_exit *from = bt->last_exit;
@@ -197,6 +242,11 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     v->insn_eip = v->eip; /* a fetch fault belongs to this EIP */
     if (v->tlb.flushes != bt->seen_tlb_flushes) ijc_clear(bt);
     if (sync_dcache(bt)) from = NULL;
+    if (v->tlb.mask != bt->tlb_mask) { /* the TLB was resized: the probes' masks are stale */
+        flush_all(bt);
+        bt->tlb_mask = v->tlb.mask;
+        from = NULL;
+    }
     if (v->eip > cs->limit) cpu_gp(v, 0);
     uint32_t lin = cs->base + v->eip;
     uint32_t mode = current_mode(v);
@@ -204,36 +254,30 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     uint32_t cap = to_limit < BLOCK_MAX_INSNS ? (uint32_t)to_limit : BLOCK_MAX_INSNS;
     bool translatable = v->code32 && !(v->eflags & F_VM);
 
-    /* Jump cache: valid if the TB is alive, has the same key, and the fetch
-     * TLB still maps this linear page to the TB's host page. */
-    struct tb *tb = bt->jc[jc_of(lin)];
-    if (tb && !(tb->dead || tb->eip != v->eip || tb->mode != mode)) {
-        const struct tlb_entry *te = tlb_slot(&v->tlb, view, lin);
-        if (te->tag_r != (lin & ~0xfffu) || (uintptr_t)lin + te->addend != (uintptr_t)tb->host) tb = NULL;
-    } else {
-        tb = NULL;
+    uint32_t avail;
+    struct block *b = find_block(v, lin, view, &avail);
+    if (sync_dcache(bt)) from = NULL; /* the lookup may have flushed the decode cache */
+    uint32_t to_cs_limit = cs->limit - v->eip + 1; /* 0 means 4 GiB */
+    if (to_cs_limit != 0 && avail > to_cs_limit) avail = to_cs_limit;
+    /* Past the CS limit (a #GP the interpreter raises at the right
+     * instruction), the limit inside the block, or untranslatable code. */
+    if (!b || b->bytes > avail || !translatable || b->n > to_limit) {
+        bt->st.interp_blocks++;
+        cpu_exec_block(v, b && b->bytes <= avail ? b : NULL, cap);
+        return;
     }
-    if (!tb) {
-        uint32_t avail = 0, pa = 0;
-        const uint8_t *host = lin_fetch_ptr(v, lin, view, &avail, &pa);
-        uint32_t to_lim = cs->limit - v->eip + 1; /* 0 means 4 GiB */
-        if (to_lim != 0 && avail > to_lim) avail = to_lim;
-        if (host && translatable) {
-            for (struct tb *t = bt->hash[hash_of(host, v->eip, mode)]; t; t = t->hnext)
-                if (t->host == host && t->eip == v->eip && t->mode == mode) {
-                    tb = t;
-                    break;
-                }
-        }
-        if (!tb) {
-            struct block *b = host ? dcache_get(m->dcache, m->decoder, host, pa, avail, v->eip, v->code32) : NULL;
-            if (sync_dcache(bt)) from = NULL; /* the lookup may have flushed the decode cache */
-            if (!b || b->bytes > avail) b = NULL;
-            if (!b || !translatable || b->n > to_limit) {
-                bt->st.interp_blocks++;
-                cpu_exec_block(v, b, cap);
-                return;
+    /* Its translation: the lin-indexed cache, then the hash by host address. */
+    struct tb *tb = bt->jc[jc_of(lin)];
+    if (!tb || tb->dead || tb->host != b->host || tb->eip != v->eip || tb->mode != mode) {
+        tb = NULL;
+        for (struct tb *t = bt->hash[hash_of(b->host, v->eip, mode)]; t; t = t->hnext)
+            if (t->host == b->host && t->eip == v->eip && t->mode == mode) {
+                tb = t;
+                break;
             }
+        if (!tb) {
+            struct timespec t0, t1;
+            clock_gettime(CLOCK_MONOTONIC, &t0);
             tb = bt_translate(bt, b, v->eip, mode);
             if (!tb) {
                 flush_all(bt);
@@ -245,11 +289,13 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
                     return;
                 }
             }
-            unsigned h = hash_of(host, v->eip, mode);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            bt->st.translate_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
+            unsigned h = hash_of(b->host, v->eip, mode);
             tb->hnext = bt->hash[h];
             bt->hash[h] = tb;
             uint32_t page = tb->pa >> 12;
-            if (tb->pa < m->mem.ram_size && page < bt->npages) {
+            if (tb->pa < v->m->mem.ram_size && page < bt->npages) {
                 tb->pnext = bt->page_head[page];
                 bt->page_head[page] = tb;
             }
@@ -257,20 +303,6 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         bt->jc[jc_of(lin)] = tb;
     }
     if (tb->mode & MODE_FLAT_CS) bt->ijc[lin & (BT_IJC_SIZE - 1)] = tb;
-    uint32_t to_cs_limit = cs->limit - v->eip + 1; /* 0 means 4 GiB */
-    if (tb->n > to_limit || (to_cs_limit != 0 && tb->bytes > to_cs_limit)) {
-        /* The limit falls inside this block, or it runs past the CS limit
-         * (a #GP the interpreter raises at the right instruction). */
-        bt->st.interp_blocks++;
-        uint32_t avail = 0, pa = 0;
-        const uint8_t *host = lin_fetch_ptr(v, lin, view, &avail, &pa);
-        struct block *b = host ? dcache_get(m->dcache, m->decoder, host, pa, avail, v->eip, v->code32) : NULL;
-        sync_dcache(bt);
-        if (to_cs_limit != 0 && avail > to_cs_limit) avail = to_cs_limit;
-        if (b && b->bytes > avail) b = NULL;
-        cpu_exec_block(v, b, cap);
-        return;
-    }
     /* Chain the direct jump we came from (same page, same mode, both alive). */
     if (from && !from->tb->dead && from->target == tb->eip && from->tb->mode == tb->mode &&
         ((uintptr_t)from->tb->host >> 12) == ((uintptr_t)tb->host >> 12)) {

@@ -208,6 +208,22 @@ done <"$WORK/guests.log"
 grep -q '^guests: ' "$WORK/guests.log" || fail "guests.sh" "did not finish: $(tail -3 "$WORK/guests.log" | tr '\n' '|')"
 # <<< guests/ suite
 
+# ------------------------------------------------------- 5. Linux guest
+# >>> Linux guest: Debian's i386 kernel + busybox initramfs booted with
+# bt86.test=smoke under bt86 -engine bt and QEMU (tests/integration/linux.sh;
+# fetches and builds it, SKIPs without network and cache).
+section "Linux guest (guests/linux)"
+QEMU=${QEMU:-none} BT86=$BT86 BT86_SAN=$BT86_SAN bash "$ROOT/tests/integration/linux.sh" >"$WORK/linux.log" 2>&1
+while IFS= read -r line; do
+    case $line in
+        "PASS "*) pass "${line#PASS }" ;;
+        "FAIL "*) m=${line#FAIL }; fail "${m%%: *}" "${m#*: }" ;;
+        "    |"*|"SKIP "*) echo "  $line" ;;
+    esac
+done <"$WORK/linux.log"
+grep -q '^linux: ' "$WORK/linux.log" || fail "linux.sh" "did not finish: $(tail -3 "$WORK/linux.log" | tr '\n' '|')"
+# <<< Linux guest
+
 # ------------------------------------------------------------------ summary
 if [ "$FAILED" -gt 0 ]; then
     echo "failed: ${FAILED_NAMES[*]}"

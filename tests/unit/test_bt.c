@@ -582,3 +582,51 @@ Test(bt, sixteen_bit_code_runs_interpreted)
     cr_assert_eq(stats(&p).tbs, 0);
     pair_free(&p);
 }
+
+/* The guest remaps its own code page without flushing the TLB, then a data
+ * access evicts the code page's TLB entry. Which translation a later fetch
+ * uses is the implementation's choice on hardware; the interpreter (the
+ * reference) keeps running a block it has in its jump cache through the old
+ * translation and fetches a new block through the new one, and the
+ * translator must choose the same (fuzz case 0x708add4fd6763e5d: a REP STOS
+ * over the page tables).
+ *   0x00: xor ebx, ebx; jmp L1
+ *   0x40: L1: add ebx, 1; cmp ebx, 2; je done
+ *             mov dword [0x31040], 0x60003   ; code page -> 0x60000, no INVLPG
+ *             mov eax, [edi]                 ; EDI: same TLB slot as the code page
+ *             jmp L1
+ *   0x80: done: mov esi, 0x55; hlt
+ * and at 0x60040: mov ebx, 0x99; hlt; at 0x60080: mov esi, 0x66; hlt. */
+static void stale_code_mapping(struct harness *h)
+{
+    static const uint8_t new40[] = { 0xbb, 0x99, 0, 0, 0, 0xf4 }, new80[] = { 0xbe, 0x66, 0, 0, 0, 0xf4 };
+    enable_paging(h);
+    /* PD[1]: a page table mapping every page of 4-8 MiB to the data page. */
+    harness_write32(h, 0x30004, 0x35000 | 3);
+    for (uint32_t i = 0; i < 1024; i++) harness_write32(h, 0x35000 + 4 * i, HARNESS_DATA | 3);
+    harness_poke(h, 0x60040, new40, sizeof(new40));
+    harness_poke(h, 0x60080, new80, sizeof(new80));
+    /* A linear page in 4-8 MiB with the code page's TLB slot. */
+    h->v->r[R_EDI] = 0x400000u + (((h->v->tlb.mask + 1) + (HARNESS_CODE >> 12)) & 0x3ffu) * 0x1000u;
+}
+
+Test(bt, stale_code_translation_follows_the_interpreter)
+{
+    uint8_t code[0x86] = { 0x31, 0xdb, 0xeb, 0x3c };
+    static const uint8_t l1[] = { 0x83, 0xc3, 0x01, 0x83, 0xfb, 0x02, 0x74, 0x38, 0xc7, 0x05, 0x40, 0x10, 0x03,
+                                  0x00, 0x03, 0x00, 0x06, 0x00, 0x8b, 0x07, 0xeb, 0xea };
+    static const uint8_t done[] = { 0xbe, 0x55, 0, 0, 0, 0xf4 };
+    memcpy(code + 0x40, l1, sizeof(l1));
+    memcpy(code + 0x80, done, sizeof(done));
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    stale_code_mapping(p.hi);
+    stale_code_mapping(p.hb);
+    cr_assert_eq(tlb_slot(&p.hb->v->tlb, 0, p.hb->v->r[R_EDI]), tlb_slot(&p.hb->v->tlb, 0, HARNESS_CODE));
+    run_pair(&p, 1000);
+    compare(&p);
+    compare_range(&p, 0x31000, 0x100);
+    cr_assert_eq(p.hb->v->r[R_EBX], 2);    /* L1 ran twice from the old page */
+    cr_assert_eq(p.hb->v->r[R_ESI], 0x66); /* `done` came from the new one */
+    pair_free(&p);
+}

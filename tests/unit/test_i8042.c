@@ -127,3 +127,31 @@ Test(i8042, port92_fast_a20_and_reset)
     i8042_write(&k, 0x92, 0x03);
     cr_assert_eq(resets, 1);
 }
+
+/* Linux reads the command byte back while both ports are disabled (its AUX
+ * probe toggles CTR bit 5 that way): controller replies are never held back,
+ * while keyboard bytes wait until the port is enabled again. */
+Test(i8042, controller_replies_while_ports_disabled)
+{
+    struct i8042 k;
+    setup(&k);
+    i8042_write(&k, 0x64, 0xad);            /* keyboard port off */
+    i8042_write(&k, 0x64, 0xa7);            /* mouse port off */
+    const uint8_t key = 0x1e;
+    i8042_key_bytes(&k, &key, 1);
+    cr_assert_eq(status(&k) & 1, 0, "a key is held while the port is disabled");
+    i8042_write(&k, 0x64, 0x20);
+    cr_assert_eq(status(&k) & 0x21, 0x01);
+    cr_assert_eq(data(&k), 0x75);           /* 0x45 | KBD_DIS | AUX_DIS */
+    i8042_write(&k, 0x64, 0xa8);            /* mouse port on: bit 5 clears */
+    i8042_write(&k, 0x64, 0x20);
+    cr_assert_eq(data(&k), 0x55);
+    i8042_write(&k, 0x64, 0xd3);            /* mouse loopback */
+    i8042_write(&k, 0x60, 0x5a);
+    cr_assert_eq(status(&k) & 0x21, 0x21);
+    cr_assert_eq(data(&k), 0x5a);
+    cr_assert_eq(status(&k) & 1, 0);
+    i8042_write(&k, 0x64, 0xae);            /* keyboard port on: the key arrives */
+    cr_assert_eq(status(&k) & 1, 1);
+    cr_assert_eq(data(&k), 0x1e);
+}

@@ -90,13 +90,16 @@ Test(multiboot, information_structure)
     cr_assert_str_eq((char *)m->mem.ram + rd32(i + 16), "k.elf -x y");
     cr_assert_eq(rd32(i + 20), 0);
     cr_assert_eq(rd32(i + 24), MB_MODS_ADDR);
-    cr_assert_eq(rd32(i + 44), 4 * 24);
+    cr_assert_eq(rd32(i + 44), 7 * 24);
     cr_assert_eq(rd32(i + 48), MB_MMAP_ADDR);
     cr_assert_str_eq((char *)m->mem.ram + rd32(i + 64), "bt86");
-    static const uint32_t map[4][3] = {
-        { 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0xf0000, 0x10000, 2 }, { 0x100000, RAM - 0x100000, 1 },
+    /* The board's map (frontend/memmap.c): low RAM, EBDA, BIOS area (ACPI
+     * tables, ROM), RAM above 1 MiB, the two APIC windows, the top-of-4G ROM. */
+    static const uint32_t map[7][3] = {
+        { 0, 0x9fc00, 1 }, { 0x9fc00, 0x400, 2 }, { 0xe0000, 0x20000, 2 }, { 0x100000, RAM - 0x100000, 1 },
+        { 0xfec00000u, 0x1000, 2 }, { 0xfee00000u, 0x1000, 2 }, { 0xfffc0000u, 0x40000, 2 },
     };
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 7; k++) {
         uint32_t e = MB_MMAP_ADDR + 24u * (uint32_t)k;
         cr_assert_eq(rd32(e), 20);
         cr_assert_eq(rd32(e + 4), map[k][0], "entry %d base", k);

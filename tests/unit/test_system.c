@@ -454,7 +454,7 @@ Test(system, cpuid)
     memcpy(vend, &v->r[R_EBX], 4);
     memcpy(vend + 4, &v->r[R_EDX], 4);
     memcpy(vend + 8, &v->r[R_ECX], 4);
-    cr_assert_str_eq(vend, "bt86-virtual");
+    cr_assert_str_eq(vend, "GenuineIntel");
     run_cpuid(h, 1);
     cr_assert_eq(v->r[R_EAX], 0x6f1);
     cr_assert_eq(v->r[R_ECX], 0);
@@ -471,7 +471,7 @@ Test(system, cpuid)
         memcpy(brand + 16 * i + 8, &v->r[R_ECX], 4);
         memcpy(brand + 16 * i + 12, &v->r[R_EDX], 4);
     }
-    cr_assert_str_eq(brand, "bt86 virtual CPU");
+    cr_assert_str_eq(brand, "bt86 Virtual CPU");
     run_cpuid(h, 7); /* beyond the maximum: the highest basic leaf */
     cr_assert_eq(v->r[R_EAX], 0x6f1);
     cr_assert_eq(v->exits[EXIT_CPUID], 7);

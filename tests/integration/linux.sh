@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# tests/integration/linux.sh — boots the Linux guest (Debian's i386 kernel and
+# the busybox initramfs of guests/linux/) with bt86.test=smoke under bt86 and,
+# as the reference, under qemu-system-i386 TCG. Each run must print every line
+# of guests/linux/tests/smoke.expected, in order, and exit with status 0 (the
+# guest powers the machine off). Called by tests/integration/run.sh.
+#
+# Environment:
+#   BT86          bt86 binary (default ./bt86)
+#   QEMU          qemu-system-i386 (default: on PATH; QEMU=none skips it)
+#   LINUX_ENGINES bt86 engines to run (default "bt"; "bt interp" adds the interpreter)
+#   BT86_SAN      the ASan+UBSan build; with LINUX_SAN=1 it boots the guest too
+#                 (-engine bt; slow, so off by default)
+#   LINUX_TIMEOUT seconds per boot (default 300)
+#   LINUX_TEST    the guest test to run (default smoke)
+#
+# Prints "PASS name", "FAIL name: why" (then the last lines of the guest's
+# console, indented "    |"), or "SKIP name: why" when the kernel cannot be
+# fetched (no network and nothing cached); the last line is
+# "linux: N passed, M failed". The consoles are kept in build/linux/test-*.log.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+BT86=${BT86:-$ROOT/bt86}
+if [ -z "${QEMU+x}" ]; then QEMU=$(command -v qemu-system-i386 || true); fi
+[ "$QEMU" = none ] && QEMU=
+ENGINES=${LINUX_ENGINES:-bt}
+TIMEOUT=${LINUX_TIMEOUT:-300}
+TEST=${LINUX_TEST:-smoke}
+OUT=build/linux
+EXPECTED=guests/linux/tests/$TEST.expected
+
+passed=0 failed=0
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1: $2"; [ -f "${3:-}" ] && tail -n 12 "$3" | tr -d '\r' | sed 's/^/    |/'; }
+finish() { echo "linux: $passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
+
+# The guest: fetch (exit 2 = no network and nothing cached) then build.
+bash scripts/linux-fetch.sh "$OUT" 2>"$OUT.fetch.err"
+rc=$?
+mkdir -p "$OUT"; mv -f "$OUT.fetch.err" "$OUT/fetch.err" 2>/dev/null
+if [ "$rc" = 2 ]; then
+    echo "SKIP linux: cannot fetch Debian's i386 kernel ($(tail -1 "$OUT/fetch.err"))"
+    finish
+elif [ "$rc" != 0 ]; then
+    fail "linux fetch" "scripts/linux-fetch.sh failed: $(tail -2 "$OUT/fetch.err" | tr '\n' ' ')"
+    finish
+fi
+if ! make -s linux >"$OUT/make.log" 2>&1; then
+    fail "linux build" "make linux failed: $(tail -3 "$OUT/make.log" | tr '\n' ' ')"
+    finish
+fi
+[ -f "$EXPECTED" ] || { fail "linux $TEST" "$EXPECTED missing"; finish; }
+
+APPEND="console=ttyS0 bt86.test=$TEST"
+BOOT=(-m 256 -kernel "$OUT/vmlinuz" -initrd "$OUT/initramfs.cpio.gz" -append "$APPEND")
+
+# check NAME LOG STATUS SECONDS: every expected line, in order, and status 0
+check() {
+    local name=$1 log=$2 st=$3 secs=$4 missing
+    missing=$(tr -d '\r' <"$log" | awk -v ef="$EXPECTED" '
+        BEGIN { while ((getline l < ef) > 0) want[++n] = l; i = 1 }
+        i <= n && $0 == want[i] { i++ }
+        END { if (n == 0) print "(no expected lines)"; else if (i <= n) print want[i] }') || missing="(awk failed)"
+    if [ "$st" = 124 ] || [ "$st" = 137 ]; then
+        fail "$name" "timed out after ${TIMEOUT}s${missing:+; first missing line: '$missing'}" "$log"
+    elif [ -n "$missing" ]; then
+        fail "$name" "exit status $st; first missing line: '$missing'" "$log"
+    elif [ "$st" != 0 ]; then
+        fail "$name" "all $TEST lines present but exit status $st, want 0 (power off)" "$log"
+    else
+        pass "$name (${secs}s)"
+    fi
+}
+
+# run NAME LOG cmd...: runs with the timeout, then checks
+run() {
+    local name=$1 log=$2 t0 t1 st
+    shift 2
+    t0=$(date +%s%N)
+    timeout -k 5 "$TIMEOUT" "$@" </dev/null >"$log" 2>&1
+    st=$?
+    t1=$(date +%s%N)
+    check "$name" "$log" "$st" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')"
+}
+
+if [ ! -x "$BT86" ]; then
+    fail "linux $TEST [bt86]" "no bt86 binary at $BT86"
+else
+    for e in $ENGINES; do
+        run "linux $TEST [bt86 -engine $e]" "$OUT/test-$TEST-bt86-$e.log" "$BT86" -engine "$e" "${BOOT[@]}"
+    done
+fi
+if [ "${LINUX_SAN:-0}" = 1 ] && [ -n "${BT86_SAN:-}" ]; then
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+    run "linux $TEST [san -engine bt]" "$OUT/test-$TEST-san.log" "$BT86_SAN" -engine bt "${BOOT[@]}"
+    if grep -Eq 'AddressSanitizer|UndefinedBehaviorSanitizer|runtime error' "$OUT/test-$TEST-san.log"; then
+        fail "linux $TEST [san report]" "$(grep -m1 -E 'Sanitizer|runtime error' "$OUT/test-$TEST-san.log")"
+    fi
+fi
+if [ -n "$QEMU" ]; then
+    run "linux $TEST [qemu]" "$OUT/test-$TEST-qemu.log" "$QEMU" -accel tcg "${BOOT[@]}" \
+        -display none -serial stdio -monitor none -no-reboot
+else
+    echo "SKIP linux $TEST [qemu]: no qemu-system-i386 (not on PATH, or QEMU=none)"
+fi
+finish
