@@ -54,7 +54,7 @@ cmd=()
 # showcmd: the command line, quoted where needed, for copying
 showcmd() { local a out=""; for a in "$@"; do case $a in *[\ \"\']*) out="$out \"$a\"" ;; *) out="$out $a" ;; esac; done; echo "${out# }"; }
 
-KVER=$(awk '/^kernel/ { print $2 }' build/linux/versions 2>/dev/null | sed -E 's/^linux-image-([^_]*)_([^_]*)_.*/\1 (\2)/')
+KVER=$(awk '/^kernel/ { print $2 }' build/linux/versions 2>/dev/null | sed -E 's/^(linux-image-[^_]*)_([^_]*)_.*/\1 \2/')
 echo "bench-linux: $REPS rounds, engines: $ENGINES; kernel ${KVER:-?}"
 for e in $ENGINES; do
     engine_cmd "$e"
@@ -168,7 +168,9 @@ if [ -n "$BENCH_MD" ]; then
         echo "Debian's stock i386 kernel (${KVER:-?}) with a busybox initramfs"
         echo "(\`guests/linux/\`, \`make linux\`), booted with \`bt86.test=bench\`"
         echo "(\`guests/linux/tests/bench.sh\`). \"Inside\" is the guest's CLOCK_MONOTONIC,"
-        echo "\"outside\" the host's clock between the guest's console lines."
+        echo "\"outside\" the host's clock between the guest's console lines. Wall times on"
+        echo "these shared 2-CPU hosts vary by up to 2x between rounds: quote the ratios"
+        echo "of medians, and rerun before drawing conclusions."
         echo
         echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -srm), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; medians of $REPS rounds, engines alternating."
         echo

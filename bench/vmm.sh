@@ -7,8 +7,8 @@
 # engines alternate for REPS rounds; the guest itself times each operation
 # (local APIC timer calibrated against the PIT) and proves it happened
 # (count lines). Prints one table of median ns per operation, the ratio
-# bt86 bt / QEMU TCG and the paper's published figures (bench/vmm-paper.txt,
-# converted to ns with the paper's clock, where they are filled in), then
+# bt86 bt / QEMU TCG and the paper's published figures (bench/vmm-paper.txt:
+# cycles, and ns at the paper's clock or a lower bound without it), then
 # rewrites the text between the vmm:begin/vmm:end markers of BENCHMARKS.md.
 #
 # Environment: BT86 (default ./bt86), QEMU (default qemu-system-i386),
@@ -53,6 +53,10 @@ for e in $ENGINES; do
         bt86-kvm|qemu-kvm)
             if [ -n "$kvm_reason" ]; then notes+=("$e skipped: $kvm_reason"); continue; fi ;;
     esac
+    if [ "$e" = qemu-kvm ] && [ -n "$kvm_append" ] && [ -z "${QEMU_KVM_ON_PVM:-}" ]; then
+        notes+=("qemu-kvm skipped: under kvm_pvm QEMU stops without any guest output (KVM internal error; QEMU_KVM_ON_PVM=1 runs it anyway)")
+        continue
+    fi
     case $e in
         qemu|qemu-kvm)
             if ! command -v "$QEMU" >/dev/null 2>&1; then notes+=("$e skipped: $QEMU not installed"); continue; fi ;;
@@ -108,7 +112,7 @@ run() {
     local e=$1 r=$2 st tmo=$TIMEOUT
     engine_cmd "$e"
     # QEMU stops (and waits) on a KVM internal error instead of exiting
-    case $e in *kvm) tmo=${KVM_TIMEOUT:-60} ;; esac
+    case $e in *kvm) tmo=${KVM_TIMEOUT:-30} ;; esac
     timeout "$tmo" "${cmd[@]}" </dev/null 2>"$tmp/$e.$r.err" | tr -d '\r' >"$tmp/$e.$r.out"
     st=${PIPESTATUS[0]}
     if [ "$st" != 1 ] || ! grep -q '^vmbench: all counts ok' "$tmp/$e.$r.out"; then
@@ -139,35 +143,63 @@ med() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
-# The paper's figures: "clock_mhz X" and "name native bt vtx" in cycles.
+# The paper's figures (bench/vmm-paper.txt): "name native bt vtx" in cycles,
+# "clock_mhz X" (the paper machine's clock, or "-") and "bound_mhz Y" (an
+# upper bound on it, for a conservative ns figure when the clock is unknown).
 paper_clock=$(awk '$1 == "clock_mhz" { print $2 }' "$PAPER" 2>/dev/null)
-paper_ns() { # paper_ns BENCH COLUMN(2 native, 3 bt, 4 vtx)
+paper_bound=$(awk '$1 == "bound_mhz" { print $2 }' "$PAPER" 2>/dev/null)
+[ -n "$paper_clock" ] || paper_clock=-
+[ -n "$paper_bound" ] || paper_bound=-
+have_paper=0
+[ -f "$PAPER" ] && awk '$1 !~ /^#/ && NF == 4 && ($2 != "-" || $3 != "-" || $4 != "-") { f = 1 } END { exit !f }' "$PAPER" && have_paper=1
+paper_cycles() { # paper_cycles BENCH COLUMN(2 native, 3 bt, 4 vtx)
     local key=$1
     case $key in syscall-sysenter) key=syscall-int80 ;; cli-sti) echo -; return ;; esac
-    awk -v k="$key" -v c="$2" -v mhz="${paper_clock:--}" '
-        $1 == k { if ($c == "-" || mhz == "-" || mhz + 0 == 0) print "-"; else printf "%.1f\n", $c * 1000 / mhz }' "$PAPER" 2>/dev/null |
-        grep . || echo -
+    awk -v k="$key" -v c="$2" '$1 == k { print $c }' "$PAPER" 2>/dev/null | grep . || echo -
+}
+# paper_ns CYCLES: ns at the paper's clock, or ">=X" at bound_mhz, or "-"
+paper_ns() {
+    awk -v c="$1" -v mhz="$paper_clock" -v bound="$paper_bound" 'BEGIN {
+        if (c == "-") print "-"
+        else if (mhz != "-" && mhz + 0 > 0) printf "%.1f\n", c * 1000 / mhz
+        else if (bound != "-" && bound + 0 > 0) printf ">=%.1f\n", c * 1000 / bound
+        else print "-" }'
 }
 
 table() {
     local hdr="| operation |" sep="|---|"
     for e in "${run_engines[@]}"; do hdr+=" $(label "$e") |"; sep+="---|"; done
-    hdr+=" bt86 bt / QEMU TCG | paper native | paper BT | paper VT-x | bt86 bt below QEMU TCG and paper VT-x? |"
-    sep+="---|---|---|---|---|"
+    hdr+=" bt86 bt / QEMU TCG |"
+    sep+="---|"
+    if [ "$have_paper" = 1 ]; then
+        hdr+=" paper native (cycles) | paper BT (cycles) | paper VT-x (cycles) | paper VT-x (ns) | bt86 bt below QEMU TCG? below paper VT-x? |"
+        sep+="---|---|---|---|---|"
+    else
+        hdr+=" bt86 bt below QEMU TCG? |"
+        sep+="---|"
+    fi
     echo "$hdr"
     echo "$sep"
     local b
     for b in $BENCHES; do
-        local row="| $b |" bt q vtx verdict
+        local row="| $b |" bt q vc vtx verdict
         for e in "${run_engines[@]}"; do row+=" $(med "$e" "$b") |"; done
-        bt=$(med bt86-bt "$b"); q=$(med qemu "$b"); vtx=$(paper_ns "$b" 4)
-        row+=" $(ratio "$bt" "$q") | $(paper_ns "$b" 2) | $(paper_ns "$b" 3) | $vtx |"
+        bt=$(med bt86-bt "$b"); q=$(med qemu "$b")
+        vc=$(paper_cycles "$b" 4); vtx=$(paper_ns "$vc")
+        row+=" $(ratio "$bt" "$q") |"
+        [ "$have_paper" = 1 ] && row+=" $(paper_cycles "$b" 2) | $(paper_cycles "$b" 3) | $vc | $vtx |"
         if [ "$b" = call-ret ]; then verdict="(baseline, not privileged)"
         elif [ "$bt" = - ] || [ "$q" = - ]; then verdict="not measured"
         else
             verdict=$(awk -v a="$bt" -v b="$q" 'BEGIN { print (a + 0 < b + 0) ? "QEMU: yes" : "QEMU: NO" }')
-            if [ "$vtx" = - ]; then verdict+=", VT-x: no published figure here"
-            else verdict+=$(awk -v a="$bt" -v b="$vtx" 'BEGIN { print (a + 0 < b + 0) ? ", VT-x: yes" : ", VT-x: NO" }'); fi
+            if [ "$have_paper" != 1 ]; then :
+            elif [ "$vtx" = - ]; then verdict+="; VT-x: no published figure"
+            else
+                verdict+=$(awk -v a="$bt" -v v="$vtx" 'BEGIN {
+                    bound = (substr(v, 1, 2) == ">="); x = bound ? substr(v, 3) + 0 : v + 0
+                    if (a + 0 < x) print bound ? "; VT-x: yes (even at the bound)" : "; VT-x: yes"
+                    else print bound ? "; VT-x: not settled (needs the paper'"'"'s clock)" : "; VT-x: NO" }')
+            fi
         fi
         echo "$row $verdict |"
     done
@@ -197,11 +229,16 @@ if [ -n "$BENCH_MD" ]; then
         echo
         cat "$tmp/table.md"
         echo
-        if [ "${paper_clock:--}" = - ]; then
-            echo "Paper columns: the published cycle counts of Adams & Agesen's Figure 4 could not be"
-            echo "retrieved here and are not guessed; fill in \`bench/vmm-paper.txt\` to get them in ns."
+        if [ "$have_paper" != 1 ]; then
+            echo "No paper columns: \`bench/vmm-paper.txt\` holds none of Adams & Agesen's figures."
+        elif [ "$paper_clock" != - ]; then
+            echo "Paper columns: Adams & Agesen (ASPLOS 2006), section 6 / Figure 4, cycles as published,"
+            echo "ns at the paper machine's ${paper_clock} MHz (\`bench/vmm-paper.txt\` gives the source)."
         else
-            echo "Paper columns: Adams & Agesen, Figure 4, cycles converted at ${paper_clock} MHz (\`bench/vmm-paper.txt\`)."
+            echo "Paper columns: Adams & Agesen (ASPLOS 2006), section 6 / Figure 4, the cycle counts its text"
+            echo "states (\`bench/vmm-paper.txt\` gives the source; \`-\`: no number in the text). The paper"
+            echo "machine's clock was not available here, so its VT-x figure in ns is given as a lower bound"
+            echo "at ${paper_bound} MHz (\`>=\`): the comparison is settled only where bt86 is below that bound."
         fi
         if [ -f "$tmp/failed" ]; then
             echo
@@ -226,5 +263,8 @@ if [ -n "$BENCH_MD" ]; then
     echo "bench-vmm: results written to $BENCH_MD"
 fi
 
-[ -f "$tmp/failed" ] && { echo "bench-vmm: failed engines: $(sort -u "$tmp/failed" | tr '\n' ' ')" >&2; exit 1; }
-exit 0
+[ -f "$tmp/failed" ] || exit 0
+echo "bench-vmm: failed engines: $(sort -u "$tmp/failed" | tr '\n' ' ')" >&2
+# bt86-kvm failing on kvm_pvm is the host's limit (see the note above), not a failure of the benchmark
+[ -n "$kvm_append" ] && [ -z "$(grep -vx bt86-kvm "$tmp/failed")" ] && exit 0
+exit 1

@@ -40,6 +40,10 @@ static void exec_popf(struct vcpu *v, const struct insn *in)
 static void exec_iret(struct vcpu *v, const struct insn *in)
 {
     uint32_t a[1] = { in->opsize };
+    if (__builtin_expect(v->nmi_blocked, 0)) { /* IRET ends NMI blocking: look for a waiting NMI */
+        v->nmi_blocked = 0;
+        v->irq_req = 1;
+    }
     vmm_call(v, VMM_iret, a);
 }
 

@@ -158,12 +158,15 @@ static void run_block(struct vcpu *v, uint32_t budget)
 static void check_interrupts(struct vcpu *v)
 {
     struct machine *m = v->m;
-    if (!v->irq_req || !(v->eflags & F_IF) || v->irq_shadow) return;
+    if (!v->irq_req) return;
+    if (m->cpu_events) m->cpu_events(m, v); /* INIT, SIPI, NMI (-smp) */
+    if (!(v->eflags & F_IF) || v->irq_shadow || v->wait_sipi) return;
+    /* Cleared before the controller is asked, so that a kick from another
+     * vCPU's thread in between is not lost (-smp parallel). */
+    __atomic_store_n(&v->irq_req, 0, __ATOMIC_SEQ_CST);
     int vec = m->irq_ack ? m->irq_ack(m, v) : -1;
-    if (vec < 0) {
-        v->irq_req = 0;
-        return;
-    }
+    if (vec < 0) return;
+    __atomic_store_n(&v->irq_req, 1, __ATOMIC_RELAXED);
     v->halted = 0;
     vmm_count(v, EXIT_EXTINT);
     v->insn_eip = v->eip;
@@ -212,7 +215,7 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
         check_interrupts(v);
         if (v->stop != STOP_NONE) break;
         if (v->halted) {
-            if (v->irq_req && (v->eflags & F_IF)) continue;
+            if (v->irq_req && (v->eflags & F_IF) && !v->wait_sipi) continue;
             if (!m->idle || !m->idle(m, v)) {
                 v->stop = STOP_HALT_FOREVER;
                 break;

@@ -31,6 +31,9 @@ struct machine {
      * irq_ack: acknowledge the highest-priority one and return its vector, or -1. */
     bool (*irq_pending)(struct machine *m, struct vcpu *v);
     int  (*irq_ack)(struct machine *m, struct vcpu *v);
+    /* INIT, start-up IPIs and NMIs for v (NULL = none): called by the run
+     * loop whenever v->irq_req is set, before external interrupts. */
+    void (*cpu_events)(struct machine *m, struct vcpu *v);
     /* Called when v is halted with nothing pending: advance or wait for time
      * and device input. Returns false if nothing can ever wake v. */
     bool (*idle)(struct machine *m, struct vcpu *v);

@@ -61,6 +61,8 @@ void vcpu_reset(struct vcpu *v)
     v->fxstate[24] = 0x80; v->fxstate[25] = 0x1f; /* MXCSR = 0x1f80 */
     v->cpl = 0;
     v->halted = 0;
+    v->wait_sipi = 0;
+    v->nmi_blocked = 0;
     v->irq_shadow = 0;
     v->delivering = -1;
     v->fault_chain_len = 0;
@@ -69,4 +71,32 @@ void vcpu_reset(struct vcpu *v)
     v->stop = STOP_NONE;
     tlb_flush_all(&v->tlb);
     cpu_update_mode(v);
+}
+
+void vcpu_init_ipi(struct vcpu *v)
+{
+    /* INIT leaves the MSRs and the x87/SSE state alone (SDM 9.1.1). */
+    struct vcpu_msrs msr = v->msr;
+    uint8_t fx[sizeof(v->fxstate)];
+    memcpy(fx, v->fxstate, sizeof(fx));
+    vcpu_reset(v);
+    v->msr = msr;
+    memcpy(v->fxstate, fx, sizeof(fx));
+    v->nmi_blocked = 0;
+    if (v->index > 0) {
+        v->halted = 1;
+        v->wait_sipi = 1;
+    }
+}
+
+void vcpu_sipi(struct vcpu *v, uint8_t vec)
+{
+    if (!v->wait_sipi) return;
+    v->wait_sipi = 0;
+    v->halted = 0;
+    v->seg[S_CS].sel = (uint16_t)(vec << 8);
+    v->seg[S_CS].base = (uint32_t)vec << 12;
+    seg_cache_refresh(&v->seg[S_CS], false);
+    v->eip = 0;
+    v->req |= REQ_BLOCK_END;
 }

@@ -116,6 +116,7 @@ enum vcpu_stop {
     STOP_HALT_FOREVER,/* HLT with IF=0 and nothing that can wake it */
     STOP_INSN_LIMIT,
     STOP_ERROR,
+    STOP_YIELD,       /* -smp round robin: this vCPU is halted, let the others run (frontend/smp_run.c) */
 };
 
 /* Pending-request bits in vcpu->req, polled by the run loop between instructions. */
@@ -191,6 +192,11 @@ struct vcpu {
     /* -engine trap's state (cpu/trap_engine.h): NULL under the other
      * engines, so its hooks in the interpreter core cost one test. */
     struct trap_state *trap;
+
+    /* --- several vCPUs (-smp; frontend/smp_run.c) --- */
+    uint8_t wait_sipi;   /* an AP after INIT: halted, and only INIT or a start-up IPI wakes it */
+    uint8_t nmi_blocked; /* an NMI handler runs: the next NMI waits for IRET */
+    void *smp;           /* the vCPU scheduler's per-vCPU state; NULL with one vCPU */
 };
 
 /* 8/16/32-bit GPR access. 8-bit registers use the hardware numbering
@@ -225,5 +231,11 @@ static inline int vcpu_iopl(const struct vcpu *v) { return (v->eflags & F_IOPL) 
 struct vcpu *vcpu_new(struct machine *m, int index);
 void vcpu_free(struct vcpu *v);
 void vcpu_reset(struct vcpu *v);
+/* INIT (SDM 9.1): the power-on state but for the MSRs, x87/SSE state and
+ * caches; an AP (index > 0) then waits for a start-up IPI. */
+void vcpu_init_ipi(struct vcpu *v);
+/* A start-up IPI with vector vec: an AP waiting for it starts in real mode
+ * at CS:IP = vec*256:0 (CS base vec*4096); otherwise it is ignored. */
+void vcpu_sipi(struct vcpu *v, uint8_t vec);
 
 #endif

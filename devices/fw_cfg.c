@@ -14,6 +14,7 @@ void fw_cfg_init(struct fw_cfg *f)
     memset(f, 0, sizeof(*f));
     fw_cfg_add_bytes(f, FW_CFG_SIGNATURE, "QEMU", 4);
     fw_cfg_add_i32(f, FW_CFG_ID, FW_CFG_ID_TRADITIONAL);
+    f->sel_valid = true; /* key 0 is selected at reset, as in QEMU */
 }
 
 void fw_cfg_destroy(struct fw_cfg *f)

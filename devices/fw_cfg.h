@@ -60,7 +60,7 @@ struct fw_cfg {
     uint32_t offset;  /* next byte of the selected item */
 };
 
-/* Start with the signature and ID items. */
+/* Start with the signature and ID items, key 0 selected (QEMU's reset state). */
 void fw_cfg_init(struct fw_cfg *f);
 /* Claim ports 0x510-0x511. 0, or -1 if out of I/O bus slots. */
 int fw_cfg_register(struct fw_cfg *f, struct iobus *bus);

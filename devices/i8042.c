@@ -167,6 +167,10 @@ uint8_t i8042_read(struct i8042 *k, uint16_t port)
     }
     uint8_t v = k->out; /* reading an empty buffer returns the last byte again */
     k->out_full = false;
+    /* The read drops the IRQ line; the next byte raises it again, a new edge
+     * for the (edge-triggered) PIC or I/O APIC. Handlers that read one byte
+     * per interrupt, like Linux's, rely on it (QEMU pulses the line the same way). */
+    update_irq(k);
     refill(k);
     return v;
 }

@@ -108,5 +108,8 @@ void pci_host_port_write(void *opaque, uint16_t port, uint32_t val, int size)
 
 int pci_host_register(struct pci_host *p, struct iobus *bus)
 {
-    return iobus_register(bus, PCI_CONFIG_ADDRESS, 8, pci_host_port_read, pci_host_port_write, p, "pci-conf1");
+    /* 0xcf9-0xcfb stay unclaimed (0xcf9 is the PIIX reset control register
+     * on real boards): only a dword access at 0xcf8 is CONFIG_ADDRESS. */
+    return iobus_register(bus, PCI_CONFIG_ADDRESS, 1, pci_host_port_read, pci_host_port_write, p, "pci-conf1-addr") ||
+           iobus_register(bus, PCI_CONFIG_DATA, 4, pci_host_port_read, pci_host_port_write, p, "pci-conf1-data");
 }

@@ -44,7 +44,7 @@ struct pci_host {
 
 /* Reset state. */
 void pci_host_init(struct pci_host *p);
-/* Claim 0xcf8-0xcff. 0, or -1 if out of I/O bus slots. */
+/* Claim 0xcf8 and 0xcfc-0xcff (two I/O bus slots). 0, or -1 if out of slots. */
 int pci_host_register(struct pci_host *p, struct iobus *bus);
 
 /* A configuration read / write of `size` bytes (1, 2, 4) at register `reg`

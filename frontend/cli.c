@@ -45,6 +45,9 @@ void cli_usage(FILE *f)
           "  -max-insns N        stop after N guest instructions (exit status 4)\n"
           "  -icount SHIFT       deterministic virtual time: each instruction takes 2^SHIFT ns\n"
           "                      (0-10; the default is real time)\n"
+          "  -smp N[,threads=single]\n"
+          "                      N vCPUs (1-8); each on its own host thread unless\n"
+          "                      threads=single (round robin on one thread; implied by -icount)\n"
           "  -version            print the version and exit\n"
           "  -h, -help, --help   print this help and exit\n"
           "\n"
@@ -100,9 +103,27 @@ static int parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* -smp N[,threads=single|multi] (also cpus=N, QEMU's spelling). 0 or -1. */
+static int parse_smp(const char *val, struct options *o)
+{
+    char buf[64];
+    if (strlen(val) >= sizeof(buf)) return -1;
+    strcpy(buf, val);
+    bool have_n = false;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        uint64_t n;
+        const char *num = !strncmp(tok, "cpus=", 5) ? tok + 5 : tok;
+        if (!strcmp(tok, "threads=single")) o->smp_single_thread = true;
+        else if (!strcmp(tok, "threads=multi")) o->smp_single_thread = false;
+        else if (!have_n && !parse_u64(num, &n) && n >= 1 && n <= 8) { o->smp = (int)n; have_n = true; }
+        else return -1;
+    }
+    return have_n ? 0 : -1;
+}
+
 /* Options that take an argument. */
 static const char *const with_arg[] = {
-    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", "icount", "drive", "hda", "hdb", "hdc", "hdd", "bios", "debugcon", "trace", NULL,
+    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", "icount", "drive", "hda", "hdb", "hdc", "hdd", "bios", "debugcon", "trace", "smp", NULL,
 };
 
 static bool takes_arg(const char *name)
@@ -121,6 +142,7 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
     o->engine = ENGINE_INTERP;
     o->display = DISPLAY_NONE;
     o->icount_shift = -1;
+    o->smp = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || a[1] == '\0') return errfmt(err, errlen, "unexpected argument '%s' (the kernel is given with -kernel FILE)", a);
@@ -187,6 +209,9 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             else if (!strcmp(val, "none") || !strcmp(val, "null")) o->debugcon = DEBUGCON_NONE;
             else if (!strncmp(val, "file:", 5) && val[5]) { o->debugcon = DEBUGCON_FILE; o->debugcon_path = val + 5; }
             else return errfmt(err, errlen, "unknown -debugcon '%s' (expected stdio, none or file:PATH)", val);
+        } else if (!strcmp(name, "smp")) {
+            if (parse_smp(val, o))
+                return errfmt(err, errlen, "invalid -smp '%s' (expected N from 1 to 8, optionally N,threads=single|multi)", val);
         } else if (!strcmp(name, "icount")) {
             uint64_t shift;
             /* QEMU also accepts "shift=N"; take either spelling. */
@@ -204,6 +229,8 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
         return errfmt(err, errlen, "-max-insns needs an engine that counts instructions (not -engine kvm)");
     if (o->engine == ENGINE_KVM && o->icount_shift >= 0)
         return errfmt(err, errlen, "-icount needs an engine that counts instructions (not -engine kvm)");
+    if (o->smp > 1 && (o->engine == ENGINE_KVM || o->engine == ENGINE_TRAP))
+        return errfmt(err, errlen, "-smp %d needs -engine interp or bt", o->smp);
     if (!o->kernel && o->drives.n == 0 && !o->bios)
         return errfmt(err, errlen, "nothing to boot (use -kernel FILE or -drive file=DISK; see bt86 -help)");
     return 0;

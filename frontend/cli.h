@@ -50,6 +50,8 @@ struct options {
     const char *bios;         /* -bios FILE: ROM image at the top of 4 GiB (NULL: none) */
     enum debugcon_kind debugcon; /* -debugcon: port 0xe9 output (none: no device) */
     const char *debugcon_path;   /* DEBUGCON_FILE */
+    int smp;                  /* -smp N: vCPUs, 1 to 8 (default 1) */
+    bool smp_single_thread;   /* -smp N,threads=single: round robin on one host thread */
 };
 
 /* Parse argv into o (defaults first). Returns 0, or -1 with a one-line message

@@ -427,9 +427,18 @@ static int vm_open(struct kvm_vm *k, struct vcpu *v)
         fail("KVM_CREATE_VM");
         return -1;
     }
-    /* Intel needs three pages for its real-mode TSS below 4 GiB, outside RAM
-     * (the address QEMU and kvmtool use); AMD ignores it. */
-    if (ioctl(k->vm, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0 && errno != ENOTTY && errno != EINVAL) {
+    /* Intel needs a page for an identity page table and three for its
+     * real-mode TSS, below 4 GiB and outside every slot; KVM's defaults
+     * (0xfffbc000) would fall inside a 2 MiB -bios ROM, so take QEMU's
+     * addresses, free on bt86's board too. AMD ignores both. */
+    if (ioctl(k->kvm, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+        uint64_t idmap = 0xfeffc000u;
+        if (ioctl(k->vm, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0) {
+            fail("KVM_SET_IDENTITY_MAP_ADDR");
+            return -1;
+        }
+    }
+    if (ioctl(k->vm, KVM_SET_TSS_ADDR, 0xfeffd000ul) < 0 && errno != ENOTTY && errno != EINVAL) {
         fail("KVM_SET_TSS_ADDR");
         return -1;
     }
@@ -457,7 +466,9 @@ static int vm_open(struct kvm_vm *k, struct vcpu *v)
      * when the guest never exits, so timers and host input are polled. */
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = tick_handler; /* no SA_RESTART: KVM_RUN must return EINTR */
+    sa.sa_handler = tick_handler;
+    /* KVM_RUN returns EINTR whatever SA_RESTART says; other calls restart */
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGRTMIN, &sa, &k->old_sa) < 0) {
         fail("sigaction");
@@ -484,6 +495,16 @@ static int vm_open(struct kvm_vm *k, struct vcpu *v)
         return -1;
     }
     return 0;
+}
+
+static const char *internal_error_text(unsigned sub)
+{
+    switch (sub) {
+    case KVM_INTERNAL_ERROR_EMULATION: return "instruction emulation failed";
+    case KVM_INTERNAL_ERROR_SIMUL_EX: return "exception during exception delivery";
+    case KVM_INTERNAL_ERROR_DELIVERY_EV: return "exit during event delivery";
+    default: return "unknown suberror";
+    }
 }
 
 /* The vCPU halted: wait (through the board's idle hook) until an interrupt
@@ -578,15 +599,19 @@ enum vcpu_stop kvm_engine_run(struct vcpu *v)
             stop = STOP_TRIPLE_FAULT;
             goto out;
         case KVM_EXIT_FAIL_ENTRY:
-            fprintf(stderr, "bt86: -engine kvm: VM entry failed (hardware reason 0x%llx)\n",
-                    (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-            goto out_save;
+            save_state(&k, v);
+            fprintf(stderr, "bt86: -engine kvm: VM entry failed (hardware reason 0x%llx) at EIP=%08x\n",
+                    (unsigned long long)run->fail_entry.hardware_entry_failure_reason, v->eip);
+            goto out;
         case KVM_EXIT_INTERNAL_ERROR:
-            fprintf(stderr, "bt86: -engine kvm: KVM internal error (suberror %u)\n", run->internal.suberror);
-            goto out_save;
+            save_state(&k, v);
+            fprintf(stderr, "bt86: -engine kvm: KVM internal error (%s) at EIP=%08x\n",
+                    internal_error_text(run->internal.suberror), v->eip);
+            goto out;
         default:
-            fprintf(stderr, "bt86: -engine kvm: unhandled exit reason %u\n", run->exit_reason);
-            goto out_save;
+            save_state(&k, v);
+            fprintf(stderr, "bt86: -engine kvm: unhandled exit reason %u at EIP=%08x\n", run->exit_reason, v->eip);
+            goto out;
         }
     }
 out_save:

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cpu/interp.h"
+#include "cpu/interrupt.h"
 #include "cpu/trap_engine.h"
 #include "devices/port80.h"
 #include "frontend/acpi_tables.h"
@@ -21,6 +22,7 @@
 #include "translator/bt.h"
 #include "frontend/kvm_engine.h"
 #include "frontend/multiboot.h"
+#include "frontend/smp_run.h"
 
 /* Move buffered host input into the UART as far as its receiver has room. */
 static void feed_uart(struct pc *pc)
@@ -111,8 +113,10 @@ static uint64_t pc_now_ns(struct machine *m)
 
 static void kick_vcpu(struct vcpu *v)
 {
-    v->irq_req = 1;
-    v->req |= REQ_BLOCK_END;
+    /* Atomic: with -smp threads, another vCPU's thread may kick v. */
+    __atomic_store_n(&v->irq_req, 1, __ATOMIC_SEQ_CST);
+    __atomic_or_fetch(&v->req, REQ_BLOCK_END, __ATOMIC_SEQ_CST);
+    if (v->smp) smp_kick(v);
 }
 
 static void pic_output(void *opaque, bool level)
@@ -131,16 +135,50 @@ static bool pc_irq_pending(struct machine *m, struct vcpu *v)
 {
     struct pc *pc = m->board;
     struct lapic *a = &pc->lapic[v->index];
-    return lapic_has_interrupt(a) >= 0 || (lapic_accepts_pic(a) && pic_pending(&pc->pic));
+    smp_dev_lock(m);
+    bool p = lapic_has_interrupt(a) >= 0 || (lapic_accepts_pic(a) && pic_pending(&pc->pic));
+    smp_dev_unlock(m);
+    return p;
 }
 
 static int pc_irq_ack(struct machine *m, struct vcpu *v)
 {
     struct pc *pc = m->board;
     struct lapic *a = &pc->lapic[v->index];
-    if (lapic_has_interrupt(a) >= 0) return lapic_ack(a);
-    if (lapic_accepts_pic(a) && pic_pending(&pc->pic)) return pic_intack(&pc->pic);
-    return -1;
+    int vec = -1;
+    smp_dev_lock(m);
+    if (lapic_has_interrupt(a) >= 0) vec = lapic_ack(a);
+    else if (lapic_accepts_pic(a) && pic_pending(&pc->pic)) vec = pic_intack(&pc->pic);
+    smp_dev_unlock(m);
+    return vec;
+}
+
+/* INIT, start-up IPIs and NMIs that v's local APIC holds (-smp): taken
+ * under the device lock, acted on after it (an NMI delivery may fault). */
+static void pc_cpu_events(struct machine *m, struct vcpu *v)
+{
+    struct pc *pc = m->board;
+    struct lapic *a = &pc->lapic[v->index];
+    smp_dev_lock(m);
+    bool init = a->init_pending, sipi = a->sipi_pending;
+    uint8_t sipi_vec = a->sipi_vector;
+    bool nmi = a->nmi_pending && !v->nmi_blocked && !v->irq_shadow && !v->wait_sipi && !init;
+    if (init) lapic_reset(a); /* INIT resets the APIC but for its ID and base (clears the flags) */
+    a->sipi_pending = false;
+    if (nmi) a->nmi_pending = false;
+    smp_dev_unlock(m);
+    if (init) {
+        vcpu_init_ipi(v);
+        v->req |= REQ_BLOCK_END;
+        return; /* a start-up IPI sent with the INIT came too early: dropped */
+    }
+    if (sipi) vcpu_sipi(v, sipi_vec);
+    if (nmi) {
+        v->halted = 0;
+        v->nmi_blocked = 1;
+        v->insn_eip = v->eip;
+        cpu_interrupt(v, EXC_NMI, INT_EXTERNAL, false, 0, v->eip);
+    }
 }
 
 /* The local APIC's state changed: make the vCPU look for an interrupt. */
@@ -167,6 +205,24 @@ static void ioapic_deliver(void *opaque, int dest, int dest_mode, int delivery_m
     struct pc *pc = opaque;
     if (delivery_mode == 7) return; /* ExtINT: the PIC path through LINT0 */
     lapic_route(pc->lapics, pc->m.ncpu, dest, dest_mode, delivery_mode, vector, level);
+}
+
+/* The APIC window with several vCPUs: the accessing vCPU's local APIC. */
+static struct lapic *window_apic(struct pc *pc)
+{
+    struct vcpu *v = smp_current();
+    if (!v) v = pc->cur;
+    return &pc->lapic[v ? v->index : 0];
+}
+
+static uint32_t apic_window_read(void *opaque, uint32_t offset, int size)
+{
+    return lapic_mmio_read(window_apic(opaque), offset, size);
+}
+
+static void apic_window_write(void *opaque, uint32_t offset, uint32_t val, int size)
+{
+    lapic_mmio_write(window_apic(opaque), offset, val, size);
 }
 
 static void apic_base_written(struct machine *m, struct vcpu *v)
@@ -277,7 +333,7 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
     if (o->engine == ENGINE_KVM && kvm_engine_probe(err, errlen)) return -1;
     if (console_open(&pc->con, o->serial, o->serial_path, err, errlen)) return -1;
     pc->console_ok = true;
-    if (machine_init(&pc->m, o->ram_bytes, 1)) return -1; /* it printed why */
+    if (machine_init(&pc->m, o->ram_bytes, o->smp > 1 ? o->smp : 1)) return -1; /* it printed why */
     pc->machine_ok = true;
     struct machine *m = &pc->m;
     m->board = pc;
@@ -306,8 +362,18 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
         pc->lapics[i] = &pc->lapic[i];
     }
     struct mmio_region r;
-    /* One vCPU for now: the APIC window belongs to vCPU 0's local APIC. */
+    /* One vCPU: the APIC window belongs to vCPU 0's local APIC. Several:
+     * it reaches the local APIC of the vCPU that accesses it. */
     lapic_region(&pc->lapic[0], &r);
+    if (m->ncpu > 1) {
+        r.read = apic_window_read;
+        r.write = apic_window_write;
+        r.opaque = pc;
+        m->cpu_events = pc_cpu_events;
+        for (int i = 1; i < m->ncpu; i++) vcpu_init_ipi(m->cpu[i]); /* APs wait for INIT-SIPI */
+        bool threaded = !o->smp_single_thread && o->icount_shift < 0 && smp_threads_supported(o->engine);
+        if (smp_init(pc, threaded, err, errlen)) return -1;
+    }
     if (phys_add_mmio(&m->mem, &r)) {
         snprintf(err, errlen, "cannot map the local APIC");
         return -1;
@@ -411,6 +477,7 @@ int pc_load(struct pc *pc, const struct options *o, char *err, size_t errlen)
 
 enum vcpu_stop pc_run(struct pc *pc, uint64_t max_insns)
 {
+    if (pc->smp) return smp_run(pc, max_insns);
     struct vcpu *v = pc->m.cpu[0];
     uint64_t start = v->icount;
     enum vcpu_stop s = STOP_NONE;
@@ -442,6 +509,7 @@ void pc_destroy(struct pc *pc)
         if (pc->disk[i]) disk_image_close(pc->disk[i]); /* flushes what the guest wrote */
         pc->disk[i] = NULL;
     }
+    smp_destroy(pc);
     fw_cfg_destroy(&pc->fwcfg);
     debugcon_close(&pc->debugcon);
     if (pc->machine_ok) machine_destroy(&pc->m);

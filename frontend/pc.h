@@ -42,6 +42,7 @@
 #define PC_IDLE_WAIT_MS 10
 
 struct display_sdl;
+struct smp_state;
 
 struct pc {
     struct machine m;
@@ -65,6 +66,7 @@ struct pc {
     struct vga_text vga;          /* VGA text-mode registers (0x3c0-0x3df) */
     struct display_sdl *display;  /* -display sdl window, or NULL */
     struct vcpu *cur;     /* the vCPU running on this (the only) host thread */
+    struct smp_state *smp; /* -smp N > 1: the vCPU scheduler (frontend/smp_run.h), else NULL */
     enum engine_kind engine; /* -engine: interpreter or binary translator */
     bool user_quit;       /* Ctrl-A x */
     bool reset_requested; /* 8042 / port 0x92 reset: bt86 ends the run (status 0) */

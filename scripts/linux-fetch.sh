@@ -16,7 +16,9 @@
 # downloaded again (or, offline, refused).
 #
 # Offline (apt cannot resolve or download), the newest kernel and busybox
-# recorded in SHA256SUMS are used if they still verify.
+# recorded in SHA256SUMS are used if they still verify. While apt's lists are
+# unchanged, the last resolution ($BT86_CACHE/resolved) is reused without
+# asking apt again (apt-cache takes seconds where apt keeps no binary cache).
 #
 # Needs the i386 architecture in dpkg/apt (scripts/install-deps.sh adds it; so
 # does this script, as root or through sudo, if it is missing).
@@ -31,20 +33,31 @@ touch "$SUMS"
 
 say() { echo "linux-fetch: $*" >&2; }
 
-# The i386 architecture must be known to dpkg and apt's lists must include it.
-ensure_i386() {
-    if dpkg --print-foreign-architectures | grep -qx i386 &&
-       apt-cache show --no-all-versions linux-image-686:i386 >/dev/null 2>&1; then
-        return 0
-    fi
+# add_i386: adds the i386 architecture to dpkg and refreshes apt's lists
+# (as root or through sudo), for when apt cannot resolve the i386 packages.
+add_i386() {
     local sudo=""
     if [ "$(id -u)" != 0 ]; then
         command -v sudo >/dev/null || { say "need root or sudo to add the i386 architecture (dpkg --add-architecture i386 && apt-get update)"; return 1; }
         sudo=sudo
     fi
-    say "adding the i386 architecture to apt (dpkg --add-architecture i386; apt-get update)"
-    dpkg --print-foreign-architectures | grep -qx i386 || $sudo dpkg --add-architecture i386
+    say "apt cannot resolve linux-image-686:i386: adding the i386 architecture if needed, then apt-get update"
+    dpkg --print-foreign-architectures | grep -qx i386 || $sudo dpkg --add-architecture i386 || return 1
     $sudo apt-get update -qq || return 1
+}
+
+# The kernel package the metapackage depends on today, e.g.
+# linux-image-6.1.0-50-686:i386 (the ABI number changes: never hard-code it).
+resolve_kernel() {
+    { apt-cache depends linux-image-686:i386 2>/dev/null || true; } | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+}
+
+# apt-cache is slow where apt keeps no binary cache (Debian's container
+# images): the last resolution is reused while apt's lists are unchanged.
+lists_key() {
+    local L=/var/lib/apt/lists/
+    eval "$(apt-config shell L Dir::State::lists/d 2>/dev/null)"
+    echo "$(stat -c %Y "$L" "$L"*Packages* 2>/dev/null | sort -n | tail -1) $(dpkg --print-foreign-architectures | tr '\n' ' ')"
 }
 
 # recorded_sum FILE: the sum SHA256SUMS records for FILE (empty if none)
@@ -55,11 +68,11 @@ record_sum() {
     { awk -v f="$1" '$2 != f' "$SUMS"; echo "$2  $1"; } >"$SUMS.tmp" && mv "$SUMS.tmp" "$SUMS"
 }
 
-# fetch PKG:i386 VAR: resolves PKG to its candidate version, makes sure the
-# verified .deb is in the cache, sets VAR to its file name.
+# fetch RECORD VAR: for the package of an `apt-cache show` RECORD (its
+# candidate version), makes sure the verified .deb is in the cache and sets
+# VAR to its file name.
 fetch() {
-    local pkg=$1 info name ver arch want file have rec
-    info=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null) || return 1
+    local info=$1 name ver arch want file have rec
     name=$(awk '/^Package:/ { print $2; exit }' <<<"$info")
     ver=$(awk '/^Version:/ { print $2; exit }' <<<"$info")
     arch=$(awk '/^Architecture:/ { print $2; exit }' <<<"$info")
@@ -100,13 +113,32 @@ offline() {
     printf -v "$2" '%s' "$file"
 }
 
+# verified FILE: FILE is in the cache and matches its SHA256SUMS line
+verified() {
+    local rec; rec=$(recorded_sum "$1")
+    [ -n "$1" ] && [ -f "$CACHE/$1" ] && [ -n "$rec" ] && [ "$(sha256sum "$CACHE/$1" | cut -d' ' -f1)" = "$rec" ]
+}
+
+# record PACKAGE: PACKAGE's paragraph of the `apt-cache show` output in $info
+record() { awk -v RS= -v p="Package: ${1%:*}" '{ split($0, l, "\n"); if (l[1] == p) { print; exit } }' <<<"$info"; }
+
 KDEB="" BDEB=""
-if ensure_i386; then
-    # The metapackage names today's ABI (linux-image-6.1.0-NN-686); never hard-code it.
-    kpkg=$(apt-cache depends linux-image-686:i386 2>/dev/null |
-           awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-    [ -n "$kpkg" ] && fetch "$kpkg" KDEB || KDEB=""
-    fetch busybox-static:i386 BDEB || BDEB=""
+RESOLVED=$CACHE/resolved
+key=$(lists_key)
+if [ -f "$RESOLVED" ] && [ "$(sed -n 1p "$RESOLVED")" = "$key" ] &&
+   verified "$(sed -n 2p "$RESOLVED")" && verified "$(sed -n 3p "$RESOLVED")"; then
+    KDEB=$(sed -n 2p "$RESOLVED") BDEB=$(sed -n 3p "$RESOLVED")
+else
+    kpkg=""
+    dpkg --print-foreign-architectures | grep -qx i386 && kpkg=$(resolve_kernel)
+    if [ -z "$kpkg" ] && add_i386; then
+        kpkg=$(resolve_kernel)
+    fi
+    if [ -n "$kpkg" ] && info=$(apt-cache show --no-all-versions "$kpkg" busybox-static:i386 2>/dev/null); then
+        fetch "$(record "$kpkg")" KDEB || KDEB=""
+        fetch "$(record busybox-static)" BDEB || BDEB=""
+        [ -n "$KDEB" ] && [ -n "$BDEB" ] && printf '%s\n%s\n%s\n' "$(lists_key)" "$KDEB" "$BDEB" >"$RESOLVED"
+    fi
 fi
 if [ -z "$KDEB" ]; then
     offline '^linux-image-[0-9].*-686_.*_i386[.]deb$' KDEB && say "offline: using cached $KDEB" || KDEB=""

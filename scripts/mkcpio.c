@@ -94,11 +94,17 @@ static void add_symlink(const char *name, const char *target, uint32_t perm)
     pad4();
 }
 
+/* Byte order, whatever the locale: the same tree gives the same archive. */
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
 /* Walks dir (the on-disk path) whose archive name is name ("" for the root). */
 static void walk(const char *dir, const char *name)
 {
     struct dirent **ents;
-    int n = scandir(dir, &ents, NULL, alphasort);
+    int n = scandir(dir, &ents, NULL, by_name);
     if (n < 0)
         die("cannot read directory %s", dir);
     for (int i = 0; i < n; i++) {

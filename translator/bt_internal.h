@@ -15,7 +15,7 @@
 /* Translated code conventions (see docs of translator/bt_gen.c):
  *   guest EAX ECX EDX EBX EBP ESI EDI in host rax rcx rdx rbx rbp rsi rdi,
  *   guest ESP in r12, r13 = struct vcpu *, r14 = TLB table of v->mem_view,
- *   r15 = the instruction budget (bt_vcpu.budget while in translated code),
+ *   r15 = the instruction budget - 1 (bt_vcpu.budget - 1 while in translated code),
  *   r8-r11 scratch. Guest arithmetic flags live in host RFLAGS; host rsp is
  *   16-byte aligned at instruction boundaries.
  * Instruction count: a block charges its length to the budget on entry, so

@@ -87,6 +87,7 @@ void bt_emit_trampolines(struct bt_vcpu *bt)
     eb(&e, 8);
     mov_r_rm(&e, 8, R13, rm_reg(RDI));
     mov_r_rm(&e, 8, HR_BUDGET, rm_mem(RSI, OFF_BUDGET));
+    lea(&e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -1)); /* r15 = budget - 1 */
     mov_r_rm(&e, 8, R11, rm_reg(RDX));
     load_view(&e, RAX);
     load_flags(&e, R8);
@@ -100,6 +101,7 @@ void bt_emit_trampolines(struct bt_vcpu *bt)
     /* exit_mem: everything already in struct vcpu; the budget goes back. */
     bt->exit_mem = e.p;
     mov_r_rm(&e, 8, R8, rm_mem(HR_V, OFF_VBT));
+    lea(&e, 8, HR_BUDGET, rm_mem(HR_BUDGET, 1));
     mov_rm_r(&e, 8, rm_mem(R8, OFF_BUDGET), HR_BUDGET);
     emit_op1(&e, 8, 0x83, 0, rm_reg(RSP)); /* add rsp, 8 */
     eb(&e, 8);
@@ -123,6 +125,7 @@ void bt_emit_trampolines(struct bt_vcpu *bt)
     mov_r_rm(&e, 8, R11, rm_mem(R10, OFF_BASE));
     emit_op1(&e, 8, 0x29, HR_BUDGET, rm_reg(R11)); /* sub r11, r15 */
     emit_op1(&e, 8, 0x29, R9, rm_reg(R11));        /* sub r11, r9 */
+    lea(&e, 8, R11, rm_mem(R11, -1));              /* (r15 is budget - 1) */
     mov_rm_r(&e, 8, rm_mem(HR_V, OFF_ICOUNT), R11);
     push_r(&e, R9); /* kept across the call; aligns the stack */
     mov_r_rm(&e, 8, RDI, rm_reg(R13));
@@ -132,7 +135,7 @@ void bt_emit_trampolines(struct bt_vcpu *bt)
     pop_r(&e, R9);
     mov_r_rm(&e, 8, R10, rm_mem(HR_V, OFF_VBT));
     mov_r_rm(&e, 8, R11, rm_mem(HR_V, OFF_ICOUNT));
-    emit_op1(&e, 8, 0x01, HR_BUDGET, rm_reg(R11)); /* add r11, r15 */
+    lea(&e, 8, R11, rm_sib(R11, HR_BUDGET, 0, 1)); /* r11 = icount + budget */
     emit_op1(&e, 4, 0x85, RAX, rm_reg(RAX));       /* test eax, eax */
     uint8_t *jexit = jcc_rel32(&e, 0x5);           /* jnz */
     lea(&e, 8, R11, rm_sib(R11, R9, 0, -1));

@@ -1,8 +1,9 @@
 ; bt86's own tiny firmware ROM (a -bios image, not a Multiboot guest): 64 KiB,
 ; entered at the reset vector F000:FFF0. It reports on the debug console
 ; (port 0xe9) where it runs, the CPU family from EDX at reset, the debug
-; console's read-back value, what fw_cfg (0x510) and the CMOS say about RAM,
-; the PCI host bridge's IDs through 0xcf8/0xcfc, then checks in 16-bit
+; console's read-back value, fw_cfg's reset state (key 0 selected), what
+; fw_cfg (0x510) and the CMOS say about RAM, the PCI host bridge's IDs
+; through 0xcf8/0xcfc (after checking 0xcf8 reads back), then checks in 16-bit
 ; protected mode that the copy below 1 MiB is the ROM's last 64 KiB as seen at
 ; 0xFFFF0000 and that writes to it are ignored, and exits through port 0xf4
 ; (QEMU's isa-debug-exit: status 1 = every check passed, 3 = one failed).
@@ -58,7 +59,14 @@ start:
         call hex8
         call newline
 
-        ; fw_cfg: the signature (key 0) and the RAM size (key 3, 64-bit LE)
+        ; fw_cfg: key 0 is selected at reset; then the signature (key 0) and
+        ; the RAM size (key 3, 64-bit LE)
+        mov si, msg_fwreset
+        call puts
+        mov dx, 0x511
+        in al, dx
+        call putc
+        call newline
         mov si, msg_sig
         call puts
         mov ax, 0x0000
@@ -267,6 +275,7 @@ msg_reset:    db " (reset vector CS=", 0
 msg_close:    db ")", 10, 0
 msg_family:   db "biosrom: CPU family at reset ", 0
 msg_readback: db "biosrom: debugcon port reads ", 0
+msg_fwreset:  db "biosrom: fw_cfg first byte before any select: ", 0
 msg_sig:      db "biosrom: fw_cfg signature ", 0
 msg_ram:      db "biosrom: fw_cfg RAM size ", 0
 msg_mib:      db " MiB", 10, 0

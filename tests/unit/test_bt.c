@@ -630,3 +630,34 @@ Test(bt, stale_code_translation_follows_the_interpreter)
     cr_assert_eq(p.hb->v->r[R_ESI], 0x66); /* `done` came from the new one */
     pair_free(&p);
 }
+
+/* One-operand MUL/IMUL run natively: CF and OF from the product, SF ZF AF PF
+ * kept from before (as the interpreter does), also when a fault observes them.
+ *   cmp eax, ebx ; mul ecx ; pushfd ; cmp esi, edi ; imul dword [0x20010] ;
+ *   pushfd ; cmp edx, eax ; mul bl ; pushfd ; cmp ebp, ecx ; imul cx ; pushfd ;
+ *   mov edx, [0x50010] (#PF) */
+Test(bt, one_operand_mul_keeps_sf_zf_af_pf)
+{
+    static const uint8_t code[] = { 0x39, 0xd8, 0xf7, 0xe1, 0x9c, 0x39, 0xfe, 0xf7, 0x2d, 0x10, 0x00, 0x02, 0x00,
+                                    0x9c, 0x39, 0xc2, 0xf6, 0xe3, 0x9c, 0x39, 0xcd, 0x66, 0xf7, 0xe9, 0x9c,
+                                    0x8b, 0x15, 0x10, 0x00, 0x05, 0x00, 0xf4 };
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    enable_paging(p.hi);
+    enable_paging(p.hb);
+    struct vcpu *v = p.hb->v;
+    uint32_t a = v->r[R_EAX], b = v->r[R_EBX], c = v->r[R_ECX], d = a - b;
+    run_pair(&p, 1000);
+    compare(&p); /* the PUSHFD images and the #PF frame's EFLAGS included */
+    cr_assert_eq(v->exceptions[EXC_PF], 1);
+    /* Only the PUSHFDs and the HLTs (after the MOV, in the #PF stub) call the interpreter. */
+    cr_assert_eq(stats(&p).fallback, 4 + 2, "fallbacks %lu", (unsigned long)stats(&p).fallback);
+    /* The first PUSHFD (4 pushes and the #PF frame above it): CMP's SF ZF AF PF, MUL's CF OF. */
+    uint64_t prod = (uint64_t)a * c;
+    uint32_t want = (d >> 31 ? F_SF : 0) | (d == 0 ? F_ZF : 0) | ((a ^ b ^ d) & 0x10 ? F_AF : 0) |
+                    (__builtin_parity(d & 0xff) ? 0 : F_PF) | (prod >> 32 ? F_CF | F_OF : 0);
+    uint32_t esp0 = HARNESS_STACK;
+    cr_assert_eq(harness_read32(p.hb, esp0 - 4) & F_ARITH, want, "pushed %#x, want %#x",
+                 harness_read32(p.hb, esp0 - 4) & F_ARITH, want);
+    pair_free(&p);
+}

@@ -33,6 +33,12 @@ static void rd_n(uint8_t *b, unsigned n)
 
 TestSuite(fw_cfg, .init = setup, .fini = teardown);
 
+Test(fw_cfg, key0_selected_at_reset)
+{
+    cr_assert_eq(rd(), 'Q');
+    cr_assert_eq(rd(), 'E');
+}
+
 Test(fw_cfg, signature_then_zeros)
 {
     uint8_t b[6];
@@ -197,4 +203,32 @@ Test(fw_cfg, e820_entry_format)
     cr_assert_eq(fw_cfg_e820_ram(e, 200u << 20), 20);
     const uint8_t want[20] = { 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x80, 0x0c, 0, 0, 0, 0, 1, 0, 0, 0 };
     cr_assert_eq(memcmp(e, want, 20), 0);
+}
+
+/* Containment: random selects and reads never leave the items (run under
+ * ASan/UBSan), and every byte read is a byte of the selected item or 0. */
+Test(fw_cfg, random_accesses_stay_inside)
+{
+    cr_assert_eq(fw_cfg_add_file(&f, "etc/e820", "0123456789abcdefghij", 20), 0);
+    uint32_t x = 777;
+    uint16_t key = 0;
+    uint32_t off = 0;
+    for (int i = 0; i < 200000; i++) {
+        x = x * 1103515245u + 12345u;
+        if ((x >> 24) < 16) {
+            key = (uint16_t)(x >> 3);
+            if ((x >> 20) & 1) key &= 0x3f;
+            sel(key);
+            off = 0;
+        } else if ((x >> 24) < 20) {
+            (void)iobus_in(&bus, FW_CFG_PORT_DATA, (x & 1) ? 2 : 4); /* rejected: nothing consumed */
+        } else {
+            uint8_t b = (uint8_t)iobus_in(&bus, (x & 1) ? FW_CFG_PORT_DATA : FW_CFG_PORT_SEL, 1);
+            unsigned k = key & FW_CFG_ENTRY_MASK;
+            uint8_t want = 0;
+            if (!(key & FW_CFG_ARCH_LOCAL) && k < FW_CFG_KEYS && off < f.item[k].len) want = f.item[k].data[off];
+            cr_assert_eq(b, want, "key %#x offset %u", key, off);
+            off++;
+        }
+    }
 }

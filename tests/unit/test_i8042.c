@@ -7,13 +7,20 @@
 static bool irq[16];
 static bool a20_state;
 static int resets;
-static void on_irq(void *o, int n, bool level) { (void)o; irq[n] = level; }
+static int rises[16];
+static void on_irq(void *o, int n, bool level)
+{
+    (void)o;
+    if (level && !irq[n]) rises[n]++;
+    irq[n] = level;
+}
 static void on_a20(void *o, bool en) { (void)o; a20_state = en; }
 static void on_reset(void *o) { (void)o; resets++; }
 
 static void setup(struct i8042 *k)
 {
     memset(irq, 0, sizeof(irq));
+    memset(rises, 0, sizeof(rises));
     a20_state = true;
     resets = 0;
     i8042_init(k, on_irq, on_a20, on_reset, NULL);
@@ -154,4 +161,23 @@ Test(i8042, controller_replies_while_ports_disabled)
     i8042_write(&k, 0x64, 0xae);            /* keyboard port on: the key arrives */
     cr_assert_eq(status(&k) & 1, 1);
     cr_assert_eq(data(&k), 0x1e);
+}
+
+/* Each byte is a new IRQ edge: reading the data port drops the line and the
+ * next queued byte raises it again (an edge-triggered PIC would otherwise
+ * see one interrupt for a three-byte reply). */
+Test(i8042, every_byte_is_a_new_edge)
+{
+    struct i8042 k;
+    setup(&k);
+    i8042_write(&k, 0x60, 0xf2);            /* identify: FA AB 83 */
+    cr_assert(irq[1]);
+    cr_assert_eq(rises[1], 1);
+    cr_assert_eq(data(&k), 0xfa);
+    cr_assert_eq(rises[1], 2);
+    cr_assert_eq(data(&k), 0xab);
+    cr_assert_eq(rises[1], 3);
+    cr_assert_eq(data(&k), 0x83);
+    cr_assert_not(irq[1]);
+    cr_assert_eq(rises[1], 3);
 }

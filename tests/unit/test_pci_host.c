@@ -164,3 +164,23 @@ Test(pci_host, linux_type1_probe)
     cr_assert_eq(found, 0);
     cr_assert_eq(iobus_in(&bus, PCI_CONFIG_ADDRESS, 4), 0);
 }
+
+/* Containment: any sequence of guest accesses stays inside the device (run
+ * under ASan/UBSan); the IDs survive, whatever was written. */
+Test(pci_host, random_accesses_stay_inside)
+{
+    uint32_t x = 12345;
+    static const int sizes[3] = { 1, 2, 4 };
+    for (int i = 0; i < 200000; i++) {
+        x = x * 1103515245u + 12345u;
+        uint16_t port = (uint16_t)(0xcf8 + (x >> 8) % 8);
+        int size = sizes[(x >> 16) % 3];
+        uint32_t val = x * 2654435761u;
+        if (i % 3 == 0) iobus_out(&bus, PCI_CONFIG_ADDRESS, (val & 0x8000fffcu) | (x & 1u) << 31, 4);
+        else if (x & 0x80000000u) iobus_out(&bus, port, val, size);
+        else (void)iobus_in(&bus, port, size);
+    }
+    cr_assert_eq(pci_host_cfg_read(&p, 0, 0, 0x00, 4), 0x12378086u);
+    cr_assert_eq(pci_host_cfg_read(&p, 0, 0, 0x08, 4), 0x06000002u);
+    cr_assert_eq(pci_host_cfg_read(&p, 0, 0, 0x0e, 1), 0);
+}
