@@ -3,6 +3,7 @@
 #include "cpu/interp.h"
 
 #include <capstone/capstone.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/decode.h"
@@ -72,6 +73,21 @@ static inline void exec_one(struct vcpu *v, const struct insn *in)
     v->icount++;
 }
 
+/* Instructions decoded outside the decode cache, by EIP: a page-crossing
+ * instruction in a loop (common in a kernel's 4 KiB-aligned text) would
+ * otherwise go through Capstone at every execution. An entry is used only if
+ * the bytes fetched now equal those it was decoded from, so it needs no
+ * invalidation; fetching them again keeps the fetch faults exact. */
+#define UC_ENTRIES 32
+struct uncached_insns {
+    struct uc_entry {
+        uint32_t eip;
+        uint8_t code32, len; /* len 0: empty */
+        uint8_t bytes[15];
+        struct insn in;
+    } e[UC_ENTRIES];
+};
+
 /* Fetch, decode and run one instruction without the decode cache: it crosses
  * a page boundary, lies in MMIO, or runs past the CS limit. */
 static void exec_uncached(struct vcpu *v)
@@ -81,18 +97,38 @@ static void exec_uncached(struct vcpu *v)
     int view = v->cpl == 3 && !trap_kernel_view(v) ? TLB_VIEW_USER : TLB_VIEW_SUP;
     uint8_t bytes[16];
     uint32_t n = 0;
-    struct insn in;
     v->insn_eip = v->eip; /* fetch faults report the instruction being fetched */
+    if (unlikely(!v->uc)) {
+        v->uc = calloc(1, sizeof(*v->uc));
+        if (!v->uc) cpu_gp(v, 0); /* out of host memory: cannot happen in practice */
+    }
+    struct uc_entry *e = &v->uc->e[(v->eip ^ (v->eip >> 5)) % UC_ENTRIES];
+    bool hit = e->len && e->eip == v->eip && e->code32 == v->code32;
+    /* Fetch byte by byte, in order, so a fault on the second page is raised
+     * only if the instruction really reaches it. */
     for (;;) {
         if (n == 15) cpu_gp(v, 0); /* longer than 15 bytes */
         uint32_t off = (v->eip + n) & ip_mask(v);
         if (off > cs->limit) cpu_gp(v, 0);
         bytes[n] = (uint8_t)lin_read_slow(v, cs->base + off, 1, view, ACC_FETCH);
         n++;
-        int r = decode_one(m->decoder, bytes, n, v->eip, v->code32, &in);
-        if (r == DECODE_OK) break;
+        if (hit) {
+            if (bytes[n - 1] != e->bytes[n - 1]) hit = false; /* changed: decode afresh */
+            else if (n == e->len) break;
+            else continue;
+        }
+        int r = decode_one(m->decoder, bytes, n, v->eip, v->code32, &e->in);
+        if (r == DECODE_OK) {
+            e->eip = v->eip;
+            e->code32 = v->code32;
+            e->len = (uint8_t)n;
+            memcpy(e->bytes, bytes, n);
+            break;
+        }
+        e->len = 0;
         if (r == DECODE_UD) cpu_ud(v);
     }
+    struct insn in = e->in; /* the handler may run exec_uncached again (e.g. a fault handler) */
     exec_one(v, &in);
 }
 

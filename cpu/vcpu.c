@@ -26,6 +26,7 @@ void vcpu_free(struct vcpu *v)
     if (!v) return;
     tlb_destroy(&v->tlb);
     free(v->trap);
+    free(v->uc);
     free(v);
 }
 

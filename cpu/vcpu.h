@@ -177,6 +177,11 @@ struct vcpu {
      * linear-to-physical mapping it was found through. */
     struct interp_jc_entry { uint32_t lin; uint8_t code32, view; struct block *b; } jcache[256];
     uint64_t jc_tlb_gen, jc_code_gen;
+    /* The interpreter's records of instructions it decodes outside the
+     * decode cache (crossing a page end, in MMIO, at the CS limit), reused
+     * when the same bytes are fetched again at the same EIP (cpu/interp.c);
+     * allocated on first use, freed by vcpu_free. */
+    struct uncached_insns *uc;
 
     /* The binary translator's per-vCPU state (translator/bt.h), created by
      * the first bt_run and freed by bt_vcpu_free; NULL under the interpreter. */

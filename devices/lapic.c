@@ -526,7 +526,11 @@ void lapic_deliver(struct lapic *l, int delivery_mode, int vector, bool level_tr
         kick(l);
         break;
     case APIC_DM_INIT:
+        /* A start-up IPI before this INIT is void; one after it is kept
+         * (both pending means INIT then SIPI: the board applies them in
+         * that order). */
         l->init_pending = true;
+        l->sipi_pending = false;
         kick(l);
         break;
     case APIC_DM_STARTUP:

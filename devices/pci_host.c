@@ -4,8 +4,9 @@
  * start at 0; the command bits I/O, memory, bus master, SERR and
  * INTx-disable, the cache line size, the interrupt line and the whole
  * device-specific area 0x40-0xff (PAM, SMRAM, ...) are writable; everything
- * else, the latency timer included, is read-only. The
- * PAM and SMRAM registers are storage only: they do not remap memory. */
+ * else, the latency timer included, is read-only. A change to the PAM
+ * registers is passed to the board's hook, which routes the BIOS ROM's
+ * segments (frontend/bios_rom.c); SMRAM is storage only (no SMM). */
 #include "devices/pci_host.h"
 
 #include <stdbool.h>
@@ -38,6 +39,21 @@ void pci_host_init(struct pci_host *p)
     memset(p->wmask + 0x40, 0xff, 0xc0);    /* device-specific registers */
 }
 
+void pci_host_set_pam_hook(struct pci_host *p, pci_host_pam_fn fn, void *opaque)
+{
+    p->pam_changed = fn;
+    p->pam_opaque = opaque;
+}
+
+unsigned pci_host_pam_attr(const struct pci_host *p, uint32_t a)
+{
+    if (a < 0xc0000 || a > 0xfffff) return 0;
+    if (a >= 0xf0000) return (p->cfg[I440FX_PAM0] >> 4) & 3u;
+    unsigned seg = (a - 0xc0000) >> 14; /* 0..11, two per register from PAM1 */
+    uint8_t r = p->cfg[I440FX_PAM0 + 1 + seg / 2];
+    return (seg & 1 ? r >> 4 : r) & 3u;
+}
+
 /* Only device 0, function 0 of bus 0 exists. */
 static bool present(unsigned bus, unsigned devfn)
 {
@@ -58,12 +74,16 @@ uint32_t pci_host_cfg_read(const struct pci_host *p, unsigned bus, unsigned devf
 void pci_host_cfg_write(struct pci_host *p, unsigned bus, unsigned devfn, unsigned reg, uint32_t val, int size)
 {
     if (!present(bus, devfn)) return;
+    bool pam = false;
     for (int i = 0; i < size; i++) {
         unsigned r = reg + (unsigned)i;
         if (r >= 256) break;
         uint8_t b = (uint8_t)(val >> (8 * i)), m = p->wmask[r];
-        p->cfg[r] = (uint8_t)((p->cfg[r] & ~m) | (b & m));
+        uint8_t old = p->cfg[r];
+        p->cfg[r] = (uint8_t)((old & ~m) | (b & m));
+        if (r >= I440FX_PAM0 && r < I440FX_PAM0 + I440FX_PAM_REGS && p->cfg[r] != old) pam = true;
     }
+    if (pam && p->pam_changed) p->pam_changed(p->pam_opaque, p);
 }
 
 static uint32_t ones(int size)

@@ -7,7 +7,8 @@
  * PIIX chipsets. 0xcfc-0xcff is CONFIG_DATA: byte, word and dword accesses
  * at any offset reach register (addr & 0xfc) + (port & 3) of the selected
  * function. Absent functions and disabled cycles read all ones; writes go
- * through a per-byte write mask, so read-only fields keep their values. */
+ * through a per-byte write mask, so read-only fields keep their values. The
+ * board is told when the PAM registers change (shadow RAM for the BIOS). */
 #ifndef BT86_DEVICES_PCI_HOST_H
 #define BT86_DEVICES_PCI_HOST_H
 
@@ -36,14 +37,34 @@
 #define PCI_CLASS_DEVICE 0x0a
 #define PCI_HEADER_TYPE 0x0e
 
+/* The 440FX's Programmable Attribute Map: registers 0x59-0x5f give each
+ * segment of 0xC0000-0xFFFFF (16 KiB each below 0xF0000, then one of 64 KiB)
+ * two bits: RE (reads go to DRAM instead of the PCI/ISA side, where the BIOS
+ * ROM is) and WE (writes go to DRAM instead). */
+#define I440FX_PAM0      0x59
+#define I440FX_PAM_REGS  7
+#define PAM_RE 1
+#define PAM_WE 2
+
+struct pci_host;
+/* Called after a configuration write changed a PAM register. */
+typedef void (*pci_host_pam_fn)(void *opaque, const struct pci_host *p);
+
 struct pci_host {
     uint32_t addr;          /* CONFIG_ADDRESS (bits 1:0 read as 0) */
     uint8_t cfg[256];       /* the host bridge's configuration space */
     uint8_t wmask[256];     /* bits the guest may change */
+    pci_host_pam_fn pam_changed; /* NULL: PAM is storage only */
+    void *pam_opaque;
 };
 
-/* Reset state. */
+/* Reset state (PAM all 0: the ROM side for reads and writes). */
 void pci_host_init(struct pci_host *p);
+/* Have fn told of PAM changes (after pci_host_init). */
+void pci_host_set_pam_hook(struct pci_host *p, pci_host_pam_fn fn, void *opaque);
+/* The PAM_RE|PAM_WE bits of the segment holding physical address a, or 0
+ * outside 0xC0000-0xFFFFF. */
+unsigned pci_host_pam_attr(const struct pci_host *p, uint32_t a);
 /* Claim 0xcf8 and 0xcfc-0xcff (two I/O bus slots). 0, or -1 if out of slots. */
 int pci_host_register(struct pci_host *p, struct iobus *bus);
 

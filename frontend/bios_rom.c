@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cpu/vcpu.h"
 #include "frontend/file.h"
 
 /* Larger files are refused while reading, before any size check. */
@@ -19,17 +20,25 @@ int bios_rom_check_size(const char *path, uint64_t size, char *err, size_t errle
     return 0;
 }
 
+/* The PAM segment starting at a: 16 KiB below 0xF0000, 64 KiB from it. */
+static uint32_t pam_segment_size(uint32_t a)
+{
+    return a < 0xf0000u ? 0x4000u : 0x10000u;
+}
+
 int bios_rom_map(struct phys_mem *pm, const uint8_t *data, uint32_t size, bool low_alias, char *err, size_t errlen)
 {
     uint32_t isa = size < BIOS_ROM_ISA_MAX ? size : BIOS_ROM_ISA_MAX;
-    /* Two read-only copies of the same bytes are an alias: nothing can write
-     * either, so they never disagree. */
-    if (phys_add_rom(pm, (uint32_t)(0x100000000ull - size), data, size) ||
-        (low_alias && phys_add_rom(pm, 0x100000u - isa, data + (size - isa), isa))) {
-        snprintf(err, errlen, "cannot map the BIOS image (out of ROM slots or memory)");
-        return -1;
-    }
+    /* Read-only copies of the same bytes are an alias: nothing can write
+     * them, so they never disagree (shadowing writes the RAM underneath). */
+    if (phys_add_rom(pm, (uint32_t)(0x100000000ull - size), data, size)) goto fail;
+    if (!low_alias) return 0;
+    for (uint32_t a = 0x100000u - isa; a < 0x100000u; a += pam_segment_size(a))
+        if (phys_add_rom(pm, a, data + (size - (0x100000u - a)), pam_segment_size(a))) goto fail;
     return 0;
+fail:
+    snprintf(err, errlen, "cannot map the BIOS image (out of ROM slots or memory)");
+    return -1;
 }
 
 int bios_rom_load(struct machine *m, const char *path, bool low_alias, char *err, size_t errlen)
@@ -41,4 +50,19 @@ int bios_rom_load(struct machine *m, const char *path, bool low_alias, char *err
     if (r == 0) r = bios_rom_map(&m->mem, data, (uint32_t)len, low_alias, err, errlen);
     free(data);
     return r;
+}
+
+void bios_rom_pam_changed(void *opaque, const struct pci_host *p)
+{
+    struct machine *m = opaque;
+    int changed = 0;
+    for (uint32_t a = 0xc0000u; a < 0x100000u; a += pam_segment_size(a)) {
+        unsigned attr = pci_host_pam_attr(p, a);
+        changed += phys_rom_route(&m->mem, a, pam_segment_size(a), attr & PAM_RE, attr & PAM_WE);
+    }
+    if (!changed) return;
+    /* TLB entries may hold ROM pointers (or read-only RAM ones), and code
+     * decoded from these addresses may have come from the other side. */
+    for (int i = 0; i < m->ncpu; i++) tlb_flush_all(&m->cpu[i]->tlb);
+    if (m->mem.on_code_write) m->mem.on_code_write(m->mem.code_write_opaque, 0xc0000u, 0x40000u);
 }

@@ -170,9 +170,8 @@ static void pc_cpu_events(struct machine *m, struct vcpu *v)
     if (init) {
         vcpu_init_ipi(v);
         v->req |= REQ_BLOCK_END;
-        return; /* a start-up IPI sent with the INIT came too early: dropped */
     }
-    if (sipi) vcpu_sipi(v, sipi_vec);
+    if (sipi) vcpu_sipi(v, sipi_vec); /* after the INIT: lapic_deliver voids earlier ones */
     if (nmi) {
         v->halted = 0;
         v->nmi_blocked = 1;
@@ -304,6 +303,7 @@ static int firmware_devices_init(struct pc *pc, const struct options *o, char *e
         return -1;
     }
     pci_host_init(&pc->pci);
+    pci_host_set_pam_hook(&pc->pci, bios_rom_pam_changed, m); /* BIOS shadowing */
     if (fw_cfg_register(&pc->fwcfg, &m->io) || pci_host_register(&pc->pci, &m->io)) {
         snprintf(err, errlen, "out of I/O bus handler slots");
         return -1;

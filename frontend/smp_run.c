@@ -20,6 +20,8 @@ struct smp_state {
     struct pc *pc;
     bool threaded;
     bool (*board_idle)(struct machine *m, struct vcpu *v); /* pc_idle: waits for time or input */
+    void (*board_poll)(struct machine *m, struct vcpu *v); /* pc_poll */
+    uint64_t slice_end;   /* round robin: the running vCPU yields at its first poll past this icount */
     pthread_mutex_t dev;  /* the device lock (threaded mode) */
 };
 
@@ -49,7 +51,15 @@ void smp_dev_unlock(struct machine *m)
 
 void smp_kick(struct vcpu *v)
 {
-    (void)v; /* round robin: the scheduler looks at irq_req itself */
+    struct smp_state *st = v->smp;
+    if (st->threaded) return;
+    /* Round robin: the vCPU that sent an IPI (or ran a timer) gives way
+     * after this instruction, so the target answers soon (IPI latency). */
+    struct vcpu *c = tl_cur;
+    if (c && c != v && c->stop == STOP_NONE) {
+        c->stop = STOP_YIELD;
+        c->req |= REQ_STOP;
+    }
 }
 
 /* The machine's idle hook while several vCPUs run: a halted vCPU gives the
@@ -59,6 +69,22 @@ static bool smp_idle(struct machine *m, struct vcpu *v)
     (void)m;
     v->stop = STOP_YIELD;
     return true;
+}
+
+/* The machine's poll hook: the board's, then (round robin) the end of the
+ * running vCPU's time slice. Slices end at poll points rather than through
+ * the run loop's instruction limit, which would make the translator run
+ * one block at a time near the limit. */
+static void smp_poll(struct machine *m, struct vcpu *v)
+{
+    struct smp_state *st = v->smp;
+    smp_dev_lock(m);
+    st->board_poll(m, v);
+    smp_dev_unlock(m);
+    if (!st->threaded && v->icount >= st->slice_end && v->stop == STOP_NONE) {
+        v->stop = STOP_YIELD;
+        v->req |= REQ_STOP;
+    }
 }
 
 static enum vcpu_stop run_engine(struct pc *pc, struct vcpu *v, uint64_t n)
@@ -111,7 +137,7 @@ static bool all_idle(struct smp_state *st)
         struct vcpu *v = m->cpu[i];
         if (v->wait_sipi || !(v->eflags & F_IF)) continue;
         st->pc->cur = v;
-        tl_cur = v;
+        tl_cur = NULL; /* no vCPU is running: kicks need not preempt */
         return st->board_idle(m, v);
     }
     return false;
@@ -126,16 +152,17 @@ static enum vcpu_stop run_round_robin(struct smp_state *st, uint64_t max_insns)
         for (int i = 0; i < m->ncpu; i++) {
             struct vcpu *v = m->cpu[i];
             if (v->halted && !v->irq_req) continue;
-            uint64_t slice = SMP_SLICE;
+            uint64_t left = 0; /* no limit: the slice ends in smp_poll */
             if (max_insns) {
                 uint64_t done = total_icount(m) - start;
                 if (done >= max_insns) return stop_machine(pc, m->cpu[0], STOP_INSN_LIMIT);
-                if (max_insns - done < slice) slice = max_insns - done;
+                left = max_insns - done;
             }
+            st->slice_end = v->icount + SMP_SLICE;
             clock_follow(&pc->clock, v);
             pc->cur = v;
             tl_cur = v;
-            enum vcpu_stop s = run_engine(pc, v, slice);
+            enum vcpu_stop s = run_engine(pc, v, left);
             if (s != STOP_INSN_LIMIT && s != STOP_YIELD && s != STOP_NONE) return stop_machine(pc, v, s);
         }
         bool halted = true;
@@ -165,7 +192,9 @@ int smp_init(struct pc *pc, bool threaded, char *err, size_t errlen)
     st->pc = pc;
     st->threaded = threaded;
     st->board_idle = pc->m.idle;
+    st->board_poll = pc->m.poll;
     pc->m.idle = smp_idle;
+    pc->m.poll = smp_poll;
     pc->smp = st;
     for (int i = 0; i < pc->m.ncpu; i++) pc->m.cpu[i]->smp = st;
     return 0;

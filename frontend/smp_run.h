@@ -22,8 +22,9 @@
 struct pc;
 
 /* Instructions a vCPU runs before the next one gets the host thread
- * (round-robin mode). */
-#define SMP_SLICE 4096
+ * (round-robin mode); the switch happens at the run loop's next device
+ * poll (every 4096 instructions) after this many. */
+#define SMP_SLICE 8192
 
 /* Can this engine run vCPUs on parallel host threads? (Otherwise -smp
  * runs round robin on one thread.) */

@@ -9,6 +9,7 @@
 #include "cpu/trap_engine.h"
 #include "cpu/vmm_trace.h"
 #include "frontend/pc.h"
+#include "cpu/decode_cache.h"
 #include "translator/bt.h"
 
 static const char *const exc_names[32] = {
@@ -120,6 +121,16 @@ void stats_print(FILE *f, const struct pc *pc, double host_seconds)
     uint64_t nexc = 0;
     for (int i = 0; i < 32; i++) nexc += v->exceptions[i];
     fprintf(f, "  exceptions            %" PRIu64 "\n", nexc);
+    if (pc->m.dcache) {
+        /* Capstone runs once per instruction of a decoded block; blocks are
+         * decoded again only after a write to their page dropped them. */
+        struct dcache_stats d;
+        dcache_get_stats(pc->m.dcache, &d);
+        fprintf(f, "  decoder (Capstone, shared by both engines)\n");
+        fprintf(f, "    blocks decoded                     %" PRIu64 " (%" PRIu64 " instructions)\n", d.blocks, d.insns);
+        fprintf(f, "    block lookups                      %" PRIu64 " (%" PRIu64 " misses)\n", d.lookups, d.misses);
+        fprintf(f, "    blocks dropped by code writes      %" PRIu64 "\n", d.invalidations);
+    }
     if (v->bt) translator_stats(f, v);
     if (v->trap) trap_stats_print(f, v);
     fprintf(f, "  shadow paging\n");

@@ -1,6 +1,8 @@
 /* Guest physical memory: RAM, ROM overlays and MMIO dispatch, every access
  * bounds-checked. Lookup priority is MMIO, then ROM, then RAM, so a device
  * window or the BIOS ROM may sit on top of RAM (the PC's 0xa0000-0xfffff hole).
+ * A ROM's reads and writes can each be routed to the RAM underneath instead
+ * (chipset shadowing, phys_rom_route).
  * Anything that hits none of them is unassigned: reads all ones, writes dropped. */
 #include "memory/phys.h"
 
@@ -57,6 +59,20 @@ int phys_add_rom(struct phys_mem *pm, uint32_t base, const void *data, uint32_t 
     return 0;
 }
 
+int phys_rom_route(struct phys_mem *pm, uint32_t base, uint32_t size, bool read_ram, bool write_ram)
+{
+    int changed = 0;
+    for (int i = 0; i < pm->nrom; i++) {
+        struct rom_region *r = &pm->rom[i];
+        if (r->base < base || (uint64_t)r->base + r->size > (uint64_t)base + size) continue;
+        if (r->read_ram == read_ram && r->write_ram == write_ram) continue;
+        r->read_ram = read_ram;
+        r->write_ram = write_ram;
+        changed++;
+    }
+    return changed;
+}
+
 /* Does [pa, pa+len) (len >= 1, may wrap past 4 GiB) intersect [base, base+size)? */
 static bool overlaps(uint32_t pa, uint32_t len, uint32_t base, uint32_t size)
 {
@@ -77,14 +93,15 @@ static bool any_mmio_overlap(const struct phys_mem *pm, uint32_t pa, uint32_t le
     return false;
 }
 
+/* Does a ROM whose reads come from the ROM overlap [pa, pa+len)? */
 static bool any_rom_overlap(const struct phys_mem *pm, uint32_t pa, uint32_t len)
 {
     for (int i = 0; i < pm->nrom; i++)
-        if (overlaps(pa, len, pm->rom[i].base, pm->rom[i].size)) return true;
+        if (!pm->rom[i].read_ram && overlaps(pa, len, pm->rom[i].base, pm->rom[i].size)) return true;
     return false;
 }
 
-/* The ROM holding all of [pa, pa+len), or NULL. */
+/* The ROM holding all of [pa, pa+len), or NULL (any routing). */
 static const struct rom_region *rom_for(const struct phys_mem *pm, uint32_t pa, uint32_t len)
 {
     for (int i = 0; i < pm->nrom; i++)
@@ -97,7 +114,7 @@ const uint8_t *phys_readable_ptr(const struct phys_mem *pm, uint32_t pa, uint32_
     if (len == 0) len = 1;
     if (any_mmio_overlap(pm, pa, len)) return NULL;
     const struct rom_region *r = rom_for(pm, pa, len);
-    if (r) return r->data + (pa - r->base);
+    if (r && !r->read_ram) return r->data + (pa - r->base);
     if (any_rom_overlap(pm, pa, len)) return NULL;
     return phys_ram_ptr(pm, pa, len);
 }
@@ -107,13 +124,17 @@ const uint8_t *phys_page_host(const struct phys_mem *pm, uint32_t pa_page, bool 
     pa_page &= ~0xfffu;
     if (any_mmio_overlap(pm, pa_page, 0x1000)) return NULL;
     const struct rom_region *r = rom_for(pm, pa_page, 0x1000);
-    if (r) {
+    if (r && !r->read_ram) {
         *is_ram = false;
         return r->data + (pa_page - r->base);
     }
     if (any_rom_overlap(pm, pa_page, 0x1000)) return NULL;
     uint8_t *p = phys_ram_ptr(pm, pa_page, 0x1000);
-    *is_ram = p != NULL;
+    /* Shadowed ROM (reads from RAM): writable only if writes go there too. */
+    bool write_protected = false;
+    for (int i = 0; i < pm->nrom; i++)
+        if (!pm->rom[i].write_ram && overlaps(pa_page, 0x1000, pm->rom[i].base, pm->rom[i].size)) write_protected = true;
+    *is_ram = p != NULL && !write_protected;
     return p;
 }
 
@@ -153,7 +174,7 @@ static bool read_whole(struct phys_mem *pm, uint32_t pa, int size, uint32_t *out
     }
     for (int i = 0; i < pm->nrom; i++) {
         const struct rom_region *r = &pm->rom[i];
-        if (!overlaps(pa, len, r->base, r->size)) continue;
+        if (r->read_ram || !overlaps(pa, len, r->base, r->size)) continue;
         if (!inside(pa, len, r->base, r->size)) return false;
         *out = load_le(r->data + (pa - r->base), size);
         return true;
@@ -210,7 +231,7 @@ static bool write_whole(struct phys_mem *pm, uint32_t pa, uint32_t val, int size
     }
     for (int i = 0; i < pm->nrom; i++) {
         const struct rom_region *r = &pm->rom[i];
-        if (!overlaps(pa, len, r->base, r->size)) continue;
+        if (r->write_ram || !overlaps(pa, len, r->base, r->size)) continue;
         if (!inside(pa, len, r->base, r->size)) return false;
         return true; /* ROM: dropped */
     }

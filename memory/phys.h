@@ -24,10 +24,13 @@ struct mmio_region {
 struct rom_region {
     uint32_t base, size;
     uint8_t *data; /* owned by phys_mem */
+    /* Chipset shadowing (the 440FX PAM registers): reads and/or writes of
+     * the range may go to the RAM underneath instead (both false: a ROM). */
+    bool read_ram, write_ram;
 };
 
 #define PHYS_MAX_MMIO 16
-#define PHYS_MAX_ROM  4
+#define PHYS_MAX_ROM  8
 
 /* Called when the guest writes a page that holds decoded code (the decode cache
  * registers itself here). */
@@ -50,6 +53,12 @@ int  phys_init(struct phys_mem *pm, uint32_t ram_size); /* 0 or -1 (out of memor
 void phys_destroy(struct phys_mem *pm);
 int  phys_add_mmio(struct phys_mem *pm, const struct mmio_region *r);
 int  phys_add_rom(struct phys_mem *pm, uint32_t base, const void *data, uint32_t size);
+/* Route the ROM regions lying wholly inside [base, base+size): reads to the
+ * RAM underneath (read_ram) or to the ROM, writes to that RAM (write_ram) or
+ * dropped. Returns how many regions changed; the caller must then flush the
+ * vCPUs' TLBs and the decoded code of the range (host pointers and decoded
+ * bytes may now come from the other side). */
+int  phys_rom_route(struct phys_mem *pm, uint32_t base, uint32_t size, bool read_ram, bool write_ram);
 
 /* Host pointer to [pa, pa+len) if that range lies wholly in RAM, else NULL. */
 static inline uint8_t *phys_ram_ptr(const struct phys_mem *pm, uint32_t pa, uint32_t len)
@@ -63,7 +72,8 @@ const uint8_t *phys_readable_ptr(const struct phys_mem *pm, uint32_t pa, uint32_
 
 /* Host pointer to the whole 4 KiB page at pa_page if it is all RAM (no ROM or
  * MMIO overlay; *is_ram = true) or all inside one ROM (*is_ram = false), else
- * NULL. Used by the paging unit to decide what may enter the TLB. */
+ * NULL. Used by the paging unit to decide what may enter the TLB. A ROM whose
+ * reads go to RAM gives the RAM, with *is_ram telling whether writes do too. */
 const uint8_t *phys_page_host(const struct phys_mem *pm, uint32_t pa_page, bool *is_ram);
 
 /* Slow, general accesses (RAM, ROM, MMIO, unassigned). size is 1, 2 or 4.

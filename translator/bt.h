@@ -38,6 +38,9 @@ struct bt_stats {
      * host code bytes emitted for them (block headers and record copies
      * excluded). */
     uint64_t translate_ns, guest_bytes, code_bytes;
+    /* Inline TLB probes emitted, and memory operands that reused the
+     * previous probe of the same address instead (bt_gen.c). */
+    uint64_t probes, probes_reused;
     /* Privileged/sensitive instructions (IF_SENSITIVE) translated inline
      * against the vCPU state / as calls reaching the VMM (-stats). */
     uint64_t sensitive_native, sensitive_called;

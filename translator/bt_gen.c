@@ -42,6 +42,7 @@ struct cold {
     bool stashed;    /* the flags were stashed before this instruction ... */
     uint32_t w_accum; /* ... and these bits were rewritten in RFLAGS since */
     bool stash_after; /* the native path has a stash after the probe */
+    bool leave;       /* a later access reuses this probe's r8/r9: leave the block after the fallback */
 };
 
 struct gen {
@@ -58,6 +59,13 @@ struct gen {
     bool stashed;
     uint32_t w_accum;
     uint32_t live_before[BLOCK_MAX_INSNS + 1];
+    /* The last probe of a memory operand, while r8 (its address) and r9
+     * (its TLB addend) still hold: a later operand with the same address
+     * and registers, no wider, and no write after a read probe, is on the
+     * same page and needs no probe (e.g. a spill and its reload). */
+    int reuse_cold;           /* its cold path, -1: none */
+    struct opnd reuse_op;
+    bool reuse_write;
 };
 
 /* ---------- what can be translated natively ---------- */
@@ -351,6 +359,7 @@ static void gen_stash_merge(struct emit *e, uint32_t w, int a, int b)
 static void gen_probe(struct gen *g, int k, unsigned size, bool write)
 {
     struct emit *e = &g->e;
+    g->bt->st.probes++;
     /* r11 = the flags when they are needed after the probe or by its cold
      * path (which merges r11 and the stash, see gen_colds). */
     bool live = g->live_before[k] != 0;
@@ -564,6 +573,51 @@ static const struct opnd *mem_opnd(const struct insn *in, bool *write, bool *rea
     return NULL;
 }
 
+/* The full register (0-7) a register operand is part of (AH..BH: EAX..EBX). */
+static int gpr_full(const struct opnd *o) { return (o->size == 1 && o->reg >= 4) ? o->reg - 4 : o->reg; }
+
+/* Does native instruction in write general register r? (Conservative.) */
+static bool writes_gpr(const struct insn *in, int r)
+{
+    const struct opnd *d = &in->op[0];
+    switch (kind_of(in)) {
+    case K_TEST: case K_NOP: case K_JCC: case K_JMP:
+        return false;
+    case K_ALU:
+        if (in->id == X86_INS_CMP) return false;
+        /* fall through */
+    case K_MOV: case K_UNARY: case K_SHIFT: case K_IMUL: case K_MOVX: case K_LEA: case K_SETCC: case K_CMOV:
+        return d->kind == OPND_REG && gpr_full(d) == r;
+    case K_XCHG:
+        return gpr_full(d) == r || gpr_full(&in->op[1]) == r;
+    case K_CONV: case K_MUL1:
+        return r == R_EAX || r == R_EDX;
+    default:
+        return true;
+    }
+}
+
+static bool can_reuse(const struct gen *g, const struct opnd *m, bool write)
+{
+    const struct opnd *p = &g->reuse_op;
+    return g->reuse_cold >= 0 && m->base == p->base && m->index == p->index && m->scale == p->scale &&
+           m->disp == p->disp && m->seg == p->seg && m->size <= p->size && (g->reuse_write || !write);
+}
+
+/* After instruction k: does the reuse state survive it? */
+static void reuse_update(struct gen *g, const struct insn *in, bool native)
+{
+    if (g->reuse_cold < 0) return;
+    enum alu_kind kind = kind_of(in);
+    if (!native || kind == K_PUSH || kind == K_POP || kind == K_CALL || kind == K_RET) {
+        g->reuse_cold = -1;
+        return;
+    }
+    const struct opnd *p = &g->reuse_op;
+    if ((p->base != REG_NONE && writes_gpr(in, p->base)) || (p->index != REG_NONE && writes_gpr(in, p->index)))
+        g->reuse_cold = -1;
+}
+
 static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip)
 {
     struct emit *e = &g->e;
@@ -572,9 +626,17 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     bool wr, rd;
     const struct opnd *m = mem_opnd(in, &wr, &rd);
     enum alu_kind kind = kind_of(in);
-    if (m) {
+    bool probed_here = false;
+    if (m && can_reuse(g, m, wr)) {
+        g->cold[g->reuse_cold].leave = true; /* r8/r9 as that probe left them */
+        g->bt->st.probes_reused++;
+    } else if (m) {
         gen_ea(e, m, R8);
         gen_probe(g, k, m->size, wr);
+        probed_here = true;
+        g->reuse_cold = g->ncold - 1;
+        g->reuse_op = *m;
+        g->reuse_write = wr;
     }
     switch (kind) {
     case K_ALU: {
@@ -723,7 +785,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         }
         if (m) mov_r_rm(e, 4, R11, probed());
         else mov_r_rm(e, 4, R11, rm_reg(host_reg(d->reg)));
-        if (m) end_mem(g);
+        if (probed_here) end_mem(g);
         gen_exit_indirect(g);
         return;
     case K_JCC: {
@@ -737,7 +799,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     default:
         break;
     }
-    if (m) end_mem(g);
+    if (probed_here) end_mem(g);
 }
 
 /* ---------- the block ---------- */
@@ -782,6 +844,18 @@ static void gen_colds(struct gen *g)
         uint32_t eip = g->tb->eip;
         for (int j = 0; j < c->k; j++) eip += g->tb->in[j].len;
         gen_fallback(g, c->k, eip);
+        if (c->leave) {
+            /* Later instructions count on this probe's r8/r9, which the
+             * fallback did not set: leave after this instruction, giving
+             * back the budget charged for the rest of the block (the run
+             * loop then starts a block at the next instruction). The
+             * flags are exact after a fallback. */
+            lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, g->tb->n - c->k - 1));
+            mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), eip + g->tb->in[c->k].len);
+            uint8_t *x = jmp_rel32(e);
+            patch_rel32(e, x, g->bt->exit_regs);
+            continue;
+        }
         if (c->stash_after) { /* the main path expects a stash: exact flags */
             save_lflags(e, R11);
             mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
@@ -849,6 +923,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
     }
 
     gen_prologue(g);
+    g->reuse_cold = -1;
     uint32_t ip = eip;
     bool ended = false;
     for (int k = 0; k < n; k++) {
@@ -871,6 +946,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
                 ended = true;
             }
         }
+        reuse_update(g, in, g->native[k]);
         ip += in->len;
         if (ended) break;
     }

@@ -156,6 +156,8 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
             (unsigned long long)s->native, (unsigned long long)s->fallback);
     fprintf(f, "bt translate ns/insn     %.1f\n", insns ? (double)s->translate_ns / (double)insns : 0.0);
     fprintf(f, "bt code bytes/guest byte %.2f\n", s->guest_bytes ? (double)s->code_bytes / (double)s->guest_bytes : 0.0);
+    fprintf(f, "bt probes                %llu (+ %llu reused)\n", (unsigned long long)s->probes,
+            (unsigned long long)s->probes_reused);
     fprintf(f, "bt chains                %llu\n", (unsigned long long)s->chains);
     fprintf(f, "bt dispatches            %llu\n", (unsigned long long)s->dispatches);
     fprintf(f, "bt interpreted blocks    %llu\n", (unsigned long long)s->interp_blocks);

@@ -5,7 +5,8 @@
 ; fw_cfg (0x510) and the CMOS say about RAM, the PCI host bridge's IDs
 ; through 0xcf8/0xcfc (after checking 0xcf8 reads back), then checks in 16-bit
 ; protected mode that the copy below 1 MiB is the ROM's last 64 KiB as seen at
-; 0xFFFF0000 and that writes to it are ignored, and exits through port 0xf4
+; 0xFFFF0000 and that writes to it are ignored, shadows the F segment into
+; RAM through the 440FX's PAM register as a BIOS does, and exits through port 0xf4
 ; (QEMU's isa-debug-exit: status 1 = every check passed, 3 = one failed).
 ; Everything printed must be the same under bt86 and qemu-system-i386.
 ; Build: nasm -f bin -o biosrom.bin biosrom.asm (guests/biosrom/biosrom.mk).
@@ -179,6 +180,54 @@ start:
         cmp ax, 0xa5a5
 .wpbad: call okfail
 
+        ; shadow RAM through the 440FX PAM register for 0xF0000-0xFFFFF
+        ; (PCI 00:00.0 register 0x59, bits 5:4 = WE:RE), as a BIOS copies
+        ; itself to RAM: WE only (reads still from the ROM, writes to the RAM
+        ; underneath), copy the segment onto itself, then RE|WE (the code now
+        ; runs from the RAM copy, and a write sticks), RE only (the copy is
+        ; write-protected), and 0 (the ROM again)
+        mov al, 0x20
+        call pam0
+        push ds
+        pop es
+        xor si, si
+        xor di, di
+        mov cx, 0x8000
+        rep movsw
+        xor ax, ax
+        mov es, ax
+        mov al, 0x30
+        call pam0
+        mov byte [marker], 0x5a
+        mov bl, [marker]
+        mov al, 0x10
+        call pam0
+        mov byte [marker], 0x77
+        mov bh, [marker]
+        mov al, 0x00
+        call pam0
+        mov cl, [marker]
+        mov si, msg_pam
+        call puts
+        mov al, bl
+        call hex8
+        mov si, msg_pam2
+        call puts
+        mov al, bh
+        call hex8
+        mov si, msg_pam3
+        call puts
+        mov al, cl
+        call hex8
+        call newline
+        cmp bx, 0x5a5a
+        jne .pambad
+        cmp cl, 0xa5
+.pambad:
+        mov si, msg_pamok
+        call puts
+        call okfail
+
         cmp byte [ss:fail], 0
         jne .bad
         mov si, msg_done
@@ -191,6 +240,18 @@ start:
         mov al, 1
         out EXIT, al
         hlt
+
+; write AL to the host bridge's PAM0 register (PCI 00:00.0, 0x59)
+pam0:   push dx
+        push ax
+        mov dx, 0xcf8
+        mov eax, 0x80000058
+        out dx, eax
+        pop ax
+        mov dx, 0xcfd
+        out dx, al
+        pop dx
+        ret
 
 ; "ok" if ZF is set, else "FAILED" (and remember the failure)
 okfail: jz .ok
@@ -284,6 +345,10 @@ msg_cmos2:    db " x 64 KiB", 10, 0
 msg_pci:      db "biosrom: PCI 00:00.0 ", 0
 msg_alias:    db "biosrom: ROM at 0xF0000 is the ROM at 0xFFFF0000: ", 0
 msg_wp:       db "biosrom: ROM writes ignored: ", 0
+msg_pam:      db "biosrom: PAM shadow RAM: written ", 0
+msg_pam2:     db ", write-protected ", 0
+msg_pam3:     db ", ROM again ", 0
+msg_pamok:    db "biosrom: BIOS shadowing through PAM: ", 0
 msg_ok:       db "ok", 10, 0
 msg_bad:      db "FAILED", 10, 0
 msg_done:     db "biosrom: done", 10, 0

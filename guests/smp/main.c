@@ -8,7 +8,11 @@
  * page) and cross-modifying code (the BSP patches a function CPU 1 is
  * calling in a loop; CPU 1 serialises with CPUID and then sees the new
  * code). The BSP collects everything and prints it in a fixed order, so the
- * output does not depend on timing. The CPU count comes from fw_cfg. */
+ * output does not depend on timing. The CPU count comes from fw_cfg.
+ *
+ * Benchmark mode (bench/smp.sh), "-append 'work=N ipis=M'": every CPU runs
+ * N iterations of a CPU-bound loop on private data (1 CPU allowed), then
+ * CPU 0 and CPU 1 do M IPI round trips; the host times the run. */
 #include "../lib/sys/sys.h"
 
 #define MAX_CPUS 8
@@ -53,6 +57,7 @@ static volatile uint32_t ctr_xadd, ctr_cmpxchg, ctr_plain, lock_word;
 static volatile uint32_t pings, pongs, selfs, nmis[MAX_CPUS], alls[MAX_CPUS];
 static volatile uint32_t shoot_acks, shoot_seen[MAX_CPUS], before_seen[MAX_CPUS];
 static volatile uint32_t patched, patch_result, patch_before;
+static volatile uint32_t bench_work, work_sums[MAX_CPUS];
 uint8_t ap_stacks[MAX_CPUS][8192] __attribute__((aligned(16))); /* used by the trampoline */
 static uint32_t page_dir[1024] __attribute__((aligned(4096)));
 static uint32_t page_tab0[1024] __attribute__((aligned(4096)));
@@ -213,6 +218,19 @@ static void cpuid_serialise(void)
     __asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d) : : "memory");
 }
 
+/* A CPU-bound loop on registers and private data (xorshift). */
+static uint32_t work_loop(uint32_t n, uint32_t seed)
+{
+    uint32_t x = 0x9e3779b9u ^ seed, sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        sum += x;
+    }
+    return sum;
+}
+
 /* --- the APs --- */
 
 void ap_main(void);
@@ -230,6 +248,12 @@ void ap_main(void)
     }
     __atomic_fetch_add(&ap_started, 1, __ATOMIC_SEQ_CST);
 
+    if (bench_work) {
+        wait_phase(1);
+        work_sums[id] = work_loop(bench_work, id);
+        finish_phase(1);
+        for (;;) __asm__ volatile("sti; hlt");
+    }
     wait_phase(1);
     count_loops();
     finish_phase(1);
@@ -296,14 +320,44 @@ static void release(uint32_t phase)
     __atomic_store_n(&go_phase, phase, __ATOMIC_SEQ_CST);
 }
 
+static int bench_main(uint32_t work, uint32_t ipis)
+{
+    bench_work = work ? work : 1;
+    apic_enable(0);
+    build_page_tables();
+    paging_on();
+    if (ncpu > 1) {
+        start_aps();
+        check_true(wait_count(&ap_started, ncpu - 1), "every AP started after INIT-SIPI-SIPI");
+    }
+    release(1);
+    work_sums[0] = work_loop(bench_work, 0);
+    finish_phase(1);
+    check_true(wait_count(&phase_done[1], ncpu), "every CPU finished its work");
+    if (ncpu > 1 && ipis) {
+        __asm__ volatile("sti");
+        for (uint32_t i = 0; i < ipis; i++) {
+            send_ipi(1, VEC_PING);
+            if (!wait_count(&pongs, i + 1)) break;
+        }
+        check_u32(pongs, ipis, "IPI round trips");
+    }
+    return check_finish();
+}
+
 int guest_main(uint32_t magic, const struct mb_info *info)
 {
     (void)magic;
-    (void)info;
     serial_init();
     sys_init();
     ncpu = fwcfg_cpus();
+    uint32_t work = cmdline_uint(info, "work", 0), ipis = cmdline_uint(info, "ipis", 0);
     printf("smp guest: %u CPUs\n", ncpu);
+    if ((work || ipis) && ncpu >= 1 && ncpu <= MAX_CPUS) {
+        trap_set_handler(VEC_PING, on_ping);
+        trap_set_handler(VEC_PONG, on_pong);
+        return bench_main(work, ipis);
+    }
     if (ncpu < 2 || ncpu > MAX_CPUS) {
         check_true(0, "fw_cfg reports 2 to 8 CPUs");
         return check_finish();

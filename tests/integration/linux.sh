@@ -13,6 +13,7 @@
 #                 (-engine bt; slow, so off by default)
 #   LINUX_TIMEOUT seconds per boot (default 300)
 #   LINUX_TEST    the guest test to run (default smoke)
+#   LINUX_SHELL   1 (default): also type into the interactive shell (shell_case); 0: don't
 #
 # Prints "PASS name", "FAIL name: why" (then the last lines of the guest's
 # console, indented "    |"), or "SKIP name: why" when the kernel cannot be
@@ -70,6 +71,7 @@ rm -rf "$ct"
 
 APPEND="console=ttyS0 bt86.test=$TEST"
 BOOT=(-m 256 -kernel "$OUT/vmlinuz" -initrd "$OUT/initramfs.cpio.gz" -append "$APPEND")
+SHELL_BOOT=(-m 256 -kernel "$OUT/vmlinuz" -initrd "$OUT/initramfs.cpio.gz" -append "console=ttyS0 quiet")
 
 # check NAME LOG STATUS SECONDS: every expected line, in order, and status 0
 check() {
@@ -100,12 +102,53 @@ run() {
     check "$name" "$log" "$st" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')"
 }
 
+# shell NAME LOG cmd...: the interactive path (`make run-linux`): boots
+# without bt86.test, waits for init's "Type 'exit'" line, then types a command
+# line with a background job into the serial console and `exit`. The output
+# must show the command's result and the job table, and the run must end
+# with status 0 (leaving the shell powers off).
+shell_case() {
+    local name=$1 log=$2 line st="" sent=0 dir infd
+    shift 2
+    : >"$log"
+    # The VM's stdin is a FIFO this shell holds open read-write (so opening it
+    # never blocks, and the VM sees no EOF before we are done).
+    dir=$(mktemp -d)
+    mkfifo "$dir/in"
+    exec {infd}<>"$dir/in"
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        printf '%s\n' "$line" >>"$log"
+        case $line in
+            *"Type 'exit'"*)
+                if [ $sent = 0 ]; then
+                    printf 'sleep 1 & jobs; echo "SHELL $((6 * 7)) $(cat /proc/sys/kernel/hostname)"\nexit\n' >&"$infd"
+                    sent=1
+                fi ;;
+            "VMEXIT "*) st=${line#VMEXIT } ;;
+        esac
+    done < <(timeout -k 5 "$TIMEOUT" "$@" <"$dir/in" 2>&1; echo "VMEXIT $?")
+    exec {infd}>&-
+    rm -rf "$dir"
+    if [ "$sent" = 0 ]; then
+        fail "$name" "no shell (status ${st:-?})" "$log"
+    elif ! grep -qx 'SHELL 42 bt86' "$log" || ! grep -q '^\[1\]+  Running  *sleep 1' "$log"; then
+        fail "$name" "the typed command line did not run (status ${st:-?})" "$log"
+    elif [ "$st" != 0 ]; then
+        fail "$name" "exit status $st after 'exit', want 0" "$log"
+    else
+        pass "$name"
+    fi
+}
+
 if [ ! -x "$BT86" ]; then
     fail "linux $TEST [bt86]" "no bt86 binary at $BT86"
 else
     for e in $ENGINES; do
         run "linux $TEST [bt86 -engine $e]" "$OUT/test-$TEST-bt86-$e.log" "$BT86" -engine "$e" "${BOOT[@]}"
     done
+    [ "${LINUX_SHELL:-1}" = 1 ] && shell_case "linux shell [bt86 -engine bt]" "$OUT/test-shell-bt86.log" \
+        "$BT86" -engine bt "${SHELL_BOOT[@]}"
 fi
 if [ "${LINUX_SAN:-0}" = 1 ] && [ -n "${BT86_SAN:-}" ]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
@@ -117,6 +160,8 @@ fi
 if [ -n "$QEMU" ]; then
     run "linux $TEST [qemu]" "$OUT/test-$TEST-qemu.log" "$QEMU" -accel tcg "${BOOT[@]}" \
         -display none -serial stdio -monitor none -no-reboot
+    [ "${LINUX_SHELL:-1}" = 1 ] && shell_case "linux shell [qemu]" "$OUT/test-shell-qemu.log" \
+        "$QEMU" -accel tcg "${SHELL_BOOT[@]}" -display none -serial stdio -monitor none -no-reboot
 else
     echo "SKIP linux $TEST [qemu]: no qemu-system-i386 (not on PATH, or QEMU=none)"
 fi

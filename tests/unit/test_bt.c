@@ -661,3 +661,39 @@ Test(bt, one_operand_mul_keeps_sf_zf_af_pf)
                  harness_read32(p.hb, esp0 - 4) & F_ARITH, want);
     pair_free(&p);
 }
+
+/* A memory operand with the address of the previous probe reuses it (no
+ * second probe), unless it writes after a read probe, is wider, or a base
+ * register changed; when the first access misses the TLB (cold, the first
+ * pass) its fallback leaves the block, since the reusing instructions
+ * count on the probe's registers. Exact limits at every few instructions.
+ *   mov edi, 3
+ *   top: mov [0x20100], eax ; add eax, ebx ; mov ecx, [0x20100] (reuse)
+ *        mov esi, 0x20200 ; mov [esi+4], ecx ; add esi, 4
+ *        mov edx, [esi] ; add edx, [esi] (reuse) ; mov [esi], ebp (write: probe)
+ *        mov ebx, [esi] (reuse) ; mov [esi], bl (probe) ; movzx ebp, word [esi] (wider: probe)
+ *        dec edi ; jnz top ; hlt */
+static const uint8_t code_reuse[] = {
+    0xbf, 0x03, 0x00, 0x00, 0x00, 0xa3, 0x00, 0x01, 0x02, 0x00, 0x01, 0xd8, 0x8b, 0x0d, 0x00, 0x01,
+    0x02, 0x00, 0xbe, 0x00, 0x02, 0x02, 0x00, 0x89, 0x4e, 0x04, 0x83, 0xc6, 0x04, 0x8b, 0x16, 0x03,
+    0x16, 0x89, 0x2e, 0x8b, 0x1e, 0x88, 0x1e, 0x0f, 0xb7, 0x2e, 0x4f, 0x75, 0xd8, 0xf4
+};
+
+Test(bt, same_address_reuses_the_probe)
+{
+    for (uint64_t step = 1; step <= 64; step = step * 3 + 1) {
+        struct pair p;
+        pair_init(&p, H_PROT32, code_reuse, sizeof(code_reuse));
+        enable_paging(p.hi);
+        enable_paging(p.hb);
+        for (int i = 0; i < 200 && !p.hb->v->halted; i++) {
+            run_pair(&p, step);
+            compare(&p);
+            compare_range(&p, 0x20100, 0x200);
+        }
+        cr_assert(p.hb->v->halted);
+        cr_assert_eq(p.hb->v->r[R_EDI], 0);
+        cr_assert_geq(stats(&p).probes_reused, 3);
+        pair_free(&p);
+    }
+}
