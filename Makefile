@@ -69,11 +69,18 @@ include guests/linux/linux.mk
 include fuzz.mk
 
 # The default guest for `make run` (the interactive demo).
-RUN_GUEST ?= $(GUEST_DEMO)
+# `make run` boots the Linux guest (guests/linux: Debian's i386 kernel and a
+# busybox shell); RUN_GUEST=path boots one of bt86's own Multiboot guests
+# instead (e.g. RUN_GUEST=build/guests/demo.elf), RUN_ARGS adds options.
+RUN_GUEST ?= linux
 RUN_ARGS  ?=
+ifeq ($(RUN_GUEST),linux)
+run: run-linux
+else
 run: deps bt86 guests
 	@echo "bt86: booting $(RUN_GUEST) (Ctrl-A x quits)"
 	@./bt86 -kernel $(RUN_GUEST) $(RUN_ARGS); echo "bt86: exited with status $$?"
+endif
 
 # Every test: unit tests (plain and under ASan+UBSan), then the integration
 # suite that boots every guest (and compares with QEMU where it is installed).

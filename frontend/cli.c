@@ -179,7 +179,7 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
             else if (!strcmp(val, "bt")) o->engine = ENGINE_BT;
             else if (!strcmp(val, "trap")) o->engine = ENGINE_TRAP;
             else if (!strcmp(val, "kvm")) o->engine = ENGINE_KVM;
-            else return errfmt(err, errlen, "unknown -engine '%s' (expected interp or bt)", val);
+            else return errfmt(err, errlen, "unknown -engine '%s' (expected bt, interp, trap or kvm)", val);
         } else if (!strcmp(name, "display")) {
             if (!strcmp(val, "none")) o->display = DISPLAY_NONE;
             else if (!strcmp(val, "sdl")) o->display = DISPLAY_SDL;
@@ -229,6 +229,8 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
         return errfmt(err, errlen, "-max-insns needs an engine that counts instructions (not -engine kvm)");
     if (o->engine == ENGINE_KVM && o->icount_shift >= 0)
         return errfmt(err, errlen, "-icount needs an engine that counts instructions (not -engine kvm)");
+    if (o->engine == ENGINE_KVM && o->smp > 1)
+        return errfmt(err, errlen, "-engine kvm runs one vCPU (-smp 1)");
     if (o->smp > 1 && (o->engine == ENGINE_KVM || o->engine == ENGINE_TRAP))
         return errfmt(err, errlen, "-smp %d needs -engine interp or bt", o->smp);
     if (!o->kernel && o->drives.n == 0 && !o->bios)

@@ -70,7 +70,8 @@ $(LINUX_INITRD): $(LINUX_BUSYBOX) $(LINUX_UTIL) $(MKCPIO) $(LINUX_FILES) $(LINUX
 	    if [ -d "$$d" ]; then echo "linux: adding $$d/"; cp -R "$$d/." $(LINUX_ROOT)/; \
 	    elif [ "$$d" != $(LINUX_OVERLAY) ]; then echo "linux: EXTRA=$$d is not a directory" >&2; exit 1; fi; \
 	done
-	$(MKCPIO) $(LINUX_ROOT) guests/linux/initramfs.spec | gzip -9n > $@.tmp
+	$(MKCPIO) $(LINUX_ROOT) guests/linux/initramfs.spec > $(LINUX_OUT)/initramfs.cpio
+	gzip -9n < $(LINUX_OUT)/initramfs.cpio > $@.tmp
 	mv $@.tmp $@
 	@printf '%s\n' '$(LINUX_EXTRA_KEY)' > $(LINUX_EXTRA_STAMP)
 	@echo "linux: $(LINUX_KERNEL) ($$(wc -c < $(LINUX_KERNEL)) bytes), $@ ($$(wc -c < $@) bytes)"

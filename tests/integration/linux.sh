@@ -37,9 +37,9 @@ fail() { failed=$((failed + 1)); echo "FAIL $1: $2"; [ -f "${3:-}" ] && tail -n 
 finish() { echo "linux: $passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
 
 # The guest: fetch (exit 2 = no network and nothing cached) then build.
-bash scripts/linux-fetch.sh "$OUT" 2>"$OUT.fetch.err"
+mkdir -p "$OUT"
+bash scripts/linux-fetch.sh "$OUT" 2>"$OUT/fetch.err"
 rc=$?
-mkdir -p "$OUT"; mv -f "$OUT.fetch.err" "$OUT/fetch.err" 2>/dev/null
 if [ "$rc" = 2 ]; then
     echo "SKIP linux: cannot fetch Debian's i386 kernel ($(tail -1 "$OUT/fetch.err"))"
     finish

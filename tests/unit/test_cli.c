@@ -117,7 +117,7 @@ Test(cli, errors)
         { { "k.elf" }, "unexpected argument 'k.elf' (the kernel is given with -kernel FILE)" },
         { { "-kernel", "k", "-serial", "tty" }, "unknown -serial 'tty' (expected stdio, none or file:PATH)" },
         { { "-kernel", "k", "-serial", "file:" }, "unknown -serial 'file:' (expected stdio, none or file:PATH)" },
-        { { "-kernel", "k", "-engine", "kvm" }, "unknown -engine 'kvm' (expected interp or bt)" },
+        { { "-kernel", "k", "-engine", "tcg" }, "unknown -engine 'tcg' (expected bt, interp, trap or kvm)" },
         { { "-kernel", "k", "-display", "gtk" }, "unknown -display 'gtk' (expected none or sdl)" },
         { { "-kernel", "k", "-max-insns", "0" }, "invalid -max-insns '0' (expected a positive number)" },
         { { "-kernel", "k", "-max-insns", "x1" }, "invalid -max-insns 'x1' (expected a positive number)" },
