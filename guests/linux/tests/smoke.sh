@@ -76,5 +76,10 @@ if awk -v a="$u0" -v b="$u1" 'BEGIN { exit !(b - a >= 0.19) }'; then ok sleep; e
 out=$(bt86util forkwait 20)
 case $out in "forkwait n=20 ns="*) ok prog ;; *) bad prog "$out" ;; esac
 
+# 9. the kernel had nothing to complain about: no oops, BUG, WARNING, call
+# trace, unstable clocksource, unchecked MSR access or "unknown vendor"
+complaints=$(dmesg | grep -E 'WARNING|BUG|Oops|Call Trace|unstable|unchecked MSR|may be unstable|nobody cared' )
+if [ -z "$complaints" ]; then ok dmesg; else echo "$complaints"; bad dmesg "$(echo "$complaints" | wc -l) complaint(s)"; fi
+
 echo "SMOKE done: $fails failed"
 exit $fails
