@@ -67,6 +67,7 @@ struct tb {
 #define BT_HASH_BITS 14
 #define BT_JC_BITS   12
 #define BT_IJC_SIZE  65536 /* indexed by the low 16 bits of the EIP (MOVZX: flag-free) */
+#define BT_IJC_LOG_MAX 1024
 
 struct bt_vcpu {
     /* Touched by translated code (through v->bt). */
@@ -85,6 +86,11 @@ struct bt_vcpu {
     uint8_t *exit_regs;      /* guest regs and flags in host registers */
     uint8_t *exit_mem;       /* guest state already in struct vcpu */
     uint8_t *fallback;       /* call: r8 = record, r9 = icount delta */
+    /* Page predictions of the inline TLB probes (bt_gen.c): two words per
+     * probe, {guest page, its TLB slot offset}, in RW pages just after the
+     * code (RIP-relative from it; not in code pages, which the host would
+     * treat as self-modifying code when written). Reset with the cache. */
+    uint32_t *pred, *pred_next, *pred_end;
 
     struct tb *hash[1u << BT_HASH_BITS];
     struct tb *jc[1u << BT_JC_BITS]; /* by linear EIP */
@@ -107,6 +113,11 @@ struct bt_vcpu {
     uint64_t seen_tlb_flushes;
     struct tb nothing;
     struct tb *ijc[BT_IJC_SIZE];
+    /* The slots filled since the last emptying, so that emptying (at every
+     * INVLPG and MOV CR3) touches only those rather than all 64 Ki slots;
+     * past BT_IJC_LOG_MAX the whole table is reset. */
+    uint32_t ijc_used;
+    uint16_t ijc_log[BT_IJC_LOG_MAX];
 };
 
 /* bt_tramp.c: emit the entry/exit trampolines at the start of the cache. */

@@ -62,8 +62,23 @@ static unsigned jc_of(uint32_t lin) { return (lin ^ (lin >> BT_JC_BITS)) & ((1u 
 
 static void ijc_clear(struct bt_vcpu *bt)
 {
-    for (unsigned i = 0; i < BT_IJC_SIZE; i++) bt->ijc[i] = &bt->nothing;
+    if (bt->ijc_used <= BT_IJC_LOG_MAX) {
+        for (uint32_t i = 0; i < bt->ijc_used; i++) bt->ijc[bt->ijc_log[i]] = &bt->nothing;
+    } else {
+        for (unsigned i = 0; i < BT_IJC_SIZE; i++) bt->ijc[i] = &bt->nothing;
+    }
+    bt->ijc_used = 0;
     bt->seen_tlb_flushes = bt->v->tlb.flushes;
+}
+
+static void ijc_set(struct bt_vcpu *bt, uint32_t lin, struct tb *tb)
+{
+    uint16_t slot = (uint16_t)(lin & (BT_IJC_SIZE - 1));
+    if (bt->ijc[slot] == &bt->nothing) {
+        if (bt->ijc_used < BT_IJC_LOG_MAX) bt->ijc_log[bt->ijc_used] = slot;
+        if (bt->ijc_used <= BT_IJC_LOG_MAX) bt->ijc_used++;
+    }
+    bt->ijc[slot] = tb;
 }
 
 static void flush_all(struct bt_vcpu *bt)
@@ -73,6 +88,7 @@ static void flush_all(struct bt_vcpu *bt)
     memset(bt->jc, 0, sizeof(bt->jc));
     memset(bt->page_head, 0, bt->npages * sizeof(*bt->page_head));
     bt->free = bt->tb_start;
+    bt->pred_next = bt->pred;
     bt->last_exit = NULL;
     bt->st.flushes++;
 }
@@ -124,17 +140,24 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     if (!bt) return NULL;
     bt->v = v;
     bt->cache_size = cache_size_setting;
-    void *p = mmap(NULL, bt->cache_size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* The code, then the probes' page predictions (1/8 of it, RW only). */
+    size_t pred_bytes = ((bt->cache_size / 8) + 4095) & ~(size_t)4095;
+    void *p = mmap(NULL, bt->cache_size + pred_bytes, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
     if (p == MAP_FAILED) {
         free(bt);
         return NULL;
     }
     bt->cache = p;
+    bt->pred = (uint32_t *)(void *)(bt->cache + bt->cache_size);
+    bt->pred_next = bt->pred;
+    bt->pred_end = bt->pred + pred_bytes / sizeof(uint32_t);
+    mprotect(bt->pred, pred_bytes, PROT_READ | PROT_WRITE);
     struct phys_mem *pm = &v->m->mem;
     bt->npages = pm->ram_size >> 12;
     bt->page_head = calloc(bt->npages ? bt->npages : 1, sizeof(*bt->page_head));
     if (!bt->page_head) {
-        munmap(bt->cache, bt->cache_size);
+        munmap(bt->cache, bt->cache_size + (size_t)((uint8_t *)bt->pred_end - (uint8_t *)bt->pred));
         free(bt);
         return NULL;
     }
@@ -142,6 +165,7 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->tlb_mask = v->tlb.mask;
     bt->nothing.key = ~0ull;
     bt->nothing.dead = true;
+    bt->ijc_used = BT_IJC_LOG_MAX + 1; /* the first emptying fills every slot */
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_gen = dcache_generation(v->m->dcache);
     v->code_written = code_written;
@@ -172,7 +196,7 @@ void bt_vcpu_free(struct vcpu *v)
     const char *env = getenv("BT86_BT_STATS");
     if (env && *env == '1') bt_print_stats(stderr, &bt->st);
     v->code_written = NULL;
-    munmap(bt->cache, bt->cache_size);
+    munmap(bt->cache, bt->cache_size + (size_t)((uint8_t *)bt->pred_end - (uint8_t *)bt->pred));
     free(bt->page_head);
     free(bt);
     v->bt = NULL;
@@ -279,7 +303,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
             }
         if (!tb) {
             struct timespec t0, t1;
-            clock_gettime(CLOCK_MONOTONIC, &t0);
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0); /* CPU time: steady on a shared host */
             tb = bt_translate(bt, b, v->eip, mode);
             if (!tb) {
                 flush_all(bt);
@@ -291,7 +315,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
                     return;
                 }
             }
-            clock_gettime(CLOCK_MONOTONIC, &t1);
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
             bt->st.translate_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
             unsigned h = hash_of(b->host, v->eip, mode);
             tb->hnext = bt->hash[h];
@@ -304,7 +328,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         }
         bt->jc[jc_of(lin)] = tb;
     }
-    if (tb->mode & MODE_FLAT_CS) bt->ijc[lin & (BT_IJC_SIZE - 1)] = tb;
+    if (tb->mode & MODE_FLAT_CS) ijc_set(bt, lin, tb);
     /* Chain the direct jump we came from (same page, same mode, both alive). */
     if (from && !from->tb->dead && from->target == tb->eip && from->tb->mode == tb->mode &&
         ((uintptr_t)from->tb->host >> 12) == ((uintptr_t)tb->host >> 12)) {
