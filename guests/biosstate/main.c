@@ -46,7 +46,9 @@ int guest_main(uint32_t magic, const struct mb_info *info)
     uint8_t status0 = inb(0x40);
     uint32_t maxc = 0, wraps = 0;
     uint16_t prev = pit0_count();
-    for (int i = 0; i < 200000 && wraps < 2; i++) {
+    /* Until two wraps (a period is 55 ms: at ~100 ns per read, 550,000
+     * reads), bounded so a stuck counter still ends the loop. */
+    for (int i = 0; i < 20000000 && wraps < 2; i++) {
         uint16_t c = pit0_count();
         uint32_t v = c ? c : 65536;
         if (c > prev) wraps++;
