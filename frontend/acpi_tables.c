@@ -1,6 +1,7 @@
 /* ACPI 1.0 tables: RSDP, RSDT, FADT, FACS, MADT, DSDT (frontend/acpi_tables.h).
  * Built in a host buffer with little-endian helpers, then copied into guest
  * RAM in one go. */
+#include "frontend/errfmt.h"
 #include "frontend/acpi_tables.h"
 
 #include <string.h>
@@ -37,39 +38,25 @@ void acpi_default_config(struct acpi_config *c, int ncpu)
     c->s5_slp_typ = ACPI_SLP_TYP_S5;
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-
-/* The byte that makes the sum of p[0..len) zero, given p[at] is 0. */
-static uint8_t checksum(const uint8_t *p, uint32_t len)
-{
-    uint8_t s = 0;
-    for (uint32_t i = 0; i < len; i++) s = (uint8_t)(s + p[i]);
-    return (uint8_t)(0u - s);
-}
 
 /* The common 36-byte header; the checksum is set once the body is written. */
 static void header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
     memcpy(t, sig, 4);
-    put32(t + 4, len);
+    wr32le(t + 4, len);
     t[8] = rev;
     memcpy(t + 10, OEM_ID, 6);
     memcpy(t + 16, OEM_TABLE_ID, 8);
-    put32(t + 24, 1);             /* OEM revision */
+    wr32le(t + 24, 1);             /* OEM revision */
     memcpy(t + 28, CREATOR_ID, 4);
-    put32(t + 32, 1);             /* creator revision */
+    wr32le(t + 32, 1);             /* creator revision */
 }
 
 static void finish(uint8_t *t)
 {
     uint32_t len = (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
     t[9] = 0;
-    t[9] = checksum(t, len);
+    t[9] = sum8_complement(t, len);
 }
 
 static uint32_t madt_len(const struct acpi_config *c)
@@ -94,22 +81,22 @@ static void build_madt(uint8_t *t, const struct acpi_config *c)
 {
     uint32_t len = madt_len(c);
     header(t, "APIC", len, 1);
-    put32(t + 36, c->lapic_addr);
-    put32(t + 40, 1);             /* PCAT_COMPAT: the 8259s are there too */
+    wr32le(t + 36, c->lapic_addr);
+    wr32le(t + 40, 1);             /* PCAT_COMPAT: the 8259s are there too */
     uint8_t *p = t + 44;
     for (int i = 0; i < c->ncpu; i++, p += MADT_LAPIC_LEN) {
         p[0] = 0;                 /* Processor Local APIC */
         p[1] = MADT_LAPIC_LEN;
         p[2] = (uint8_t)i;        /* ACPI processor UID */
         p[3] = (uint8_t)i;        /* APIC ID */
-        put32(p + 4, 1);          /* enabled */
+        wr32le(p + 4, 1);          /* enabled */
     }
     p[0] = 1;                     /* I/O APIC */
     p[1] = MADT_IOAPIC_LEN;
     p[2] = c->ioapic_id;
     p[3] = 0;
-    put32(p + 4, c->ioapic_addr);
-    put32(p + 8, 0);              /* GSI base */
+    wr32le(p + 4, c->ioapic_addr);
+    wr32le(p + 8, 0);              /* GSI base */
     p += MADT_IOAPIC_LEN;
     /* Interrupt source overrides: the PIT on pin 2; the SCI level/high. */
     static const struct { uint8_t irq; uint32_t gsi; uint16_t flags; } iso[2] = {
@@ -120,13 +107,13 @@ static void build_madt(uint8_t *t, const struct acpi_config *c)
         p[1] = MADT_ISO_LEN;
         p[2] = 0;                 /* bus: ISA */
         p[3] = iso[i].irq == ACPI_SCI_IRQ ? (uint8_t)c->sci_irq : iso[i].irq;
-        put32(p + 4, iso[i].irq == ACPI_SCI_IRQ ? c->sci_irq : iso[i].gsi);
-        put16(p + 8, iso[i].flags);
+        wr32le(p + 4, iso[i].irq == ACPI_SCI_IRQ ? c->sci_irq : iso[i].gsi);
+        wr16le(p + 8, iso[i].flags);
     }
     p[0] = 4;                     /* Local APIC NMI */
     p[1] = MADT_NMI_LEN;
     p[2] = 0xff;                  /* every processor */
-    put16(p + 3, 0);              /* flags: conforms to the bus */
+    wr16le(p + 3, 0);              /* flags: conforms to the bus */
     p[5] = ACPI_MADT_LAPIC_NMI_LINT;
     finish(t);
 }
@@ -134,21 +121,21 @@ static void build_madt(uint8_t *t, const struct acpi_config *c)
 static void build_fadt(uint8_t *t, const struct acpi_config *c, uint32_t facs, uint32_t dsdt)
 {
     header(t, "FACP", ACPI_FADT_LEN, 1);
-    put32(t + 36, facs);          /* FIRMWARE_CTRL */
-    put32(t + 40, dsdt);
+    wr32le(t + 36, facs);          /* FIRMWARE_CTRL */
+    wr32le(t + 40, dsdt);
     t[44] = 1;                    /* INT_MODEL (ACPI 1.0): multiple APIC */
-    put16(t + 46, c->sci_irq);
-    put32(t + 48, 0);             /* SMI_CMD: none, ACPI mode is always on */
-    put32(t + 56, c->pm1a_evt);
-    put32(t + 64, c->pm1a_cnt);
-    put32(t + 76, c->pm_tmr);
+    wr16le(t + 46, c->sci_irq);
+    wr32le(t + 48, 0);             /* SMI_CMD: none, ACPI mode is always on */
+    wr32le(t + 56, c->pm1a_evt);
+    wr32le(t + 64, c->pm1a_cnt);
+    wr32le(t + 76, c->pm_tmr);
     t[88] = ACPI_PM1_EVT_LEN;
     t[89] = ACPI_PM1_CNT_LEN;
     t[91] = ACPI_PM_TMR_LEN;
-    put16(t + 96, 0x0fff);        /* P_LVL2_LAT > 100: no C2 */
-    put16(t + 98, 0x0fff);        /* P_LVL3_LAT > 1000: no C3 */
+    wr16le(t + 96, 0x0fff);        /* P_LVL2_LAT > 100: no C2 */
+    wr16le(t + 98, 0x0fff);        /* P_LVL3_LAT > 1000: no C3 */
     t[108] = c->century;
-    put32(t + 112, ACPI_FADT_WBINVD | ACPI_FADT_PROC_C1 | ACPI_FADT_PWR_BUTTON | ACPI_FADT_SLP_BUTTON);
+    wr32le(t + 112, ACPI_FADT_WBINVD | ACPI_FADT_PROC_C1 | ACPI_FADT_PWR_BUTTON | ACPI_FADT_SLP_BUTTON);
     finish(t);
 }
 
@@ -167,20 +154,20 @@ int acpi_tables_build(uint8_t *buf, uint32_t cap, uint32_t addr, const struct ac
     memcpy(r, "RSD PTR ", 8);
     memcpy(r + 9, OEM_ID, 6);
     r[15] = 0;
-    put32(r + 16, addr + ACPI_OFF_RSDT);
-    r[8] = checksum(r, 20);
+    wr32le(r + 16, addr + ACPI_OFF_RSDT);
+    r[8] = sum8_complement(r, 20);
 
     /* RSDT: the FADT and the MADT */
     uint8_t *t = buf + ACPI_OFF_RSDT;
     header(t, "RSDT", HDR_LEN + 8, 1);
-    put32(t + 36, addr + ACPI_OFF_FADT);
-    put32(t + 40, addr + madt_at);
+    wr32le(t + 36, addr + ACPI_OFF_FADT);
+    wr32le(t + 40, addr + madt_at);
     finish(t);
 
     /* FACS: no checksum; the waking vector and global lock start at 0 */
     t = buf + ACPI_OFF_FACS;
     memcpy(t, "FACS", 4);
-    put32(t + 4, ACPI_FACS_LEN);
+    wr32le(t + 4, ACPI_FACS_LEN);
 
     build_fadt(buf + ACPI_OFF_FADT, c, addr + ACPI_OFF_FACS, addr + dsdt_at);
     build_madt(buf + madt_at, c);

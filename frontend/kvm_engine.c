@@ -29,21 +29,26 @@
 
 int kvm_engine_probe(char *err, size_t errlen)
 {
-    int fd = open(KVM_DEV, O_RDWR | O_CLOEXEC);
+    return kvm_engine_probe_dev(KVM_DEV, err, errlen);
+}
+
+int kvm_engine_probe_dev(const char *dev, char *err, size_t errlen)
+{
+    int fd = open(dev, O_RDWR | O_CLOEXEC);
     if (fd < 0) {
-        snprintf(err, errlen, "-engine kvm: %s is not available (%s)", KVM_DEV, strerror(errno));
+        snprintf(err, errlen, "-engine kvm: %s is not available (%s)", dev, strerror(errno));
         return -1;
     }
     int api = ioctl(fd, KVM_GET_API_VERSION, 0);
     int mem = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY);
     close(fd);
     if (api != KVM_API_VERSION) {
-        snprintf(err, errlen, "-engine kvm: %s is not available (API version %d, bt86 needs %d)", KVM_DEV, api,
+        snprintf(err, errlen, "-engine kvm: %s is not available (API version %d, bt86 needs %d)", dev, api,
                  KVM_API_VERSION);
         return -1;
     }
     if (mem <= 0) {
-        snprintf(err, errlen, "-engine kvm: %s is not available (no KVM_CAP_USER_MEMORY)", KVM_DEV);
+        snprintf(err, errlen, "-engine kvm: %s is not available (no KVM_CAP_USER_MEMORY)", dev);
         return -1;
     }
     return 0;

@@ -24,6 +24,8 @@ struct machine;
 /* Is /dev/kvm usable (opens, API version 12, user memory)? 0, or -1 with
  * "-engine kvm: /dev/kvm is not available (why)" in err. */
 int kvm_engine_probe(char *err, size_t errlen);
+/* The same for another device node (tests). */
+int kvm_engine_probe_dev(const char *dev, char *err, size_t errlen);
 
 /* Run v under KVM until it stops (exit port, triple fault, shutdown, HLT
  * that nothing can end, or an error, reported on stderr as STOP_ERROR). The

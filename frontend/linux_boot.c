@@ -7,11 +7,10 @@
 #include <string.h>
 
 #include "cpu/machine.h"
-#include "cpu/segment.h"
 #include "cpu/vcpu.h"
-#include "frontend/bios_data.h"
 #include "frontend/errfmt.h"
 #include "frontend/file.h"
+#include "frontend/flat32_entry.h"
 #include "frontend/memmap.h"
 
 #define PAGE 4096u
@@ -57,11 +56,8 @@ bool linux_is_bzimage(const uint8_t *img, size_t len)
 }
 
 static void put8(uint8_t *p, size_t off, uint8_t v) { p[off] = v; }
-static void put16(uint8_t *p, size_t off, uint16_t v) { p[off] = (uint8_t)v; p[off + 1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, size_t off, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[off + (size_t)i] = (uint8_t)(v >> (8 * i));
-}
+static void put16(uint8_t *p, size_t off, uint16_t v) { wr16le(p + off, v); }
+static void put32(uint8_t *p, size_t off, uint32_t v) { wr32le(p + off, v); }
 
 int linux_load_image(struct machine *m, const uint8_t *img, size_t len, const char *name,
                      const uint8_t *initrd, size_t initrd_len, const char *cmdline,
@@ -167,40 +163,12 @@ out:
     return rc;
 }
 
-static void set_flat(struct vcpu *v, int s, uint16_t sel, uint16_t attr)
-{
-    v->seg[s] = (struct seg_cache){ .sel = sel, .attr = attr, .base = 0, .limit = 0xffffffffu };
-    seg_cache_refresh(&v->seg[s], true);
-}
-
 void linux_enter(struct machine *m, struct vcpu *v, const struct linux_boot *b)
 {
-    struct phys_mem *pm = &m->mem;
-    /* GDT: null, null, flat code (0x10), flat data (0x18); accessed bits set,
-     * matching the loaded caches. */
-    static const uint32_t gdt[8] = { 0, 0, 0, 0, 0x0000ffff, 0x00cf9b00, 0x0000ffff, 0x00cf9300 };
-    uint8_t g[sizeof(gdt)];
-    for (int i = 0; i < 8; i++) put32(g, (size_t)i * 4, gdt[i]);
-    phys_copy_in(pm, LB_GDT_ADDR, g, sizeof(g));
-    bios_data_area_fill(pm);
-
-    vcpu_reset(v);
-    memset(v->r, 0, sizeof(v->r));
+    /* GDT: two null entries, flat code (0x10), flat data (0x18): the
+     * protocol's __BOOT_CS and __BOOT_DS. */
+    flat32_enter(m, v, LB_GDT_ADDR, LB_BOOT_CS, LB_BOOT_DS);
     v->r[R_ESI] = b->params;
     v->r[R_ESP] = LB_GDT_ADDR; /* unspecified by the protocol; the kernel sets its own */
     v->eip = b->entry;
-    v->eflags = F_FIXED1;
-    v->cr0 = CR0_PE | CR0_ET;
-    v->gdtr = (struct dtr){ LB_GDT_ADDR, 4 * 8 - 1 };
-    v->idtr = (struct dtr){ 0, 0x3ff };
-    set_flat(v, S_CS, LB_BOOT_CS, 0xc09b);
-    set_flat(v, S_DS, LB_BOOT_DS, 0xc093);
-    set_flat(v, S_ES, LB_BOOT_DS, 0xc093);
-    set_flat(v, S_FS, LB_BOOT_DS, 0xc093);
-    set_flat(v, S_GS, LB_BOOT_DS, 0xc093);
-    set_flat(v, S_SS, LB_BOOT_DS, 0xc093);
-    v->cpl = 0;
-    cpu_update_mode(v);
-    machine_set_a20(m, true);
-    tlb_flush_all(&v->tlb);
 }

@@ -1,5 +1,6 @@
 /* MP Specification 1.4 floating pointer and configuration table
  * (frontend/mptable.h). Built in a host buffer, then copied into guest RAM. */
+#include "frontend/errfmt.h"
 #include "frontend/mptable.h"
 
 #include <string.h>
@@ -41,27 +42,13 @@ uint32_t mptable_size(const struct mptable_config *c)
     return FPS_LEN + HEADER_LEN + CPU_LEN * (uint32_t)ncpu + SHORT_LEN * (2u + (uint32_t)routed_irqs(c) + 2u);
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, (uint16_t)v);
-    put16(p + 2, (uint16_t)(v >> 16));
-}
-
-/* The byte that makes the sum of p[0..len) zero, given p[at] is 0. */
-static uint8_t checksum(const uint8_t *p, uint32_t len)
-{
-    uint8_t s = 0;
-    for (uint32_t i = 0; i < len; i++) s = (uint8_t)(s + p[i]);
-    return (uint8_t)(0u - s);
-}
 
 /* An interrupt assignment entry (types 3 and 4 share the layout). */
 static uint8_t *int_entry(uint8_t *p, int type, int int_type, uint16_t flags, int bus_irq, int dest, int pin)
 {
     p[0] = (uint8_t)type;
     p[1] = (uint8_t)int_type;
-    put16(p + 2, flags);
+    wr16le(p + 2, flags);
     p[4] = 0; /* source bus: the ISA bus */
     p[5] = (uint8_t)bus_irq;
     p[6] = (uint8_t)dest;
@@ -88,8 +75,8 @@ int mptable_write(struct phys_mem *pm, uint32_t addr, uint32_t max_len, const st
         p[1] = (uint8_t)i;        /* local APIC ID */
         p[2] = c->lapic_version;
         p[3] = MP_CPU_ENABLED | (i == 0 ? MP_CPU_BSP : 0);
-        put32(p + 4, c->cpu_signature);
-        put32(p + 8, c->cpu_features);
+        wr32le(p + 4, c->cpu_signature);
+        wr32le(p + 8, c->cpu_features);
         p += CPU_LEN;             /* bytes 12-19 reserved */
     }
     p[0] = MP_ENT_BUS;
@@ -101,7 +88,7 @@ int mptable_write(struct phys_mem *pm, uint32_t addr, uint32_t max_len, const st
     p[1] = c->ioapic_id;
     p[2] = c->ioapic_version;
     p[3] = 0x01;                  /* enabled */
-    put32(p + 4, c->ioapic_addr);
+    wr32le(p + 4, c->ioapic_addr);
     p += SHORT_LEN;
     count++;
     for (int i = 0; i < MPTABLE_ISA_IRQS; i++) {
@@ -116,23 +103,23 @@ int mptable_write(struct phys_mem *pm, uint32_t addr, uint32_t max_len, const st
 
     uint32_t table_len = (uint32_t)(p - t);
     memcpy(t, "PCMP", 4);
-    put16(t + 4, (uint16_t)table_len);
+    wr16le(t + 4, (uint16_t)table_len);
     t[6] = 4;                     /* spec revision 1.4 */
     memcpy(t + 8, "BT86    ", 8);
     memcpy(t + 16, "BT86 PC     ", 12);
-    put16(t + 34, count);
-    put32(t + 36, c->lapic_addr);
+    wr16le(t + 34, count);
+    wr32le(t + 36, c->lapic_addr);
     /* OEM table pointer/size and the extended table: none. */
-    t[7] = checksum(t, table_len);
+    t[7] = sum8_complement(t, table_len);
 
     uint8_t *f = buf;
     memcpy(f, "_MP_", 4);
-    put32(f + 4, addr + FPS_LEN);
+    wr32le(f + 4, addr + FPS_LEN);
     f[8] = 1;                     /* length in 16-byte units */
     f[9] = 4;                     /* spec revision 1.4 */
     f[11] = 0;                    /* feature 1: a configuration table is present */
     f[12] = 0;                    /* feature 2 bit 7 clear: virtual-wire mode, no IMCR */
-    f[10] = checksum(f, FPS_LEN);
+    f[10] = sum8_complement(f, FPS_LEN);
 
     if (phys_copy_in(pm, addr, buf, size)) return -1;
     return (int)size;

@@ -15,6 +15,7 @@
 #include "cpu/segment.h"
 #include "cpu/vcpu.h"
 #include "frontend/file.h"
+#include "frontend/flat32_entry.h"
 #include "frontend/loader_elf.h"
 
 #define PAGE 4096u
@@ -267,43 +268,12 @@ out:
     return rc;
 }
 
-static void set_flat(struct vcpu *v, int s, uint16_t sel, uint16_t attr)
-{
-    v->seg[s] = (struct seg_cache){ .sel = sel, .attr = attr, .base = 0, .limit = 0xffffffffu };
-    seg_cache_refresh(&v->seg[s], true);
-}
-
 void multiboot_enter(struct machine *m, struct vcpu *v, const struct mb_boot *b)
 {
-    struct phys_mem *pm = &m->mem;
-    /* GDT: null, flat 32-bit code (0x08), flat data (0x10); accessed bits set,
-     * matching the loaded caches. */
-    put32(pm, MB_GDT_ADDR + 0, 0);
-    put32(pm, MB_GDT_ADDR + 4, 0);
-    put32(pm, MB_GDT_ADDR + 8, 0x0000ffff);
-    put32(pm, MB_GDT_ADDR + 12, 0x00cf9b00);
-    put32(pm, MB_GDT_ADDR + 16, 0x0000ffff);
-    put32(pm, MB_GDT_ADDR + 20, 0x00cf9300);
-    bios_data_area_fill(pm);
-
-    vcpu_reset(v);
-    memset(v->r, 0, sizeof(v->r));
+    /* GDT: null, flat 32-bit code (0x08), flat data (0x10). */
+    flat32_enter(m, v, MB_GDT_ADDR, 0x08, 0x10);
     v->r[R_EAX] = MB_BOOT_MAGIC;
     v->r[R_EBX] = b->info;
     v->r[R_ESP] = MB_INITIAL_ESP;
     v->eip = b->entry;
-    v->eflags = F_FIXED1;
-    v->cr0 = CR0_PE | CR0_ET;
-    v->gdtr = (struct dtr){ MB_GDT_ADDR, 3 * 8 - 1 };
-    v->idtr = (struct dtr){ 0, 0x3ff };
-    set_flat(v, S_CS, 0x08, 0xc09b);
-    set_flat(v, S_DS, 0x10, 0xc093);
-    set_flat(v, S_ES, 0x10, 0xc093);
-    set_flat(v, S_FS, 0x10, 0xc093);
-    set_flat(v, S_GS, 0x10, 0xc093);
-    set_flat(v, S_SS, 0x10, 0xc093);
-    v->cpl = 0;
-    cpu_update_mode(v);
-    machine_set_a20(m, true);
-    tlb_flush_all(&v->tlb);
 }

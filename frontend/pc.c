@@ -227,7 +227,9 @@ static void apic_window_write(void *opaque, uint32_t offset, uint32_t val, int s
 static void apic_base_written(struct machine *m, struct vcpu *v)
 {
     struct pc *pc = m->board;
+    smp_dev_lock(m);
     lapic_set_base_msr(&pc->lapic[v->index], v->msr.apic_base);
+    smp_dev_unlock(m);
 }
 
 static void irq0_line(void *opaque, bool level) { isa_irq(opaque, 0, level); }
@@ -371,7 +373,10 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
         r.opaque = pc;
         m->cpu_events = pc_cpu_events;
         for (int i = 1; i < m->ncpu; i++) vcpu_init_ipi(m->cpu[i]); /* APs wait for INIT-SIPI */
-        bool threaded = !o->smp_single_thread && o->icount_shift < 0 && smp_threads_supported(o->engine);
+        /* Host threads unless asked not to, or -icount (deterministic), or
+         * a window (SDL wants its events on the main thread). */
+        bool threaded = !o->smp_single_thread && o->icount_shift < 0 && o->display == DISPLAY_NONE &&
+                        smp_threads_supported(o->engine);
         if (smp_init(pc, threaded, err, errlen)) return -1;
     }
     if (phys_add_mmio(&m->mem, &r)) {

@@ -1,10 +1,19 @@
-/* The vCPU scheduler for -smp N (frontend/smp_run.h). Round robin: each
- * runnable vCPU gets SMP_SLICE instructions in turn on the calling thread; a
- * halted vCPU yields (its idle hook returns STOP_YIELD to this loop instead
- * of waiting), and only when every vCPU is halted does the board's own idle
- * hook wait for time or input. Under -icount the virtual clock counts the
- * instructions of all vCPUs (it follows whichever vCPU runs), so a run
- * repeats exactly. */
+/* The vCPU scheduler for -smp N (frontend/smp_run.h).
+ *
+ * Round robin: each runnable vCPU gets SMP_SLICE instructions in turn on the
+ * calling thread; a halted vCPU yields (its idle hook returns STOP_YIELD to
+ * this loop instead of waiting), and only when every vCPU is halted does the
+ * board's own idle hook wait for time or input. Under -icount the virtual
+ * clock counts the instructions of all vCPUs (it follows whichever vCPU
+ * runs), so a run repeats exactly.
+ *
+ * Threads: each vCPU runs cpu_run on its own host thread. Every device
+ * handler (port I/O and MMIO, wrapped here), the poll and idle hooks, the
+ * clock and the interrupt-controller queries run under one recursive device
+ * lock; a halted vCPU sleeps on its condition variable, which a kick (always
+ * made under the device lock) signals; the last vCPU to halt runs the
+ * board's idle hook (timers, input). The decode cache has its own lock and
+ * frees dropped blocks only after the threads are joined. docs/SMP.md. */
 #include "frontend/smp_run.h"
 
 #include <pthread.h>
@@ -12,6 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <time.h>
+
+#include "cpu/decode.h"
+#include "cpu/decode_cache.h"
 #include "cpu/interp.h"
 #include "frontend/pc.h"
 #include "translator/bt.h"
@@ -23,6 +37,21 @@ struct smp_state {
     void (*board_poll)(struct machine *m, struct vcpu *v); /* pc_poll */
     uint64_t slice_end;   /* round robin: the running vCPU yields at its first poll past this icount */
     pthread_mutex_t dev;  /* the device lock (threaded mode) */
+
+    /* --- threaded mode --- */
+    pthread_mutex_t code;             /* machine.code_lock: the decode cache */
+    pthread_cond_t wake[MAX_VCPUS];   /* a halted vCPU sleeps here (with dev) */
+    pthread_cond_t stopped;           /* the main thread waits here (with dev) */
+    pthread_t thread[MAX_VCPUS];
+    int halted;                       /* vCPUs sleeping in smp_idle (dev) */
+    bool stopping;                    /* the run is over (dev; read atomically) */
+    enum vcpu_stop stop_s;            /* why, and because of which vCPU */
+    struct vcpu *stopper;
+    uint64_t (*board_now)(struct machine *m);
+    /* Every port handler and MMIO region, wrapped to take the device lock. */
+    struct pio_handler pio_orig[IOBUS_MAX_HANDLERS];
+    struct mmio_region mmio_orig[PHYS_MAX_MMIO];
+    struct dev_wrap { struct smp_state *st; int i; } pio_wrap[IOBUS_MAX_HANDLERS], mmio_wrap[PHYS_MAX_MMIO];
 };
 
 static _Thread_local struct vcpu *tl_cur;
@@ -31,8 +60,10 @@ struct vcpu *smp_current(void) { return tl_cur; }
 
 bool smp_threads_supported(enum engine_kind engine)
 {
-    (void)engine;
-    return false; /* see docs/SMP.md: the threaded mode is not finished */
+    /* The translator's per-vCPU code cache is invalidated from the writing
+     * vCPU's thread and it decodes with the machine's one Capstone handle:
+     * not thread-safe yet, so -engine bt runs round robin (docs/SMP.md). */
+    return engine == ENGINE_INTERP;
 }
 
 static struct smp_state *state_of(struct machine *m) { return ((struct pc *)m->board)->smp; }
@@ -52,7 +83,10 @@ void smp_dev_unlock(struct machine *m)
 void smp_kick(struct vcpu *v)
 {
     struct smp_state *st = v->smp;
-    if (st->threaded) return;
+    if (st->threaded) { /* under the device lock, like the sleeper's check */
+        pthread_cond_signal(&st->wake[v->index]);
+        return;
+    }
     /* Round robin: the vCPU that sent an IPI (or ran a timer) gives way
      * after this instruction, so the target answers soon (IPI latency). */
     struct vcpu *c = tl_cur;
@@ -64,9 +98,12 @@ void smp_kick(struct vcpu *v)
 
 /* The machine's idle hook while several vCPUs run: a halted vCPU gives the
  * host thread to the others (cpu_run_loop returns the STOP_YIELD set here). */
+static bool threaded_idle(struct smp_state *st, struct machine *m, struct vcpu *v);
+
 static bool smp_idle(struct machine *m, struct vcpu *v)
 {
-    (void)m;
+    struct smp_state *st = v->smp;
+    if (st->threaded) return threaded_idle(st, m, v);
     v->stop = STOP_YIELD;
     return true;
 }
@@ -177,6 +214,233 @@ static enum vcpu_stop run_round_robin(struct smp_state *st, uint64_t max_insns)
     }
 }
 
+/* ---- threaded mode ---- */
+
+/* Can v do anything if it wakes up: an INIT, start-up IPI or unblocked NMI
+ * in its local APIC, or an interrupt it can take? Called with dev held. */
+static bool has_work(struct smp_state *st, struct vcpu *v)
+{
+    struct pc *pc = st->pc;
+    const struct lapic *a = &pc->lapic[v->index];
+    if (a->init_pending || a->sipi_pending || (a->nmi_pending && !v->nmi_blocked && !v->wait_sipi)) return true;
+    if (!v->halted) return true;
+    return (v->eflags & F_IF) && !v->wait_sipi && pc->m.irq_pending && pc->m.irq_pending(&pc->m, v);
+}
+
+/* End the run (first reason wins) and make every vCPU thread leave. The
+ * REQ_STOP is sent again by the main thread until all have left, since a
+ * vCPU's own non-atomic updates of req may drop it. */
+static void threaded_stop(struct smp_state *st, struct vcpu *v, enum vcpu_stop s)
+{
+    struct machine *m = &st->pc->m;
+    pthread_mutex_lock(&st->dev);
+    if (!st->stopping) {
+        st->stop_s = s;
+        st->stopper = v;
+        __atomic_store_n(&st->stopping, true, __ATOMIC_SEQ_CST);
+    }
+    for (int i = 0; i < m->ncpu; i++) {
+        __atomic_or_fetch(&m->cpu[i]->req, REQ_STOP, __ATOMIC_SEQ_CST);
+        pthread_cond_signal(&st->wake[i]);
+    }
+    pthread_cond_signal(&st->stopped);
+    pthread_mutex_unlock(&st->dev);
+}
+
+/* A halted vCPU's idle hook: sleep until kicked (or 10 ms: the poll that
+ * follows runs due timers). The last vCPU to halt waits for time or input
+ * through the board instead; if nothing can wake any vCPU, the run ends. */
+static bool threaded_idle(struct smp_state *st, struct machine *m, struct vcpu *v)
+{
+    pthread_mutex_lock(&st->dev);
+    st->halted++;
+    if (!st->stopping && !has_work(st, v)) {
+        if (st->halted == m->ncpu) {
+            struct vcpu *w = NULL;
+            bool work = false;
+            for (int i = 0; i < m->ncpu; i++) {
+                struct vcpu *x = m->cpu[i];
+                work |= has_work(st, x);
+                if (!w && !x->wait_sipi && (x->eflags & F_IF)) w = x;
+            }
+            if (!work && (!w || !st->board_idle(m, w))) {
+                st->halted--;
+                pthread_mutex_unlock(&st->dev);
+                threaded_stop(st, m->cpu[0], STOP_HALT_FOREVER);
+                return true;
+            }
+        } else {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 10 * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&st->wake[v->index], &st->dev, &ts);
+        }
+    }
+    st->halted--;
+    pthread_mutex_unlock(&st->dev);
+    return true;
+}
+
+static void *vcpu_thread(void *arg)
+{
+    struct vcpu *v = arg;
+    struct smp_state *st = v->smp;
+    tl_cur = v;
+    struct decoder *d = decoder_new();
+    if (!d) {
+        threaded_stop(st, v, STOP_ERROR);
+        return NULL;
+    }
+    interp_set_thread_decoder(d);
+    while (!__atomic_load_n(&st->stopping, __ATOMIC_SEQ_CST)) {
+        enum vcpu_stop s = cpu_run(v, 0);
+        if (s == STOP_NONE || s == STOP_YIELD || s == STOP_INSN_LIMIT) continue;
+        threaded_stop(st, v, s);
+    }
+    interp_set_thread_decoder(NULL);
+    decoder_free(d);
+    tl_cur = NULL;
+    return NULL;
+}
+
+/* Device wrappers: the handler runs under the device lock, and the board's
+ * "current vCPU" (debug exit, reset, the APIC window) is the caller's. */
+static uint32_t pio_read_locked(void *opaque, uint16_t port, int size)
+{
+    struct dev_wrap *w = opaque;
+    struct smp_state *st = w->st;
+    pthread_mutex_lock(&st->dev);
+    st->pc->cur = tl_cur;
+    const struct pio_handler *h = &st->pio_orig[w->i];
+    uint32_t r = h->read(h->opaque, port, size);
+    pthread_mutex_unlock(&st->dev);
+    return r;
+}
+
+static void pio_write_locked(void *opaque, uint16_t port, uint32_t val, int size)
+{
+    struct dev_wrap *w = opaque;
+    struct smp_state *st = w->st;
+    pthread_mutex_lock(&st->dev);
+    st->pc->cur = tl_cur;
+    const struct pio_handler *h = &st->pio_orig[w->i];
+    h->write(h->opaque, port, val, size);
+    pthread_mutex_unlock(&st->dev);
+}
+
+static uint32_t mmio_read_locked(void *opaque, uint32_t offset, int size)
+{
+    struct dev_wrap *w = opaque;
+    struct smp_state *st = w->st;
+    pthread_mutex_lock(&st->dev);
+    st->pc->cur = tl_cur;
+    const struct mmio_region *r = &st->mmio_orig[w->i];
+    uint32_t x = r->read(r->opaque, offset, size);
+    pthread_mutex_unlock(&st->dev);
+    return x;
+}
+
+static void mmio_write_locked(void *opaque, uint32_t offset, uint32_t val, int size)
+{
+    struct dev_wrap *w = opaque;
+    struct smp_state *st = w->st;
+    pthread_mutex_lock(&st->dev);
+    st->pc->cur = tl_cur;
+    const struct mmio_region *r = &st->mmio_orig[w->i];
+    r->write(r->opaque, offset, val, size);
+    pthread_mutex_unlock(&st->dev);
+}
+
+static uint64_t now_locked(struct machine *m)
+{
+    struct smp_state *st = state_of(m);
+    pthread_mutex_lock(&st->dev);
+    uint64_t t = st->board_now(m);
+    pthread_mutex_unlock(&st->dev);
+    return t;
+}
+
+static void wrap_devices(struct smp_state *st, bool on)
+{
+    struct machine *m = &st->pc->m;
+    for (int i = 0; i < m->io.nh; i++) {
+        struct pio_handler *h = &m->io.h[i];
+        if (on) {
+            st->pio_orig[i] = *h;
+            st->pio_wrap[i] = (struct dev_wrap){ st, i };
+            if (h->read) h->read = pio_read_locked;
+            if (h->write) h->write = pio_write_locked;
+            h->opaque = &st->pio_wrap[i];
+        } else {
+            *h = st->pio_orig[i];
+        }
+    }
+    for (int i = 0; i < m->mem.nmmio; i++) {
+        struct mmio_region *r = &m->mem.mmio[i];
+        if (on) {
+            st->mmio_orig[i] = *r;
+            st->mmio_wrap[i] = (struct dev_wrap){ st, i };
+            if (r->read) r->read = mmio_read_locked;
+            if (r->write) r->write = mmio_write_locked;
+            r->opaque = &st->mmio_wrap[i];
+        } else {
+            *r = st->mmio_orig[i];
+        }
+    }
+    if (on) {
+        st->board_now = m->now_ns;
+        if (m->now_ns) m->now_ns = now_locked;
+    } else {
+        m->now_ns = st->board_now;
+    }
+}
+
+static enum vcpu_stop run_threads(struct smp_state *st)
+{
+    struct pc *pc = st->pc;
+    struct machine *m = &pc->m;
+    st->stopping = false;
+    st->halted = 0;
+    m->code_lock = &st->code;
+    if (m->dcache) dcache_set_defer_free(m->dcache, true);
+    wrap_devices(st, true);
+    int started = 0;
+    for (; started < m->ncpu; started++)
+        if (pthread_create(&st->thread[started], NULL, vcpu_thread, m->cpu[started])) break;
+    if (started < m->ncpu) {
+        fprintf(stderr, "bt86: cannot start a host thread for vCPU %d\n", started);
+        threaded_stop(st, m->cpu[0], STOP_ERROR);
+    }
+    pthread_mutex_lock(&st->dev);
+    while (!st->stopping) pthread_cond_wait(&st->stopped, &st->dev);
+    pthread_mutex_unlock(&st->dev);
+    for (int i = 0; i < started; i++) {
+        for (;;) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            if (pthread_timedjoin_np(st->thread[i], NULL, &ts) != ETIMEDOUT) break;
+            threaded_stop(st, m->cpu[i], STOP_SHUTDOWN); /* resend REQ_STOP (the first reason stays) */
+        }
+    }
+    for (int i = 0; i < m->ncpu; i++) m->cpu[i]->req &= ~REQ_STOP;
+    wrap_devices(st, false);
+    m->code_lock = NULL;
+    if (m->dcache) {
+        dcache_set_defer_free(m->dcache, false);
+        dcache_reap_now(m->dcache);
+    }
+    return stop_machine(pc, st->stopper ? st->stopper : m->cpu[0], st->stop_s);
+}
+
 int smp_init(struct pc *pc, bool threaded, char *err, size_t errlen)
 {
     struct smp_state *st = calloc(1, sizeof(*st));
@@ -189,6 +453,9 @@ int smp_init(struct pc *pc, bool threaded, char *err, size_t errlen)
     pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&st->dev, &a);
     pthread_mutexattr_destroy(&a);
+    pthread_mutex_init(&st->code, NULL);
+    pthread_cond_init(&st->stopped, NULL);
+    for (int i = 0; i < MAX_VCPUS; i++) pthread_cond_init(&st->wake[i], NULL);
     st->pc = pc;
     st->threaded = threaded;
     st->board_idle = pc->m.idle;
@@ -203,7 +470,8 @@ int smp_init(struct pc *pc, bool threaded, char *err, size_t errlen)
 enum vcpu_stop smp_run(struct pc *pc, uint64_t max_insns)
 {
     struct smp_state *st = pc->smp;
-    enum vcpu_stop s = run_round_robin(st, max_insns);
+    if (max_insns) st->threaded = false; /* -max-insns: an exact count, round robin */
+    enum vcpu_stop s = st->threaded ? run_threads(st) : run_round_robin(st, max_insns);
     pc->cur = NULL;
     tl_cur = NULL;
     return s;
@@ -214,6 +482,9 @@ void smp_destroy(struct pc *pc)
     struct smp_state *st = pc->smp;
     if (!st) return;
     pthread_mutex_destroy(&st->dev);
+    pthread_mutex_destroy(&st->code);
+    pthread_cond_destroy(&st->stopped);
+    for (int i = 0; i < MAX_VCPUS; i++) pthread_cond_destroy(&st->wake[i]);
     for (int i = 0; i < pc->m.ncpu; i++) pc->m.cpu[i]->smp = NULL;
     free(st);
     pc->smp = NULL;
