@@ -5,7 +5,7 @@
 # i386 kernel and busybox-static with apt-get download (nothing is installed).
 set -euo pipefail
 pkgs=(build-essential pkg-config libcapstone-dev libffi-dev libcriterion-dev libsdl2-dev
-      gcc-multilib nasm qemu-system-x86 tmux xvfb time console-setup-linux)
+      gcc-multilib nasm qemu-system-x86 tmux xvfb xdotool imagemagick time console-setup-linux python3)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -167,6 +167,14 @@ check_cli "-m 1" 1 'too small' -m 1 -kernel x
 check_cli "-m 4G" 1 'too large' -m 4G -kernel x
 check_cli "-engine bt, missing kernel" 1 "cannot open kernel '/nonexistent'" -engine bt -kernel /nonexistent
 check_cli "bad -serial" 1 "unknown -serial" -serial pty -kernel x
+# A bzImage header with nothing after the setup sectors, and one too old.
+head -c 1024 /dev/zero >"$WORK/trunc.bz"
+printf '\x55\xaa\xeb\x66HdrS\x0f\x02' | dd of="$WORK/trunc.bz" bs=1 seek=510 conv=notrunc 2>/dev/null
+printf '\x01' | dd of="$WORK/trunc.bz" bs=1 seek=$((0x211)) conv=notrunc 2>/dev/null
+check_cli "truncated bzImage" 1 'truncated bzImage \(setup code only\)' -kernel "$WORK/trunc.bz"
+cp "$WORK/trunc.bz" "$WORK/old.bz"
+printf '\x01\x02' | dd of="$WORK/old.bz" bs=1 seek=$((0x206)) conv=notrunc 2>/dev/null
+check_cli "old boot protocol" 1 'Linux boot protocol 2.01 is too old' -kernel "$WORK/old.bz"
 
 # ------------------------------------------------------ 3. front-end guests
 section "front-end guests (tests/integration/frontend)"
@@ -223,6 +231,17 @@ while IFS= read -r line; do
 done <"$WORK/linux.log"
 grep -q '^linux: ' "$WORK/linux.log" || fail "linux.sh" "did not finish: $(tail -3 "$WORK/linux.log" | tr '\n' '|')"
 # <<< Linux guest
+
+# ------------------------------------------------ 6. the SDL window (Xvfb)
+# -display sdl under a virtual X server: keys typed into the window reach the
+# guest through the 8042, and a screenshot is taken (tests/display/run.sh).
+section "SDL display (tests/display)"
+if command -v Xvfb >/dev/null && command -v xdotool >/dev/null && command -v import >/dev/null; then
+    if out=$(cd "$ROOT" && timeout 180 bash tests/display/run.sh 2>&1); then pass "-display sdl under Xvfb"
+    else fail "-display sdl under Xvfb" "$(echo "$out" | tail -3 | tr '\n' '|')"; fi
+else
+    echo "  SKIP -display sdl: needs Xvfb, xdotool and ImageMagick's import (make deps installs them)"
+fi
 
 # ------------------------------------------------------------------ summary
 if [ "$FAILED" -gt 0 ]; then
