@@ -9,19 +9,40 @@
 
 #include <string.h>
 
+#include "cpu/lock_atomic.h"
 #include "cpu/mem.h"
 
 struct rmw {
     uint8_t *p;    /* host pointer from the write TLB, or NULL: slow path */
     uint32_t lin;  /* linear address */
     unsigned size; /* 1, 2 or 4 */
+    uint32_t old;  /* LOCKed (v->lock_rmw): the value read, for the compare-and-swap */
 };
+
+/* The LOCKed form: an atomic load through the host pointer, with the TLB
+ * filled first so that only MMIO, code pages and page splits stay on the
+ * (non-atomic) slow path. */
+static __attribute__((noinline)) uint32_t rmw_read_locked(struct vcpu *v, struct rmw *m)
+{
+    if (m->lin & (m->size - 1)) { /* misaligned: the slow path */
+        m->p = 0;
+        return lin_read_slow(v, m->lin, (int)m->size, v->mem_view, ACC_WRITE);
+    }
+    if (!m->p) {
+        uint32_t x = lin_read_slow(v, m->lin, (int)m->size, v->mem_view, ACC_WRITE);
+        m->p = tlb_probe_write(&v->tlb, v->mem_view, m->lin, m->size);
+        if (!m->p) return x;
+    }
+    m->old = lock_load(m->p, m->size);
+    return m->old;
+}
 
 static inline uint32_t rmw_read(struct vcpu *v, int seg, uint32_t ea, unsigned size, struct rmw *m)
 {
     m->size = size;
     m->lin = seg_lin_write(v, seg, ea, size);
     m->p = tlb_probe_write(&v->tlb, v->mem_view, m->lin, size);
+    if (unlikely(v->lock_rmw)) return rmw_read_locked(v, m);
     if (likely(m->p != 0)) {
         switch (size) {
         case 1: return *m->p;
@@ -34,6 +55,11 @@ static inline uint32_t rmw_read(struct vcpu *v, int seg, uint32_t ea, unsigned s
 
 static inline void rmw_write(struct vcpu *v, const struct rmw *m, uint32_t val)
 {
+    if (unlikely(v->lock_rmw) && m->p) {
+        uint32_t old = m->old;
+        if (!lock_cas(m->p, m->size, &old, val)) cpu_fault(v, FAULT_LOCK_RETRY); /* another vCPU won: restart */
+        return;
+    }
     if (likely(m->p != 0)) {
         switch (m->size) {
         case 1: *m->p = (uint8_t)val; return;

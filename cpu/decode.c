@@ -612,6 +612,7 @@ static int build(const cs_insn *ci, const struct raw *r, const uint8_t *bytes, b
      * the VMM's own door (cpu/vmm_hypercall.c). */
     if (id == X86_INS_VMCALL || id == X86_INS_VMMCALL) fn = exec_vmcall;
     out->exec = fn ? fn : exec_ud;
+    if ((r->prefix & PFX_LOCK) && fn && fn != exec_ud) out->exec = exec_locked; /* atomic RMW (-smp) */
     return DECODE_OK;
 }
 

@@ -29,6 +29,7 @@ struct decode_cache {
     struct block *dead;       /* via dnext */
     struct dcache_stats st;
     uint64_t gen;             /* bumped whenever blocks are dropped */
+    bool defer_free;          /* -smp threads: dropped blocks are freed only at dcache_reap_now */
     size_t live_bytes;        /* memory held by live blocks */
 };
 
@@ -216,7 +217,18 @@ void dcache_flush(struct decode_cache *dc)
     dc->rom = NULL;
 }
 
+void dcache_set_defer_free(struct decode_cache *dc, bool defer)
+{
+    dc->defer_free = defer;
+}
+
 void dcache_reap(struct decode_cache *dc)
+{
+    if (dc->defer_free) return; /* another vCPU's thread may be running a dropped block */
+    dcache_reap_now(dc);
+}
+
+void dcache_reap_now(struct decode_cache *dc)
 {
     free_chain_dead(dc->dead);
     dc->dead = NULL;

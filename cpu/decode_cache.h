@@ -55,6 +55,11 @@ void dcache_flush(struct decode_cache *dc);
 uint64_t dcache_generation(const struct decode_cache *dc);
 /* Free invalidated blocks; call only when no block is being executed. */
 void dcache_reap(struct decode_cache *dc);
+/* With vCPUs on several host threads a dropped block may still be running
+ * elsewhere: while `defer` is set, dcache_reap frees nothing (dead blocks
+ * wait for dcache_reap_now, called when only one thread is left). */
+void dcache_set_defer_free(struct decode_cache *dc, bool defer);
+void dcache_reap_now(struct decode_cache *dc);
 
 struct dcache_stats { uint64_t blocks, insns, lookups, misses, invalidations; };
 void dcache_get_stats(const struct decode_cache *dc, struct dcache_stats *out);

@@ -11,6 +11,7 @@
 #include "cpu/exec_hostflags.h"
 #include "cpu/flags.h"
 #include "cpu/interp.h"
+#include "cpu/lock_atomic.h"
 #include "cpu/operand.h"
 #include "cpu/vmm.h"
 
@@ -49,8 +50,8 @@ static void exec_movsx(struct vcpu *v, const struct insn *in)
 }
 
 /* XCHG: with a memory operand the memory write comes first so that a fault
- * leaves the register unchanged. (The interpreter is single-threaded per vCPU,
- * so the implicit LOCK needs nothing more here.) */
+ * leaves the register unchanged. The implicit LOCK: a host atomic exchange
+ * when the operand is plain RAM (several vCPUs may run on host threads). */
 static void exec_xchg(struct vcpu *v, const struct insn *in)
 {
     const struct opnd *a = &in->op[0], *b = &in->op[1];
@@ -60,8 +61,16 @@ static void exec_xchg(struct vcpu *v, const struct insn *in)
         b = t;
     }
     uint32_t ea = 0;
-    uint32_t va = opnd_read_rmw(v, in, a, &ea);
     uint32_t vb = gpr_get(v, b->reg, b->size);
+    if (a->kind == OPND_MEM) { /* always locked: a host atomic exchange on RAM (cpu/lock_atomic.h) */
+        ea = opnd_ea(v, in, a);
+        uint8_t *p = lock_ptr(v, a->seg, ea, a->size);
+        if (p) {
+            gpr_set(v, b->reg, b->size, lock_xchg(p, a->size, vb));
+            return;
+        }
+    }
+    uint32_t va = opnd_read_rmw(v, in, a, &ea);
     opnd_write_ea(v, a, ea, vb);
     gpr_set(v, b->reg, b->size, va);
 }
@@ -210,9 +219,18 @@ static void exec_cmpxchg(struct vcpu *v, const struct insn *in)
     const struct opnd *d = &in->op[0];
     unsigned size = d->size;
     uint32_t ea = 0;
-    uint32_t dst = opnd_read_rmw(v, in, d, &ea);
     uint32_t acc = gpr_get(v, R_EAX, (int)size);
     uint32_t src = gpr_get(v, in->op[1].reg, (int)size);
+    if ((in->prefix & PFX_LOCK) && d->kind == OPND_MEM) {
+        uint8_t *p = lock_ptr(v, d->seg, opnd_ea(v, in, d), size);
+        if (p) { /* a host compare-and-swap: on failure `cur` is the value seen */
+            uint32_t cur = acc;
+            if (!lock_cas(p, size, &cur, src)) gpr_set(v, R_EAX, (int)size, cur);
+            flags_set_arith(v, host_cmp_flags(acc, cur, size));
+            return;
+        }
+    }
+    uint32_t dst = opnd_read_rmw(v, in, d, &ea);
     uint32_t f = host_cmp_flags(acc, dst, size);
     if (f & F_ZF) {
         opnd_write_ea(v, d, ea, src);
@@ -231,6 +249,22 @@ static void exec_cmpxchg8b(struct vcpu *v, const struct insn *in)
     const struct opnd *d = &in->op[0];
     uint32_t ea = opnd_ea(v, in, d);
     uint32_t hi_ea = in->addrsize == 2 ? ((ea + 4) & 0xffff) : ea + 4;
+    if ((in->prefix & PFX_LOCK) && hi_ea == ea + 4) {
+        uint8_t *p = lock_ptr(v, d->seg, ea, 8);
+        if (p) {
+            uint64_t cur = (uint64_t)v->r[R_EDX] << 32 | v->r[R_EAX];
+            uint64_t val = (uint64_t)v->r[R_ECX] << 32 | v->r[R_EBX];
+            if (__atomic_compare_exchange_n((uint64_t *)(void *)p, &cur, val, false, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_SEQ_CST)) {
+                v->eflags |= F_ZF;
+            } else {
+                v->r[R_EAX] = (uint32_t)cur;
+                v->r[R_EDX] = (uint32_t)(cur >> 32);
+                v->eflags &= ~F_ZF;
+            }
+            return;
+        }
+    }
     (void)seg_lin_write(v, d->seg, ea, 8);
     uint32_t lo = mem_read_for_write(v, d->seg, ea, 4);
     uint32_t hi = mem_read_for_write(v, d->seg, hi_ea, 4);
@@ -253,8 +287,17 @@ static void exec_xadd(struct vcpu *v, const struct insn *in)
     const struct opnd *d = &in->op[0];
     unsigned size = d->size;
     uint32_t ea = 0;
-    uint32_t dst = opnd_read_rmw(v, in, d, &ea);
     uint32_t src = gpr_get(v, in->op[1].reg, (int)size);
+    if ((in->prefix & PFX_LOCK) && d->kind == OPND_MEM) {
+        uint8_t *p = lock_ptr(v, d->seg, opnd_ea(v, in, d), size);
+        if (p) {
+            uint32_t old = lock_fetch_add(p, size, src);
+            gpr_set(v, in->op[1].reg, (int)size, old);
+            flags_set_arith(v, host_add_flags(old, src, size));
+            return;
+        }
+    }
+    uint32_t dst = opnd_read_rmw(v, in, d, &ea);
     uint32_t f = host_add_flags(dst, src, size);
     if (d->kind == OPND_MEM) {
         opnd_write_ea(v, d, ea, dst + src);

@@ -10,6 +10,7 @@
 #include "cpu/decode_cache.h"
 #include "cpu/fault.h"
 #include "cpu/interrupt.h"
+#include "cpu/lock_atomic.h"
 #include "cpu/machine.h"
 #include "cpu/mem.h"
 #include "cpu/trap_engine.h"
@@ -18,6 +19,14 @@
 
 insn_exec_fn interp_exec_table[X86_INS_ENDING];
 
+/* -smp threads: this host thread's own Capstone handle (a handle is not
+ * thread-safe); NULL: the machine's. */
+static _Thread_local struct decoder *tl_decoder;
+
+void interp_set_thread_decoder(struct decoder *d) { tl_decoder = d; }
+
+static inline struct decoder *decoder_of(struct machine *m) { return tl_decoder ? tl_decoder : m->decoder; }
+
 /* How many guest instructions between calls of the machine's poll hook. */
 #define POLL_INTERVAL 4096
 
@@ -25,6 +34,13 @@ void exec_ud(struct vcpu *v, const struct insn *in)
 {
     (void)in;
     cpu_ud(v);
+}
+
+void exec_locked(struct vcpu *v, const struct insn *in)
+{
+    v->lock_rmw = 1;
+    interp_exec_table[in->id](v, in);
+    v->lock_rmw = 0;
 }
 
 void interp_init(void)
@@ -117,7 +133,7 @@ static void exec_uncached(struct vcpu *v)
             else if (n == e->len) break;
             else continue;
         }
-        int r = decode_one(m->decoder, bytes, n, v->eip, v->code32, &e->in);
+        int r = decode_one(decoder_of(m), bytes, n, v->eip, v->code32, &e->in);
         if (r == DECODE_OK) {
             e->eip = v->eip;
             e->code32 = v->code32;
@@ -149,7 +165,9 @@ static struct block *find_block(struct vcpu *v, uint32_t lin, int view, uint32_t
     uint32_t pa = 0;
     const uint8_t *host = lin_fetch_ptr(v, lin, view, avail, &pa);
     if (!host) return NULL;
-    struct block *b = dcache_get(m->dcache, m->decoder, host, pa, *avail, v->eip, v->code32);
+    if (m->code_lock) pthread_mutex_lock(m->code_lock);
+    struct block *b = dcache_get(m->dcache, decoder_of(m), host, pa, *avail, v->eip, v->code32);
+    if (m->code_lock) pthread_mutex_unlock(m->code_lock);
     /* A fetch or decode may have flushed the TLB or dropped code: re-check first. */
     if (b && v->jc_tlb_gen == v->tlb.flushes && v->jc_code_gen == dcache_generation(m->dcache))
         *e = (struct interp_jc_entry){ lin, v->code32, (uint8_t)view, b };
@@ -218,7 +236,15 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
     v->stop = STOP_NONE;
     if (setjmp(v->fault_jmp)) {
         /* A fault was raised inside an instruction, the fetch, or a delivery. */
-        v->req &= ~REQ_BLOCK_END;
+        __atomic_and_fetch(&v->req, ~REQ_BLOCK_END, __ATOMIC_RELAXED); /* another thread may set REQ_STOP */
+        v->lock_rmw = 0;
+        if (v->fault_vec == FAULT_LOCK_RETRY) {
+            /* A LOCKed RMW lost its compare-and-swap to another vCPU before
+             * changing anything: run the instruction again. */
+            v->eip = v->insn_eip;
+            if (ops->forget) ops->forget(v, ops->ctx);
+            goto resume;
+        }
         /* A guest whose fault handler faults again retires no instruction, so
          * the icount-based poll never comes: poll by faults too, so timers
          * and Ctrl-A x still work. */
@@ -234,6 +260,7 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
         /* Single-stepping: delivering the event is the step. */
         if (max_insns == 1 && v->stop == STOP_NONE) v->stop = STOP_INSN_LIMIT;
     }
+resume:
     while (v->stop == STOP_NONE) {
         if (v->icount >= limit) {
             v->stop = STOP_INSN_LIMIT;
@@ -245,7 +272,7 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
         }
         if (v->req) {
             if (v->req & REQ_STOP) break;
-            v->req &= ~REQ_BLOCK_END;
+            __atomic_and_fetch(&v->req, ~REQ_BLOCK_END, __ATOMIC_RELAXED);
             if (m->dcache) dcache_reap(m->dcache);
         }
         check_interrupts(v);

@@ -10,6 +10,10 @@
 /* Handler table indexed by Capstone instruction id; unfilled entries raise #UD. */
 extern insn_exec_fn interp_exec_table[];
 void interp_init(void);   /* fills the table; idempotent */
+struct decoder;
+/* -smp threads: the decoder the interpreter uses on the calling host thread
+ * (NULL: the machine's). */
+void interp_set_thread_decoder(struct decoder *d);
 
 /* Each instruction family registers its handlers (one file each). */
 void interp_register_alu(insn_exec_fn *t);      /* cpu/exec_alu.c: arithmetic, logic, shifts, mul/div, BCD */
@@ -22,6 +26,9 @@ void interp_register_segment(insn_exec_fn *t);  /* cpu/exec_segment.c: segment l
 void interp_register_x87(insn_exec_fn *t);      /* cpu/exec_x87.c: x87, FXSAVE/FXRSTOR, MMX/SSE as implemented */
 
 void exec_ud(struct vcpu *v, const struct insn *in);
+/* The handler of every LOCK-prefixed instruction (cpu/decode.c): runs the
+ * table's handler with v->lock_rmw set (cpu/lock_atomic.h). */
+void exec_locked(struct vcpu *v, const struct insn *in);
 
 /* MOV to/from segment, control and debug registers. cpu/exec_move.c calls it
  * from its MOV handler (a weak #UD default lives there); the system/segment

@@ -20,12 +20,15 @@ static void revoke_code_page(void *opaque, const uint8_t *host_page)
 static void code_written(void *opaque, uint32_t pa, unsigned size)
 {
     struct machine *m = opaque;
+    if (m->code_lock) pthread_mutex_lock(m->code_lock);
     dcache_invalidate(m->dcache, pa, size);
+    if (m->code_lock) pthread_mutex_unlock(m->code_lock);
     /* The running block may have been dropped: every vCPU re-looks up its
-     * block, and each engine drops what it derived from the page. */
+     * block, and each engine drops what it derived from the page. (Atomic:
+     * with -smp threads the other vCPUs run on other host threads.) */
     for (int i = 0; i < m->ncpu; i++) {
         struct vcpu *v = m->cpu[i];
-        v->req |= REQ_BLOCK_END;
+        __atomic_or_fetch(&v->req, REQ_BLOCK_END, __ATOMIC_SEQ_CST);
         if (v->code_written) v->code_written(v, pa, size);
     }
 }

@@ -5,6 +5,7 @@
 #ifndef BT86_CPU_MACHINE_H
 #define BT86_CPU_MACHINE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,9 @@ struct machine {
     struct decoder *decoder;      /* one per host thread; single-threaded for now */
     struct vcpu *cpu[MAX_VCPUS];
     int ncpu;
+    /* -smp with vCPUs on host threads (frontend/smp_run.c): the lock around
+     * decode-cache lookups and invalidation; NULL with one host thread. */
+    pthread_mutex_t *code_lock;
 
     /* Interrupt controller hooks (NULL = no interrupt sources).
      * irq_pending: an external interrupt could be accepted by v if IF=1.

@@ -201,6 +201,7 @@ struct vcpu {
     /* --- several vCPUs (-smp; frontend/smp_run.c) --- */
     uint8_t wait_sipi;   /* an AP after INIT: halted, and only INIT or a start-up IPI wakes it */
     uint8_t nmi_blocked; /* an NMI handler runs: the next NMI waits for IRET */
+    uint8_t lock_rmw;    /* a LOCKed ALU/bit RMW runs: rmw_write compares-and-swaps (cpu/lock_atomic.h) */
     void *smp;           /* the vCPU scheduler's per-vCPU state; NULL with one vCPU */
 };
 

@@ -33,7 +33,7 @@ struct bt_stats {
     uint64_t dispatches;  /* returns to the dispatcher */
     uint64_t interp_blocks; /* blocks run by the interpreter path */
     uint64_t native, fallback; /* instructions translated natively / as calls */
-    /* Translation cost: host nanoseconds spent in the translator (decoding
+    /* Translation cost: host CPU nanoseconds spent in the translator (decoding
      * is the decode cache's and not included), guest bytes translated and
      * host code bytes emitted for them (block headers and record copies
      * excluded). */

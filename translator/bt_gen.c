@@ -35,8 +35,17 @@
 
 #define FL_ALL F_ARITH
 
+/* Prediction misses a probe site may take before it stops predicting. */
+#define PRED_MISSES 256
+
 struct cold {
-    uint8_t *jfrom;  /* rel32 of the jne taken on a TLB miss */
+    uint8_t *jfrom;  /* rel32 of the jne taken when the predicted page's TLB entry does not match */
+    uint8_t *jfrom2; /* rel32 of the ja taken when the access is not in the predicted page */
+    uint8_t *ok;     /* after the probe's addend load */
+    uint32_t *pred;  /* the prediction {page, slot offset, misses left} */
+    uint8_t *site;   /* the prediction check (14 bytes) */
+    unsigned size;
+    bool write;
     uint8_t *resume; /* where the native path continues */
     int k;           /* instruction index */
     bool stashed;    /* the flags were stashed before this instruction ... */
@@ -323,6 +332,16 @@ static void xchg_rax(struct emit *e, int r)
     eb(e, (uint8_t)(0x90 + (r & 7)));
 }
 
+/* opc (a 32-bit "op r, r/m" or "op r/m, r" without immediate) with a
+ * RIP-relative memory operand at target. */
+static void riprel_op(struct emit *e, uint8_t opc, int reg, const void *target)
+{
+    if (reg >= 8) eb(e, 0x44);
+    eb(e, opc);
+    eb(e, (uint8_t)(((reg & 7) << 3) | 5));
+    e32(e, (uint32_t)(int32_t)((const uint8_t *)target - (e->p + 4)));
+}
+
 /* r = the arithmetic flags (lflags); RFLAGS unchanged. */
 static void save_lflags(struct emit *e, int r)
 {
@@ -356,7 +375,33 @@ static void gen_stash_merge(struct emit *e, uint32_t w, int a, int b)
 /* Inline TLB probe for [r8d, r8d+size): on a hit [r9 + r8] = host address and the
  * guest flags are back in RFLAGS if live; on a miss jump to the cold path of
  * instruction k (recorded; its resume point is set by end_mem). */
-static void gen_probe(struct gen *g, int k, unsigned size, bool write)
+/* The full TLB lookup of [r8d, r8d+size): r9 = the entry's offset
+ * ((lin >> 12) & mask) * 16 = (lin >> 8) & (mask << 4) — the mask this cache
+ * was translated for (bt_vcpu.tlb_mask; a change flushes every translation)
+ * — r10 = the page of the last byte, compared with the entry's tag: ZF set
+ * on a hit. */
+static void gen_tlb_lookup(struct gen *g, unsigned size, bool write)
+{
+    struct emit *e = &g->e;
+    if (g->bt->bmi2) {
+        static const uint8_t rorx[] = { 0xc4, 0x43, 0x7b, 0xf0, 0xc8, 8 }; /* rorx r9d, r8d, 8 (the bits
+                                                                           * rotated in are masked off) */
+        for (unsigned i = 0; i < sizeof(rorx); i++) eb(e, rorx[i]);
+    } else {
+        mov_r_rm(e, 4, R9, rm_reg(R8));
+        emit_op1(e, 4, 0xc1, 5, rm_reg(R9)); /* shr r9d, 8 */
+        eb(e, 8);
+    }
+    emit_op1(e, 4, 0x81, 4, rm_reg(R9)); /* and r9d, mask << 4 */
+    e32(e, g->bt->tlb_mask << 4);
+    if (size > 1) lea(e, 4, R10, rm_mem(R8, (int32_t)size - 1));
+    else mov_r_rm(e, 4, R10, rm_reg(R8));
+    emit_op1(e, 4, 0x81, 4, rm_reg(R10)); /* and r10d, ~0xfff */
+    e32(e, 0xfffff000u);
+    emit_op1(e, 4, 0x3b, R10, rm_sib(HR_TLB, R9, 0, write ? 4 : 0)); /* cmp r10d, tag */
+}
+
+static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool predict)
 {
     struct emit *e = &g->e;
     g->bt->st.probes++;
@@ -364,26 +409,45 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write)
      * path (which merges r11 and the stash, see gen_colds). */
     bool live = g->live_before[k] != 0;
     if (live || !g->stashed || g->w_accum != 0) save_lflags(e, R11);
-    /* r9 = ((lin >> 12) & mask) * 16 = (lin >> 8) & (mask << 4): two
-     * dependent operations on the address (which is often on the guest's
-     * critical path). The mask is the one this cache was translated for
-     * (bt_vcpu.tlb_mask; a change flushes every translation). */
-    mov_r_rm(e, 4, R9, rm_reg(R8));
-    emit_op1(e, 4, 0xc1, 5, rm_reg(R9)); /* shr r9d, 8 */
-    eb(e, 8);
-    emit_op1(e, 4, 0x81, 4, rm_reg(R9)); /* and r9d, mask << 4 */
-    e32(e, g->bt->tlb_mask << 4);
-    /* the entry is [r14 + r9] */
-    if (size > 1) lea(e, 4, R10, rm_mem(R8, (int32_t)size - 1));
-    else mov_r_rm(e, 4, R10, rm_reg(R8));
-    emit_op1(e, 4, 0x81, 4, rm_reg(R10)); /* and r10d, ~0xfff */
-    e32(e, 0xfffff000u);
-    emit_op1(e, 4, 0x3b, R10, rm_sib(HR_TLB, R9, 0, write ? 4 : 0)); /* cmp r10d, tag */
+    /* Without predict: the full lookup, a miss goes to the cold path. With
+     * it: the predicted page P and its TLB slot offset (the last page this
+     * probe hit, learned by gen_colds' full probe); the hit path checks
+     * that the TLB slot still holds P (a load that does not depend on the
+     * address) and that [lin, lin+size) lies in P (lin ^ P < 4096 - size +
+     * 1); then the addend is ready early and the access waits only for the
+     * address, as on the host. */
     struct cold *c = &g->cold[g->ncold++];
-    c->jfrom = jcc_rel32(e, 0x5); /* jne */
+    c->size = size;
+    c->write = write;
     c->k = k;
     c->resume = NULL;
-    mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8)); /* addend: the access is [r9 + r8] */
+    c->leave = false;
+    c->pred = NULL;
+    c->jfrom2 = NULL;
+    if (!predict) {
+        gen_tlb_lookup(g, size, write);
+        c->jfrom = jcc_rel32(e, 0x5); /* jne: TLB miss */
+        mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8)); /* addend: the access is [r9 + r8] */
+        c->ok = e->p;
+    } else {
+        uint32_t *pred = g->bt->pred_next;
+        g->bt->pred_next += 4;
+        pred[0] = 0xffffffffu; /* no TLB tag ever equals it */
+        pred[1] = 0;
+        pred[2] = PRED_MISSES;
+        c->pred = pred;
+        c->site = e->p;
+        riprel_op(e, 0x8b, R10, &pred[0]);                               /* mov r10d, [P] */
+        riprel_op(e, 0x8b, R9, &pred[1]);                                /* mov r9d, [slot] */
+        emit_op1(e, 4, 0x3b, R10, rm_sib(HR_TLB, R9, 0, write ? 4 : 0)); /* cmp r10d, tag */
+        c->jfrom = jcc_rel32(e, 0x5);                                    /* jne */
+        emit_op1(e, 4, 0x31, R8, rm_reg(R10));                           /* xor r10d, r8d */
+        emit_op1(e, 4, 0x81, 7, rm_reg(R10));                            /* cmp r10d, 4096 - size */
+        e32(e, 4096u - size);
+        c->jfrom2 = jcc_rel32(e, 0x7);                                   /* ja */
+        mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8));
+        c->ok = e->p;
+    }
     c->stashed = g->stashed;
     c->w_accum = g->w_accum;
     /* Restore the flags when they are live (read later in the block or at its
@@ -632,7 +696,12 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         g->bt->st.probes_reused++;
     } else if (m) {
         gen_ea(e, m, R8);
-        gen_probe(g, k, m->size, wr);
+        /* Predict the page of table lookups ([index*scale + disp], no base
+         * register), whose address is often on the guest's critical path
+         * (CRC tables, jump tables, bytecode); base-register accesses
+         * (stack, pointers, array sweeps) keep the plain probe: the
+         * prediction costs a load more, and they are mostly load-bound. */
+        gen_probe(g, k, m->size, wr, m->base == REG_NONE);
         probed_here = true;
         g->reuse_cold = g->ncold - 1;
         g->reuse_op = *m;
@@ -746,7 +815,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         break;
     case K_PUSH:
         lea(e, 4, R8, rm_mem(R12, -4));
-        gen_probe(g, k, 4, true);
+        gen_probe(g, k, 4, true, false);
         if (d->kind == OPND_IMM) mov_m_imm32(e, 4, probed(), d->disp);
         else mov_rm_r(e, 4, probed(), host_reg(d->reg));
         lea(e, 4, R12, rm_mem(R12, -4));
@@ -754,7 +823,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         return;
     case K_POP:
         mov_r_rm(e, 4, R8, rm_reg(R12));
-        gen_probe(g, k, 4, false);
+        gen_probe(g, k, 4, false, false);
         mov_r_rm(e, 4, R10, probed());
         lea(e, 4, R12, rm_mem(R12, 4));
         mov_r_rm(e, 4, host_reg(d->reg), rm_reg(R10));
@@ -762,7 +831,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         return;
     case K_CALL:
         lea(e, 4, R8, rm_mem(R12, -4));
-        gen_probe(g, k, 4, true); /* (clobbers r9-r11) */
+        gen_probe(g, k, 4, true, false); /* (clobbers r9-r11) */
         if (!(in->flags & IF_REL_BRANCH)) mov_r_rm(e, 4, R11, rm_reg(host_reg(d->reg)));
         mov_m_imm32(e, 4, probed(), next);
         lea(e, 4, R12, rm_mem(R12, -4));
@@ -772,7 +841,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         return;
     case K_RET:
         mov_r_rm(e, 4, R8, rm_reg(R12));
-        gen_probe(g, k, 4, false);
+        gen_probe(g, k, 4, false, false);
         mov_r_rm(e, 4, R11, probed());
         lea(e, 4, R12, rm_mem(R12, (int32_t)(4 + (in->nopnd ? (in->op[0].disp & 0xffff) : 0))));
         end_mem(g);
@@ -815,8 +884,13 @@ static void gen_prologue(struct gen *g)
     struct emit *e = &g->e;
     int32_t n = g->tb->n;
     mov_r_rm(e, 8, R8, rm_reg(RCX));
-    mov_r_rm(e, 8, RCX, rm_reg(HR_BUDGET));
-    eb(e, 0x48); eb(e, 0x0f); eb(e, 0xc9);             /* bswap rcx */
+    if (g->bt->bmi2) {
+        static const uint8_t rorx[] = { 0xc4, 0xc3, 0xfb, 0xf0, 0xcf, 56 }; /* rorx rcx, r15, 56 */
+        for (unsigned i = 0; i < sizeof(rorx); i++) eb(e, rorx[i]);
+    } else {
+        mov_r_rm(e, 8, RCX, rm_reg(HR_BUDGET));
+        eb(e, 0x48); eb(e, 0x0f); eb(e, 0xc9);         /* bswap rcx */
+    }
     emit_op2(e, 4, 0x0f, 0xb6, RCX, rm_reg(RCX));      /* movzx ecx, cl: the sign byte */
     eb(e, 0xe3);                                       /* jrcxz ok */
     uint8_t *rel8 = e->p;
@@ -835,7 +909,50 @@ static void gen_colds(struct gen *g)
     struct emit *e = &g->e;
     for (int i = 0; i < g->ncold; i++) {
         struct cold *c = &g->cold[i];
-        patch_rel32(e, c->jfrom, e->p);
+        if (c->pred) {
+            /* The prediction failed. A site whose page changes all the time
+             * (a hash table) would mispredict this branch at every access:
+             * after PRED_MISSES misses its check becomes a jump to `full`
+             * (8 bytes: JMP rel32 + the 3 bytes that were there). */
+            patch_rel32(e, c->jfrom, e->p);
+            patch_rel32(e, c->jfrom2, e->p);
+            eb(e, 0x83); eb(e, 0x2d);                                        /* sub dword [rip + misses], 1 */
+            e32(e, (uint32_t)(int32_t)((const uint8_t *)&c->pred[2] - (e->p + 5)));
+            eb(e, 1);
+            uint8_t *jnz = jcc_rel32(e, 0x5);
+            uint8_t *patch_at = e->p;
+            mov_r64_imm(e, R10, 0); /* (the 8 bytes, filled in below) */
+            eb(e, 0x4c); eb(e, 0x89); eb(e, 0x15);                           /* mov [rip + site], r10 */
+            e32(e, (uint32_t)(int32_t)(c->site - (e->p + 4)));
+            patch_rel32(e, jnz, e->p);
+            /* The full probe; a hit predicts this page from now on. */
+            gen_tlb_lookup(g, c->size, c->write);
+            uint8_t *miss = jcc_rel32(e, 0x5);                               /* jne: TLB miss */
+            riprel_op(e, 0x89, R9, &c->pred[1]);                             /* mov [slot], r9d */
+            riprel_op(e, 0x89, R10, &c->pred[0]);                            /* mov [P], r10d */
+            mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8));
+            uint8_t *back = jmp_rel32(e);
+            patch_rel32(e, back, c->ok);
+            /* `full`: the same without the prediction, for the patched site. */
+            uint8_t *full = e->p;
+            gen_tlb_lookup(g, c->size, c->write);
+            uint8_t *miss2 = jcc_rel32(e, 0x5);
+            mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8));
+            back = jmp_rel32(e);
+            patch_rel32(e, back, c->ok);
+            if (c->site + 8 <= e->end && patch_at + 10 <= e->end) {
+                uint8_t patched[8];
+                memcpy(patched, c->site, 8);
+                patched[0] = 0xe9;
+                int32_t rel = (int32_t)(full - (c->site + 5));
+                memcpy(patched + 1, &rel, 4);
+                memcpy(patch_at + 2, patched, 8);
+            }
+            patch_rel32(e, miss, e->p);
+            patch_rel32(e, miss2, e->p);
+        } else {
+            patch_rel32(e, c->jfrom, e->p);
+        }
         /* The exact flags: r11 saved by the probe, or the stash merged with
          * what was rewritten since (then in r11). */
         if (c->stashed && c->w_accum == 0) mov_r_rm(e, 8, R11, rm_mem(RSP, 0));
@@ -890,6 +1007,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
     hdr = (hdr + 63) & ~(size_t)63;
     uint8_t *end = bt->cache + bt->cache_size;
     if ((size_t)(end - bt->free) < hdr + 256) return NULL;
+    if ((size_t)(bt->pred_end - bt->pred_next) < 4u * b->n) return NULL; /* at most a probe per instruction */
     struct gen gs;
     struct gen *g = &gs;
     memset(g, 0, sizeof(*g));

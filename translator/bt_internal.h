@@ -75,6 +75,7 @@ struct bt_vcpu {
     uint64_t icount_base;    /* v->icount + budget when no block is half done */
     struct tb_exit *last_exit; /* set by a chainable exit stub, 0 otherwise */
     uint32_t tlb_mask;       /* v->tlb.mask the translations were made for (an immediate in the probes) */
+    bool bmi2;               /* the host has BMI2: RORX in probes and prologues */
 
     struct vcpu *v;
     uint8_t *cache;          /* mmap'd RWX region */

@@ -163,6 +163,7 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     }
     bt_emit_trampolines(bt);
     bt->tlb_mask = v->tlb.mask;
+    bt->bmi2 = __builtin_cpu_supports("bmi2") != 0;
     bt->nothing.key = ~0ull;
     bt->nothing.dead = true;
     bt->ijc_used = BT_IJC_LOG_MAX + 1; /* the first emptying fills every slot */
@@ -271,6 +272,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     if (v->tlb.mask != bt->tlb_mask) { /* the TLB was resized: the probes' masks are stale */
         flush_all(bt);
         bt->tlb_mask = v->tlb.mask;
+    bt->bmi2 = __builtin_cpu_supports("bmi2") != 0;
         from = NULL;
     }
     if (v->eip > cs->limit) cpu_gp(v, 0);

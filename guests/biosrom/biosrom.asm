@@ -6,7 +6,8 @@
 ; through 0xcf8/0xcfc (after checking 0xcf8 reads back), then checks in 16-bit
 ; protected mode that the copy below 1 MiB is the ROM's last 64 KiB as seen at
 ; 0xFFFF0000 and that writes to it are ignored, shadows the F segment into
-; RAM through the 440FX's PAM register as a BIOS does, and exits through port 0xf4
+; RAM through the 440FX's PAM register as a BIOS does, and exits through port
+; 0xf4
 ; (QEMU's isa-debug-exit: status 1 = every check passed, 3 = one failed).
 ; Everything printed must be the same under bt86 and qemu-system-i386.
 ; Build: nasm -f bin -o biosrom.bin biosrom.asm (guests/biosrom/biosrom.mk).
@@ -182,22 +183,34 @@ start:
 
         ; shadow RAM through the 440FX PAM register for 0xF0000-0xFFFFF
         ; (PCI 00:00.0 register 0x59, bits 5:4 = WE:RE), as a BIOS copies
-        ; itself to RAM: WE only (reads still from the ROM, writes to the RAM
-        ; underneath), copy the segment onto itself, then RE|WE (the code now
-        ; runs from the RAM copy, and a write sticks), RE only (the copy is
-        ; write-protected), and 0 (the ROM again)
-        mov al, 0x20
-        call pam0
-        push ds
-        pop es
-        xor si, si
-        xor di, di
-        mov cx, 0x8000
-        rep movsw
-        xor ax, ax
+        ; itself to RAM: from the top copy (16-bit protected mode, CS base
+        ; 0xFFFF0000), set RE|WE and copy the ROM into the RAM below 1 MiB;
+        ; back in real mode the code runs from that RAM copy, where a write
+        ; sticks; then RE only (the copy is write-protected), and 0 (the ROM
+        ; again). (WE alone, "write-only DRAM", is left out: QEMU treats it
+        ; as no DRAM at all.)
+        mov eax, cr0
+        or al, 1
+        mov cr0, eax
+        jmp 0x18:.hi
+.hi:    mov ax, 0x10
+        mov ds, ax
         mov es, ax
         mov al, 0x30
         call pam0
+        mov esi, 0xffff0000
+        mov edi, 0x000f0000
+        mov ecx, 0x4000
+        a32 rep movsd
+        mov eax, cr0
+        and al, 0xfe
+        mov cr0, eax
+        jmp 0xf000:.shadow
+.shadow:
+        xor ax, ax
+        mov es, ax
+        push cs
+        pop ds
         mov byte [marker], 0x5a
         mov bl, [marker]
         mov al, 0x10
@@ -220,12 +233,12 @@ start:
         mov al, cl
         call hex8
         call newline
+        mov si, msg_pamok
+        call puts
         cmp bx, 0x5a5a
         jne .pambad
         cmp cl, 0xa5
 .pambad:
-        mov si, msg_pamok
-        call puts
         call okfail
 
         cmp byte [ss:fail], 0
@@ -363,6 +376,9 @@ gdt:    dq 0
         ; 0x10: 16-bit data, base 0, limit 4 GiB (page granular)
         dw 0xffff, 0x0000
         db 0x00, 0x93, 0x8f, 0x00
+        ; 0x18: 16-bit code, base 0xFFFF0000 (the top copy), limit 0xFFFF
+        dw 0xffff, 0x0000
+        db 0xff, 0x9b, 0x00, 0xff
 gdt_end:
 gdt_ptr:
         dw gdt_end - gdt - 1

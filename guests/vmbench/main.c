@@ -22,7 +22,11 @@
  * same on every engine, for the integration suite), noring3 (leave out the
  * two system-call benchmarks, for hosts whose KVM cannot enter ring 3 of a
  * 32-bit guest, such as the PVM flavour of /dev/kvm), only=NAME (run that
- * benchmark alone, e.g. to read its exits with bt86 -stats).
+ * benchmark alone, e.g. to read its exits with bt86 -stats), irq (instead
+ * of the benchmarks: halt with PIT IRQ0 armed and report the interrupt that
+ * wakes the CPU, without returning from it: interrupt injection into a
+ * halted vCPU, for -engine kvm on hosts whose KVM cannot emulate IRET),
+ * irqwin (the same, IRQ0 becoming pending while IF=0 and taken after STI).
  * Output, one line each, fixed format:
  *   calib pit_ticks=P apic_ticks=A tsc_ticks=T
  *   time <name> iters=N ns_per_op=X.XX tsc_per_op=Y.YY
@@ -172,6 +176,53 @@ static void report(const char *name, uint32_t n, const struct stamp *s0, const s
     printf("count %-16s iters=%u events=%u %s\n", name, n, events, ok ? "ok" : "MISMATCH");
 }
 
+void vb_sti_hlt(void);
+void vb_cli_wait_sti(void);
+void vb_irq0_entry(void);
+extern char vb_after_hlt[], vb_spin[];
+void vb_irq0_c(uint32_t eip) __attribute__((noreturn));
+
+static const char *irq_name;
+static uint32_t irq_want_eip;
+
+/* IRQ0 arrived (vector 0x20, sys_init's PIC base): at the expected place? */
+void vb_irq0_c(uint32_t eip)
+{
+    outb(0x20, 0x20); /* EOI */
+    outb(0x21, 0xff);
+    int ok = eip == irq_want_eip;
+    printf("count %-16s vector=0x20 saved_eip=%s %s\n", irq_name, ok ? "expected" : "elsewhere",
+           ok ? "ok" : "MISMATCH");
+    guest_exit(ok ? 0 : 1);
+}
+
+/* IRQ0 from the PIT (10 ms, mode 2) into a halted CPU (window = 0) or into
+ * one that had IF=0 while it became pending (window = 1). */
+static void irq_test(int window)
+{
+    idt_set_gate(0x20, SEL_KCODE, (uint32_t)vb_irq0_entry, 0xE, 0, 1);
+    irq_name = window ? "irq0-window" : "irq0-after-hlt";
+    irq_want_eip = window ? (uint32_t)vb_spin : (uint32_t)vb_after_hlt;
+    __asm__ volatile("cli");
+    outb(0x43, 0x34); /* PIT channel 0, lo/hi, mode 2, 10 ms */
+    outb(0x40, 11932 & 0xff);
+    outb(0x40, 11932 >> 8);
+    outb(0x21, 0xfe); /* only IRQ0 */
+    if (window) {
+        /* channel 2, mode 0, 30 ms: IRQ0 is pending long before OUT2 rises */
+        uint8_t p61 = inb(0x61);
+        outb(0x61, (uint8_t)((p61 & ~0x02) | 0x01));
+        outb(0x43, 0xb0);
+        outb(0x42, 35796 & 0xff);
+        outb(0x42, 35796 >> 8);
+        vb_cli_wait_sti();
+    } else {
+        vb_sti_hlt();
+    }
+    printf("count %-16s no interrupt MISMATCH\n", irq_name);
+    guest_exit(1);
+}
+
 static void exit_gate(struct trap_frame *f)
 {
     (void)f;
@@ -247,6 +298,8 @@ int guest_main(uint32_t magic, const struct mb_info *info)
     n &= ~1u; /* ptemod alternates two frames */
     printf("vmbench: iters=%u\n", n);
 
+    if (cmdline_has(mi, "irq") || cmdline_has(mi, "irqwin"))
+        irq_test(cmdline_has(mi, "irqwin")); /* does not return */
     idt_set_gate(0x80, SEL_KCODE, (uint32_t)vb_int80_entry, 0xF, 3, 1);
     idt_set_gate(0x82, SEL_KCODE, idt_stub(0x82), 0xE, 3, 1);
     trap_set_handler(0x82, exit_gate);

@@ -191,4 +191,39 @@ vb_ptemod_loop:
     popl %ebx
     ret
 
+/* "irq" mode (main.c): STI; HLT, and the IRQ0 handler, which never
+ * returns (it reports and exits), so the test needs no IRET: an interrupt
+ * delivered to a halted vCPU, the path -engine kvm injects through. */
+    .globl vb_sti_hlt
+vb_sti_hlt:
+    sti
+    hlt
+    .globl vb_after_hlt
+vb_after_hlt:
+    cli
+    ret
+
+/* "irqwin" mode: with IF=0, wait until PIT channel 2's OUT2 rises (armed
+ * by main.c after IRQ0, so IRQ0 is pending by then), STI, and spin: the
+ * interrupt is taken once the STI shadow ends, at vb_spin (the interrupt
+ * window path of -engine kvm). */
+    .globl vb_cli_wait_sti
+vb_cli_wait_sti:
+    cli
+1:  inb $0x61, %al
+    testb $0x20, %al
+    jz 1b
+    sti
+    .globl vb_spin
+vb_spin:
+    jmp vb_spin
+
+    .globl vb_irq0_entry
+vb_irq0_entry:
+    pushl (%esp)            /* saved EIP */
+    call vb_irq0_c          /* does not return */
+1:  cli
+    hlt
+    jmp 1b
+
     .section .note.GNU-stack, "", @progbits

@@ -139,3 +139,92 @@ Test(bios_rom, cli_option)
     char *a4[] = { "bt86", "-m", "64", NULL };
     cr_assert_eq(cli_parse(3, a4, &o, err, sizeof(err)), -1); /* still nothing to boot */
 }
+
+/* PAM shadowing: phys_rom_route through bios_rom_pam_changed, per segment,
+ * with the four read/write combinations (WE alone as on the 440FX: reads
+ * from the ROM, writes to the RAM underneath). */
+Test(bios_rom, pam_shadowing_routes_segments)
+{
+    struct harness *h = harness_new(H_REAL16);
+    struct phys_mem *pm = &h->m.mem;
+    char err[128];
+    uint8_t *d = pattern(128u << 10);
+    cr_assert_eq(bios_rom_map(pm, d, 128u << 10, true, err, sizeof(err)), 0);
+    cr_assert_eq(pm->nrom, 1 + 4 + 1); /* top copy, four 16 KiB E segments, the F segment */
+    struct pci_host ph;
+    pci_host_init(&ph);
+    pci_host_set_pam_hook(&ph, bios_rom_pam_changed, &h->m);
+    const uint32_t f = 0xf1234, e = 0xe4321;
+    const uint8_t rom_f = d[f - 0xe0000], rom_e = d[e - 0xe0000];
+
+    /* F segment: WE only: reads from the ROM, writes reach RAM */
+    pci_host_cfg_write(&ph, 0, 0, 0x59, 0x20, 1);
+    phys_write(pm, f, 0x11, 1);
+    cr_assert_eq(phys_read(pm, f, 1), rom_f);
+    cr_assert_eq(pm->ram[f], 0x11);
+    /* RE|WE: RAM both ways */
+    pci_host_cfg_write(&ph, 0, 0, 0x59, 0x30, 1);
+    cr_assert_eq(phys_read(pm, f, 1), 0x11);
+    phys_write(pm, f, 0x22, 1);
+    cr_assert_eq(phys_read(pm, f, 1), 0x22);
+    bool is_ram = false;
+    cr_assert_eq(phys_page_host(pm, f, &is_ram), pm->ram + (f & ~0xfffu));
+    cr_assert(is_ram);
+    /* RE only: RAM read-only */
+    pci_host_cfg_write(&ph, 0, 0, 0x59, 0x10, 1);
+    phys_write(pm, f, 0x33, 1);
+    cr_assert_eq(phys_read(pm, f, 1), 0x22);
+    cr_assert_eq(phys_page_host(pm, f, &is_ram), pm->ram + (f & ~0xfffu));
+    cr_assert(!is_ram);
+    /* 0: the ROM again (the RAM keeps its bytes) */
+    pci_host_cfg_write(&ph, 0, 0, 0x59, 0x00, 1);
+    cr_assert_eq(phys_read(pm, f, 1), rom_f);
+    const uint8_t *hp = phys_page_host(pm, f, &is_ram);
+    cr_assert_not_null(hp);
+    cr_assert_neq(hp, pm->ram + (f & ~0xfffu));
+    cr_assert_eq(hp[f & 0xfffu], rom_f);
+    cr_assert(!is_ram);
+    cr_assert_eq(pm->ram[f], 0x22);
+
+    /* E segments are separate: only 0xE4000-0xE7FFF opened */
+    pci_host_cfg_write(&ph, 0, 0, 0x5e, 0x30, 1);
+    phys_write(pm, e, 0x44, 1);
+    phys_write(pm, 0xe0010, 0x55, 1);
+    cr_assert_eq(phys_read(pm, e, 1), 0x44);
+    cr_assert_eq(phys_read(pm, 0xe0010, 1), d[0x10]);
+    cr_assert_eq(phys_read(pm, f, 1), rom_f);
+    /* the top copy never changes */
+    cr_assert_eq(phys_read(pm, 0xfffe0000u + (e - 0xe0000), 1), rom_e);
+    free(d);
+    harness_free(h);
+}
+
+/* A PAM change while code from the segment is cached: the vCPU must see the
+ * RAM copy's bytes, not the decoded ROM bytes or a stale TLB entry. */
+Test(bios_rom, pam_change_drops_decoded_code)
+{
+    struct harness *h = harness_new(H_REAL16);
+    char err[128];
+    uint8_t *rom = calloc(1, 64u << 10);
+    const uint8_t reset[] = { 0xea, 0x00, 0x01, 0x00, 0xf0 };   /* jmp f000:0100 */
+    const uint8_t body[] = { 0xb8, 0x11, 0x11, 0xf4 };           /* mov ax,1111h; hlt */
+    memcpy(rom + 0xfff0, reset, sizeof(reset));
+    memcpy(rom + 0x100, body, sizeof(body));
+    cr_assert_eq(bios_rom_map(&h->m.mem, rom, 64u << 10, true, err, sizeof(err)), 0);
+    free(rom);
+    struct pci_host ph;
+    pci_host_init(&ph);
+    pci_host_set_pam_hook(&ph, bios_rom_pam_changed, &h->m);
+    vcpu_reset(h->v);
+    cpu_run(h->v, 2);
+    cr_assert_eq(h->v->r[R_EAX] & 0xffff, 0x1111);
+    /* the RAM under F000:0100 holds other code; open it and run there again */
+    const uint8_t ram_body[] = { 0xb8, 0x22, 0x22, 0xf4 };       /* mov ax,2222h; hlt */
+    memcpy(h->m.mem.ram + 0xf0100, ram_body, sizeof(ram_body));
+    pci_host_cfg_write(&ph, 0, 0, 0x59, 0x30, 1);
+    h->v->eip = 0x100;
+    h->v->halted = 0;
+    cpu_run(h->v, 1);
+    cr_assert_eq(h->v->r[R_EAX] & 0xffff, 0x2222);
+    harness_free(h);
+}

@@ -395,6 +395,21 @@ Test(kvm_probe, agrees_with_opening_dev_kvm)
     }
 }
 
+Test(kvm_probe, missing_device_gives_the_one_line_reason)
+{
+    char err[256] = "";
+    cr_assert_eq(kvm_engine_probe_dev("/nonexistent/kvm", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "-engine kvm: /nonexistent/kvm is not available (No such file or directory)");
+}
+
+Test(kvm_probe, a_device_that_is_not_kvm_is_refused)
+{
+    char err[256] = "";
+    /* /dev/null opens, but KVM_GET_API_VERSION fails on it */
+    cr_assert_eq(kvm_engine_probe_dev("/dev/null", err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "-engine kvm: /dev/null is not available (API version -1, bt86 needs 12)");
+}
+
 /* ---- command line ---- */
 
 #include "frontend/cli.h"
@@ -420,4 +435,7 @@ Test(kvm_cli, kvm_refuses_instruction_counting_options)
     cr_assert_str_eq(err, "-max-insns needs an engine that counts instructions (not -engine kvm)");
     cr_assert_eq(parse(a2, 7, &o, err, sizeof(err)), -1);
     cr_assert_str_eq(err, "-icount needs an engine that counts instructions (not -engine kvm)");
+    char *a3[] = { "bt86", "-engine", "kvm", "-smp", "2", "-kernel", "k.elf" };
+    cr_assert_eq(parse(a3, 7, &o, err, sizeof(err)), -1);
+    cr_assert_str_eq(err, "-engine kvm runs one vCPU (-smp 1)");
 }

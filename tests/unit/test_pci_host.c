@@ -184,3 +184,47 @@ Test(pci_host, random_accesses_stay_inside)
     cr_assert_eq(pci_host_cfg_read(&p, 0, 0, 0x08, 4), 0x06000002u);
     cr_assert_eq(pci_host_cfg_read(&p, 0, 0, 0x0e, 1), 0);
 }
+
+struct pam_log {
+    int calls;
+    unsigned f_attr, e4_attr, c0_attr, dc_attr;
+};
+
+static void pam_hook(void *opaque, const struct pci_host *h)
+{
+    struct pam_log *l = opaque;
+    l->calls++;
+    l->f_attr = pci_host_pam_attr(h, 0xf8000);
+    l->e4_attr = pci_host_pam_attr(h, 0xe4000);
+    l->c0_attr = pci_host_pam_attr(h, 0xc0000);
+    l->dc_attr = pci_host_pam_attr(h, 0xdffff);
+}
+
+Test(pci_host, pam_registers_and_hook)
+{
+    struct pam_log l = { 0 };
+    pci_host_set_pam_hook(&p, pam_hook, &l);
+    wr(0, 0, 0, 0x58, 0x00003000u, 4); /* PAM0 (0x59) = 0x30: F segment RE|WE */
+    cr_assert_eq(l.calls, 1);
+    cr_assert_eq(l.f_attr, PAM_RE | PAM_WE);
+    wr(0, 0, 0, 0x5e, 0x10, 1);        /* PAM5 high nibble: 0xE4000 RE */
+    cr_assert_eq(l.calls, 2);
+    cr_assert_eq(l.e4_attr, PAM_RE);
+    cr_assert_eq(pci_host_pam_attr(&p, 0xe0000), 0);
+    wr(0, 0, 0, 0x5a, 0x02, 1);        /* PAM1 low nibble: 0xC0000 WE */
+    cr_assert_eq(l.c0_attr, PAM_WE);
+    wr(0, 0, 0, 0x5d, 0x30, 1);        /* PAM4 high nibble: 0xDC000-0xDFFFF */
+    cr_assert_eq(l.dc_attr, 3);
+    cr_assert_eq(l.calls, 4);
+    /* unchanged values and other registers do not call the hook */
+    wr(0, 0, 0, 0x5d, 0x30, 1);
+    wr(0, 0, 0, 0x72, 0x0a, 1);
+    wr(0, 0, 0, 0x04, 0x0007, 2);
+    cr_assert_eq(l.calls, 4);
+    /* only bits 1:0 of each nibble count */
+    wr(0, 0, 0, 0x59, 0xc0, 1);
+    cr_assert_eq(l.calls, 5);
+    cr_assert_eq(l.f_attr, 0);
+    cr_assert_eq(pci_host_pam_attr(&p, 0xbffff), 0);
+    cr_assert_eq(pci_host_pam_attr(&p, 0x100000), 0);
+}
