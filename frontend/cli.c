@@ -31,7 +31,7 @@ void cli_usage(FILE *f)
           "  -bios FILE          ROM image (64 KiB to 2 MiB, a multiple of 64 KiB) at the top of\n"
           "                      4 GiB, its last 128 KiB also at 0xE0000; without -kernel the\n"
           "                      CPU starts at the reset vector F000:FFF0 in the ROM\n"
-          "  -engine E           interp (the reference interpreter, default) or bt (binary translation)\n"
+          "  -engine E           bt (binary translation, default) or interp (the reference interpreter)\n"
           "                      or trap (a model of classic trap-and-emulate, to show why x86 needed\n"
           "                      binary translation: see docs/POPEK-GOLDBERG.md)\n"
           "                      or kvm (the same PC through /dev/kvm, where the host has it)\n"
@@ -140,7 +140,7 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
     o->action = CLI_RUN;
     o->ram_bytes = (uint32_t)RAM_DEFAULT_BYTES;
     o->serial = SERIAL_STDIO;
-    o->engine = ENGINE_INTERP;
+    o->engine = ENGINE_BT;
     o->display = DISPLAY_NONE;
     o->icount_shift = -1;
     o->smp = 1;

@@ -40,7 +40,7 @@ Test(cli, defaults)
     cr_assert_null(o.initrd);
     cr_assert_eq(o.ram_bytes, 128u << 20);
     cr_assert_eq(o.serial, SERIAL_STDIO);
-    cr_assert_eq(o.engine, ENGINE_INTERP);
+    cr_assert_eq(o.engine, ENGINE_BT);
     cr_assert_eq(o.display, DISPLAY_NONE);
     cr_assert_eq(o.max_insns, 0);
     cr_assert(!o.stats && !o.no_reboot);
