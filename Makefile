@@ -90,9 +90,18 @@ test: deps bt86 build/bt86-san guests build/unit-tests build/unit-tests-san buil
 	@echo "== unit tests under ASan+UBSan"
 	ASAN_OPTIONS=detect_leaks=0 BT86=$(CURDIR)/build/bt86-san GUEST_DIR=$(CURDIR)/build/guests ./build/unit-tests-san --jobs 2
 	@echo "== integration tests"
-	BT86=$(CURDIR)/bt86 BT86_SAN=$(CURDIR)/build/bt86-san GUEST_DIR=$(CURDIR)/build/guests bash tests/integration/run.sh
+	LINUX_SAN=1 BT86=$(CURDIR)/bt86 BT86_SAN=$(CURDIR)/build/bt86-san GUEST_DIR=$(CURDIR)/build/guests bash tests/integration/run.sh
 	@echo "== lockstep: translator against interpreter on every guest (make lockstep adds bench and vgademo)"
 	LOCKSTEP_SKIP="bench vgademo" bash tests/fuzz/lockstep_guests.sh $(CURDIR)/build/bt86-lockstep $(CURDIR)/build/guests bt,run
+
+# The slower extras: the Linux guest under the interpreter too, and lockstep
+# on every guest including the benchmark and the VGA demo.
+.PHONY: test-all
+test-all: test build/bt86-lockstep
+	@echo "== Linux guest under the translator and the interpreter"
+	LINUX_ENGINES="bt interp" QEMU=none BT86=$(CURDIR)/bt86 bash tests/integration/linux.sh
+	@echo "== lockstep on every guest"
+	bash tests/fuzz/lockstep_guests.sh $(CURDIR)/build/bt86-lockstep $(CURDIR)/build/guests bt,run
 
 bench: deps bt86 guests
 	bash bench/run.sh
