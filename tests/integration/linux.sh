@@ -147,6 +147,10 @@ else
     for e in $ENGINES; do
         run "linux $TEST [bt86 -engine $e]" "$OUT/test-$TEST-bt86-$e.log" "$BT86" -engine "$e" "${BOOT[@]}"
     done
+    # Two vCPUs: the kernel brings up the AP with INIT/STARTUP IPIs and
+    # /proc/cpuinfo lists both (smoke's cpuinfo check reads bt86.cpus).
+    run "linux $TEST -smp 2 [bt86 -engine bt]" "$OUT/test-$TEST-smp2.log" "$BT86" -engine bt -smp 2 \
+        -m 256 -kernel "$OUT/vmlinuz" -initrd "$OUT/initramfs.cpio.gz" -append "$APPEND bt86.cpus=2"
     [ "${LINUX_SHELL:-1}" = 1 ] && shell_case "linux shell [bt86 -engine bt]" "$OUT/test-shell-bt86.log" \
         "$BT86" -engine bt "${SHELL_BOOT[@]}"
 fi

@@ -26,7 +26,14 @@ missing=
 for f in fpu tsc cx8 cmov; do
     case " $flags " in *" $f "*) ;; *) missing="$missing $f" ;; esac
 done
-if [ "$ncpu" = 1 ] && [ -z "$missing" ]; then ok cpuinfo; else bad cpuinfo "cpus=$ncpu missing:$missing"; fi
+# bt86.cpus=N on the command line: the run was given -smp N
+want_cpus=1
+for word in $(cat /proc/cmdline); do
+    case $word in bt86.cpus=*) want_cpus=${word#bt86.cpus=} ;; esac
+done
+online=$(cat /sys/devices/system/cpu/online 2>/dev/null)
+echo "cpus online: $online"
+if [ "$ncpu" = "$want_cpus" ] && [ -z "$missing" ]; then ok cpuinfo; else bad cpuinfo "cpus=$ncpu (want $want_cpus) missing:$missing"; fi
 
 # 3. a pipeline through three processes
 sum=$(seq 1 100 | awk '{ s += $1 } END { print s }' | cat)
