@@ -53,6 +53,10 @@ void tlb_fill(struct tlb *t, int view, uint32_t lin_page, uint8_t *host_page, bo
     /* Wraps modulo 2^64 on purpose: host = lin + addend. */
     e->addend = (uintptr_t)host_page - (uintptr_t)lin_page;
     t->global[view][i] = global ? 1 : 0;
+    if (!global) {
+        if (t->ng_count < TLB_NG_LOG) t->ng_log[t->ng_count] = (uint32_t)view << 16 | i;
+        if (t->ng_count <= TLB_NG_LOG) t->ng_count++;
+    }
     t->fills++;
 }
 
@@ -64,15 +68,26 @@ void tlb_flush_all(struct tlb *t)
         memset(t->global[v], 0, (size_t)t->mask + 1);
     }
     memset(t->large, 0, sizeof(t->large));
+    t->ng_count = 0;
     t->flushes++;
 }
 
 void tlb_flush_nonglobal(struct tlb *t)
 {
     if (!t->view[0]) return;
-    for (int v = 0; v < 2; v++)
-        for (uint32_t i = 0; i <= t->mask; i++)
+    if (t->ng_count <= TLB_NG_LOG) {
+        /* Only slots filled non-global since the last flush can hold a
+         * non-global entry (a slot refilled global since is left alone). */
+        for (uint32_t k = 0; k < t->ng_count; k++) {
+            uint32_t v = t->ng_log[k] >> 16, i = t->ng_log[k] & 0xffffu;
             if (!t->global[v][i]) clear_entry(&t->view[v][i]);
+        }
+    } else {
+        for (int v = 0; v < 2; v++)
+            for (uint32_t i = 0; i <= t->mask; i++)
+                if (!t->global[v][i]) clear_entry(&t->view[v][i]);
+    }
+    t->ng_count = 0;
     t->flushes++;
 }
 

@@ -18,6 +18,7 @@
 #define TLB_VIEW_AC   2   /* user view with alignment checking: always empty, so every access takes the slow path */
 #define TLB_TAG_NONE  1u
 #define TLB_DEFAULT_BITS 10   /* 1024 entries per view */
+#define TLB_NG_LOG 256
 
 struct tlb_entry {
     uint32_t tag_r;
@@ -34,6 +35,11 @@ struct tlb {
      * it fills from a 4 MiB page there: INVLPG in such a region drops every
      * 4 KiB entry of it (cleared by tlb_flush_all). */
     uint32_t large[32];
+    /* Where non-global entries were filled since the last flush (view << 16
+     * | index), so MOV CR3 clears just those instead of sweeping both views;
+     * a count past TLB_NG_LOG means "too many: sweep". */
+    uint32_t ng_count;
+    uint32_t ng_log[TLB_NG_LOG];
 };
 
 static inline void tlb_note_large(struct tlb *t, uint32_t lin)
