@@ -268,7 +268,7 @@ if [ -n "$BENCH_MD" ]; then
         pk
         echo
         echo "Per kernel, last round (TSC cycles are what the guest reads with RDTSC:"
-        echo "QEMU's follows the host clock, bt86's is virtual):"
+        echo "QEMU's follows the host clock, bt86's its virtual clock at 1 GHz):"
         echo
         kernels
         echo "<!-- bench:end -->"
