@@ -14,7 +14,10 @@
  * backward liveness pass); dead flags are kept in a stash slot until rewritten,
  * so a fault in between still pushes the exact EFLAGS. Undefined flags follow
  * the interpreter (the reference): IMUL keeps SF ZF AF PF. v->icount is made
- * exact at every call into C (see bt_internal.h). */
+ * exact at every call into C (see bt_internal.h). At CPL 0, CLI, STI,
+ * PUSHF, POPF and MOV from CRn are translated inline against the vCPU
+ * state (adaptive translation: gen_sensitive); other sensitive
+ * instructions call the VMM directly (bt_vmm_direct.c). */
 #include <capstone/capstone.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -32,6 +35,8 @@
 #define OFF_LAST   ((int32_t)offsetof(struct bt_vcpu, last_exit))
 #define OFF_TBKEY  ((int32_t)offsetof(struct tb, key))
 #define OFF_TBCODE ((int32_t)offsetof(struct tb, code))
+#define OFF_EFL    ((int32_t)offsetof(struct vcpu, eflags))
+#define OFF_IRQREQ ((int32_t)offsetof(struct vcpu, irq_req))
 
 #define FL_ALL F_ARITH
 
@@ -52,6 +57,7 @@ struct cold {
     uint32_t w_accum; /* ... and these bits were rewritten in RFLAGS since */
     bool stash_after; /* the native path has a stash after the probe */
     bool leave;       /* a later access reuses this probe's r8/r9: leave the block after the fallback */
+    uint8_t *jx[2];   /* more rel32s into the same fallback (inline sensitive instructions' checks) */
 };
 
 struct gen {
@@ -101,13 +107,17 @@ static bool mem_ok(const struct insn *in, const struct opnd *o, uint32_t mode)
  * together with a memory operand (addressed through r9) or r12. */
 static bool byte_hi(const struct opnd *o) { return o->kind == OPND_REG && o->size == 1 && o->reg >= 4; }
 
+static unsigned mode_cpl(uint32_t mode) { return (mode >> MODE_CPL_SHIFT) & 3; }
+
 static bool stack_ok(const struct insn *in, uint32_t mode)
 {
     return in->opsize == 4 && (mode & MODE_STACK32) && (mode & MODE_FLAT_SS);
 }
 
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP,
-                K_SETCC, K_CMOV, K_PUSH, K_POP, K_CALL, K_RET, K_JMP, K_JCC };
+                K_SETCC, K_CMOV, K_PUSH, K_POP, K_CALL, K_RET, K_JMP, K_JCC,
+                /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
+                K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR };
 
 static int alu_digit(unsigned id)
 {
@@ -146,7 +156,12 @@ static enum alu_kind kind_of(const struct insn *in)
         return (in->flags & IF_REL_BRANCH) ? K_JCC : K_NONE;
     if (alu_digit(in->id) >= 0) return K_ALU;
     if (shift_digit(in->id) >= 0) return K_SHIFT;
+    if (in->id == X86_INS_MOV && in->opc_map == 1 && in->opc == 0x20) return K_RDCR;
     switch (in->id) {
+    case X86_INS_CLI: return K_CLI;
+    case X86_INS_STI: return K_STI;
+    case X86_INS_PUSHF: case X86_INS_PUSHFD: return K_PUSHF;
+    case X86_INS_POPF: case X86_INS_POPFD: return K_POPF;
     case X86_INS_TEST: return K_TEST;
     case X86_INS_MOV: return K_MOV;
     case X86_INS_INC: case X86_INS_DEC: case X86_INS_NOT: case X86_INS_NEG: return K_UNARY;
@@ -233,6 +248,16 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return (in->flags & IF_REL_BRANCH) || (is_gpr(d) && d->size == 4) || mem_ok(in, d, mode);
     case K_JCC:
         return flat_cs && in->opsize == 4;
+    /* Adaptive translation: at CPL 0 (IOPL is not in the TB key, so at
+     * CPL > 0 the IOPL check stays in the VMM) these only touch vCPU state. */
+    case K_CLI: case K_STI:
+        return mode_cpl(mode) == 0 && in->nopnd == 0;
+    case K_PUSHF: case K_POPF:
+        return mode_cpl(mode) == 0 && stack_ok(in, mode);
+    case K_RDCR:
+        return mode_cpl(mode) == 0 && in->nopnd == 2 && d->kind == OPND_REG && d->rclass == RC_GPR &&
+               d->size == 4 && s->kind == OPND_REG && s->rclass == RC_CR &&
+               (s->reg == 0 || s->reg == 2 || s->reg == 3 || s->reg == 4);
     default:
         return false;
     }
@@ -277,6 +302,13 @@ static void flag_effects(const struct insn *in, bool native, uint32_t *r, uint32
     case K_SETCC: case K_CMOV: case K_JCC:
         *r = FL_ALL;
         break;
+    case K_CLI: case K_STI: case K_PUSHF: /* (CLI, STI: a block exit or a fallback sees them) */
+        *r = FL_ALL;
+        break;
+    case K_POPF:
+        *r = FL_ALL; /* a fault in its pop pushes them */
+        *w = FL_ALL;
+        break;
     default:
         break;
     }
@@ -299,7 +331,7 @@ static void gen_ea(struct emit *e, const struct opnd *o, int dst)
 static bool probes_memory(const struct insn *in)
 {
     switch (kind_of(in)) {
-    case K_PUSH: case K_POP: case K_CALL: case K_RET: return true;
+    case K_PUSH: case K_POP: case K_CALL: case K_RET: case K_PUSHF: case K_POPF: return true;
     case K_LEA: case K_NOP: return false;
     default: break;
     }
@@ -314,7 +346,7 @@ static bool flags_exposed_after(const struct gen *g, int k)
 {
     for (int j = k + 1; j < g->tb->n; j++) {
         const struct insn *in = &g->tb->in[j];
-        if (!g->native[j] || probes_memory(in) || (in->flags & IF_ENDS_BLOCK)) return true;
+        if (!g->native[j] || probes_memory(in) || (in->flags & (IF_ENDS_BLOCK | IF_SENSITIVE))) return true;
         if (g->writes[j] == FL_ALL) return false;
     }
     return true;
@@ -424,6 +456,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     c->leave = false;
     c->pred = NULL;
     c->jfrom2 = NULL;
+    c->jx[0] = c->jx[1] = NULL;
     if (!predict) {
         gen_tlb_lookup(g, size, write);
         c->jfrom = jcc_rel32(e, 0x5); /* jne: TLB miss */
@@ -673,13 +706,181 @@ static void reuse_update(struct gen *g, const struct insn *in, bool native)
 {
     if (g->reuse_cold < 0) return;
     enum alu_kind kind = kind_of(in);
-    if (!native || kind == K_PUSH || kind == K_POP || kind == K_CALL || kind == K_RET) {
+    if (!native || kind == K_PUSH || kind == K_POP || kind == K_CALL || kind == K_RET || (in->flags & IF_SENSITIVE)) {
         g->reuse_cold = -1;
         return;
     }
     const struct opnd *p = &g->reuse_op;
     if ((p->base != REG_NONE && writes_gpr(in, p->base)) || (p->index != REG_NONE && writes_gpr(in, p->index)))
         g->reuse_cold = -1;
+}
+
+/* ---------- sensitive instructions inline (adaptive translation) ---------- */
+
+/* VMware-style adaptive translation (Adams & Agesen 2006): at CPL 0, CLI,
+ * STI, PUSHF, POPF and MOV from CR0/CR2/CR3/CR4 only read or write vCPU
+ * state, so they are emitted against struct vcpu instead of calling the VMM
+ * (the fallback stub, the handler and vmm_call). Every case the VMM
+ * handles with more than that — STI or POPF setting IF while an interrupt
+ * may be pending, STI when the next block will not start (the budget is
+ * used up: the run loop must see the interrupt shadow), POPF changing TF or
+ * AC, a TLB miss on the stack — jumps to a cold path that runs the
+ * instruction through its interpreter handler, i.e. the VMM, exactly as
+ * before. Inline instructions are not VMM entries (v->exits does not count
+ * them; bt_stats.sensitive_native does); under -stats/-trace nothing is
+ * inlined (bt_translate), so every entry is still counted and traced.
+ * The guest's arithmetic flags stay exact in RFLAGS: each sequence saves
+ * them with LAHF/SETO into r11 and restores them with SAHF (nothing is left
+ * stashed: gen_unstash first), and its cold paths enter with r11 = them.
+ *
+ * STI setting IF does not set v->irq_shadow: the shadow only delays an
+ * interrupt already pending (then the VMM path runs) or one raised by the
+ * next instruction itself, and bt_helper_exec checks for that after it —
+ * after the shadow instruction, as the run loop would. (Unlike the run
+ * loop, an exception raised by that next instruction is then delivered
+ * without the shadow still set.) CLI, STI and POPF end decoded blocks: the
+ * inline forms leave through a chainable exit, so a loop of them stays in
+ * translated code instead of returning to the dispatcher at each one. */
+
+static struct rm efl(void) { return rm_mem(HR_V, OFF_EFL); }
+
+static int32_t cr_off(int cr)
+{
+    switch (cr) {
+    case 0: return (int32_t)offsetof(struct vcpu, cr0);
+    case 2: return (int32_t)offsetof(struct vcpu, cr2);
+    case 3: return (int32_t)offsetof(struct vcpu, cr3);
+    default: return (int32_t)offsetof(struct vcpu, cr4);
+    }
+}
+
+/* A cold path into the VMM for instruction k (no probe): see gen_colds. */
+static struct cold *vmm_cold(struct gen *g, int k)
+{
+    struct cold *c = &g->cold[g->ncold++];
+    memset(c, 0, sizeof(*c));
+    c->k = k;
+    return c;
+}
+
+/* cmp dword [v->irq_req], 0 */
+static void cmp_irq_req(struct emit *e)
+{
+    emit_op1(e, 4, 0x83, 7, rm_mem(HR_V, OFF_IRQREQ));
+    eb(e, 0);
+}
+
+static void gen_sensitive(struct gen *g, int k, const struct insn *in, uint32_t eip)
+{
+    struct emit *e = &g->e;
+    const struct opnd *d = &in->op[0], *s = &in->op[1];
+    gen_unstash(g);
+    g->stashed = false;
+    switch (kind_of(in)) {
+    case K_RDCR:
+        mov_r_rm(e, 4, host_reg(d->reg & 7), rm_mem(HR_V, cr_off(s->reg)));
+        break;
+    case K_CLI:
+        save_lflags(e, R11);
+        emit_op1(e, 4, 0x81, 4, efl()); /* and [eflags], ~IF */
+        e32(e, ~F_IF);
+        restore_lflags(e, R11);
+        break;
+    case K_STI: {
+        save_lflags(e, R11);
+        emit_op1(e, 4, 0xf7, 0, efl()); /* test [eflags], IF */
+        e32(e, F_IF);
+        uint8_t *set = jcc_rel32(e, 0x5);               /* jnz: IF already 1, nothing to do */
+        struct cold *c = vmm_cold(g, k);
+        cmp_irq_req(e);
+        c->jfrom = jcc_rel32(e, 0x5);                   /* jne: maybe pending: the VMM */
+        emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15 */
+        c->jx[0] = jcc_rel32(e, 0x8);                   /* js: the run loop comes next */
+        emit_op1(e, 4, 0x81, 1, efl());                 /* or [eflags], IF */
+        e32(e, F_IF);
+        patch_rel32(e, set, e->p);
+        restore_lflags(e, R11);
+        c->resume = e->p;
+        break;
+    }
+    case K_PUSHF:
+        /* [esp - 4] = v->eflags & ~(VM | RF) with the arithmetic flags of RFLAGS. */
+        lea(e, 4, R8, rm_mem(R12, -4));
+        gen_probe(g, k, 4, true, false);
+        save_lflags(e, R11);
+        push_r(e, R11);
+        mov_r_rm(e, 4, R10, rm_reg(R11));
+        emit_op1(e, 4, 0xc1, 5, rm_reg(R10)); /* shr r10d, 8: LAHF's byte */
+        eb(e, 8);
+        emit_op1(e, 4, 0x81, 4, rm_reg(R10)); /* and r10d, SF ZF AF PF CF */
+        e32(e, 0xd5);
+        emit_op1(e, 4, 0x83, 4, rm_reg(R11)); /* and r11d, 1: OF */
+        eb(e, 1);
+        emit_op1(e, 4, 0xc1, 4, rm_reg(R11)); /* shl r11d, 11 */
+        eb(e, 11);
+        emit_op1(e, 4, 0x09, R11, rm_reg(R10)); /* or r10d, r11d */
+        mov_r_rm(e, 4, R11, efl());
+        emit_op1(e, 4, 0x81, 4, rm_reg(R11));
+        e32(e, ~(F_ARITH | F_VM | F_RF));
+        emit_op1(e, 4, 0x09, R11, rm_reg(R10));
+        mov_rm_r(e, 4, probed(), R10);
+        pop_r(e, R11);
+        restore_lflags(e, R11);
+        lea(e, 4, R12, rm_mem(R12, -4));
+        end_mem(g);
+        break;
+    case K_POPF: {
+        /* vmm_popf at CPL 0, 32-bit: every flag but VM, RF, VIF, VIP comes
+         * from the stack. Checks first, nothing changed yet: TF or AC
+         * changing, or IF going 0 -> 1 with an interrupt request, take the
+         * VMM path (which ends the block through cpu_update_mode). */
+        const uint32_t m = F_ARITH | F_TF | F_IF | F_DF | F_NT | F_AC | F_ID | F_IOPL;
+        mov_r_rm(e, 4, R8, rm_reg(R12));
+        gen_probe(g, k, 4, false, false);
+        struct cold *c = &g->cold[g->ncold - 1];
+        save_lflags(e, R11);
+        mov_r_rm(e, 4, R10, probed());                  /* r10 = the popped value */
+        mov_r_rm(e, 4, R9, efl());                      /* r9 = the old EFLAGS */
+        mov_r_rm(e, 4, R8, rm_reg(R9));
+        emit_op1(e, 4, 0x31, R10, rm_reg(R8));          /* r8 = changed bits */
+        emit_op1(e, 4, 0xf7, 0, rm_reg(R8));
+        e32(e, F_TF | F_AC);
+        c->jx[0] = jcc_rel32(e, 0x5);                   /* jnz: the VMM */
+        emit_op1(e, 4, 0x21, R10, rm_reg(R8));          /* r8 = bits the pop sets */
+        emit_op1(e, 4, 0xf7, 0, rm_reg(R8));
+        e32(e, F_IF);
+        uint8_t *ok = jcc_rel32(e, 0x4);                /* jz: IF not set now */
+        cmp_irq_req(e);
+        c->jx[1] = jcc_rel32(e, 0x5);                   /* jne: the VMM */
+        patch_rel32(e, ok, e->p);
+        emit_op1(e, 4, 0x81, 4, rm_reg(R10));           /* r10 &= m */
+        e32(e, m);
+        emit_op1(e, 4, 0x81, 4, rm_reg(R9));            /* r9 &= ~(m | RF) */
+        e32(e, ~(m | F_RF));
+        emit_op1(e, 4, 0x09, R10, rm_reg(R9));
+        emit_op1(e, 4, 0x83, 1, rm_reg(R9));            /* or r9d, FIXED1 */
+        eb(e, (uint8_t)F_FIXED1);
+        mov_rm_r(e, 4, efl(), R9);
+        lea(e, 4, R12, rm_mem(R12, 4));
+        /* RFLAGS = the new arithmetic flags (lflags in r11). */
+        mov_r_rm(e, 4, R11, rm_reg(R9));
+        emit_op1(e, 4, 0x81, 4, rm_reg(R11));
+        e32(e, 0xd5);
+        emit_op1(e, 4, 0xc1, 4, rm_reg(R11));           /* shl r11d, 8 */
+        eb(e, 8);
+        emit_op1(e, 4, 0xc1, 5, rm_reg(R9));            /* shr r9d, 11 */
+        eb(e, 11);
+        emit_op1(e, 4, 0x83, 4, rm_reg(R9));            /* and r9d, 1 */
+        eb(e, 1);
+        emit_op1(e, 4, 0x09, R9, rm_reg(R11));
+        restore_lflags(e, R11);
+        end_mem(g);
+        break;
+    }
+    default:
+        break;
+    }
+    if (in->flags & IF_ENDS_BLOCK) gen_exit_direct(g, eip + in->len, 0);
 }
 
 static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip)
@@ -865,6 +1066,9 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         gen_exit_direct_at(g, next + d->disp, 0, taken);
         return;
     }
+    case K_CLI: case K_STI: case K_PUSHF: case K_POPF: case K_RDCR:
+        gen_sensitive(g, k, in, eip);
+        return;
     default:
         break;
     }
@@ -953,6 +1157,8 @@ static void gen_colds(struct gen *g)
         } else {
             patch_rel32(e, c->jfrom, e->p);
         }
+        patch_rel32(e, c->jx[0], e->p);
+        patch_rel32(e, c->jx[1], e->p);
         /* The exact flags: r11 saved by the probe, or the stash merged with
          * what was rewritten since (then in r11). */
         if (c->stashed && c->w_accum == 0) mov_r_rm(e, 8, R11, rm_mem(RSP, 0));
@@ -1001,6 +1207,19 @@ static void dump_tb(const struct tb *tb, const uint8_t *end)
     fclose(f);
 }
 
+/* BT86_BT_NO_ADAPTIVE=1: every sensitive instruction through vmm_call, as
+ * under -stats (for before/after measurements of gen_sensitive and
+ * bt_vmm_direct.c). */
+static bool no_adaptive(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *s = getenv("BT86_BT_NO_ADAPTIVE");
+        v = s && *s == '1';
+    }
+    return v;
+}
+
 struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip, uint32_t mode)
 {
     size_t hdr = sizeof(struct tb) + b->n * sizeof(struct insn);
@@ -1029,7 +1248,19 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
 
     /* Which instructions are native, and flag liveness (all live at the end). */
     int n = b->n;
-    for (int k = 0; k < n; k++) g->native[k] = native_ok(&tb->in[k], mode);
+    bool plain_vmm = bt->v->obs || no_adaptive();
+    for (int k = 0; k < n; k++) {
+        g->native[k] = native_ok(&tb->in[k], mode);
+        /* Under -stats/-trace (v->obs) every sensitive instruction goes
+         * through vmm_call, so that each VMM entry is counted and traced. */
+        if ((tb->in[k].flags & IF_SENSITIVE) && plain_vmm) g->native[k] = false;
+        /* The others (and the inline ones' cold paths) enter the VMM
+         * without libffi while nothing observes it (bt_vmm_direct.c). */
+        if ((tb->in[k].flags & IF_SENSITIVE) && !plain_vmm) {
+            insn_exec_fn direct = bt_vmm_direct(&tb->in[k]);
+            if (direct) tb->in[k].exec = direct;
+        }
+    }
     uint32_t live = FL_ALL;
     g->live_before[n] = live;
     for (int k = n - 1; k >= 0; k--) {

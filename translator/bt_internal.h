@@ -4,6 +4,7 @@
 #ifndef BT86_TRANSLATOR_BT_INTERNAL_H
 #define BT86_TRANSLATOR_BT_INTERNAL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,7 @@ struct tb {
 #define BT_JC_BITS   12
 #define BT_IJC_SIZE  65536 /* indexed by the low 16 bits of the EIP (MOVZX: flag-free) */
 #define BT_IJC_LOG_MAX 1024
+#define BT_INV_MAX 64 /* queued invalidated pages per vCPU */
 
 struct bt_vcpu {
     /* Touched by translated code (through v->bt). */
@@ -98,11 +100,20 @@ struct bt_vcpu {
     uint32_t npages;
     struct tb **page_head;   /* per RAM page */
 
-    /* The decode cache generation this cache is consistent with: it moves on
-     * every dropped block; drops that did not come through code_written (a
-     * whole-cache flush, e.g. at its size limit) make us flush everything. */
-    uint64_t seen_dcache_gen;
-    /* The machine's code-write hook we chain to. */
+    /* The decode cache's flush count this cache is consistent with: drops
+     * that do not come through code_written (a whole-cache flush, e.g. at
+     * its size limit) make us flush everything. */
+    uint64_t seen_dcache_flushes;
+    /* Pages whose translations must go (code_written, which runs on the
+     * thread of whichever vCPU wrote the code: with -smp threads, not
+     * necessarily ours). Only the owning thread unlinks TBs, at its next
+     * dispatch (run_one); inv_pending says the queue is not empty. Past
+     * BT_INV_MAX pages, inv_overflow asks for a whole flush. */
+    pthread_mutex_t inv_lock;
+    int inv_pending;         /* atomic */
+    bool inv_overflow;       /* inv_lock */
+    uint32_t inv_n;          /* inv_lock */
+    uint32_t inv_page[BT_INV_MAX];
 
     struct bt_stats st;
 
@@ -129,5 +140,8 @@ struct block;
 struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip, uint32_t mode);
 /* bt_helpers.c: called from translated code. */
 uint32_t bt_helper_exec(struct vcpu *v, const struct insn *in);
+/* bt_vmm_direct.c: a handler entering the VMM without libffi for a
+ * sensitive record, or NULL (used only while v->obs is NULL). */
+insn_exec_fn bt_vmm_direct(const struct insn *in);
 
 #endif
