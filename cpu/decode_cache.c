@@ -29,6 +29,7 @@ struct decode_cache {
     struct block *dead;       /* via dnext */
     struct dcache_stats st;
     uint64_t gen;             /* bumped whenever blocks are dropped */
+    uint64_t flushes;         /* dcache_flush calls (atomic: read by other threads) */
     bool defer_free;          /* -smp threads: dropped blocks are freed only at dcache_reap_now */
     size_t live_bytes;        /* memory held by live blocks */
 };
@@ -212,6 +213,7 @@ void dcache_flush(struct decode_cache *dc)
     /* ROM blocks sit on the rom list only (not in a page chain): the hash
      * walk above reached them too. */
     dc->gen++;
+    __atomic_add_fetch(&dc->flushes, 1, __ATOMIC_SEQ_CST);
     memset(dc->page_head, 0, dc->npages * sizeof(*dc->page_head));
     if (dc->pm->code_pages) memset(dc->pm->code_pages, 0, dc->npages);
     dc->rom = NULL;
@@ -237,6 +239,11 @@ void dcache_reap_now(struct decode_cache *dc)
 uint64_t dcache_generation(const struct decode_cache *dc)
 {
     return dc->gen;
+}
+
+uint64_t dcache_flush_count(const struct decode_cache *dc)
+{
+    return __atomic_load_n(&dc->flushes, __ATOMIC_SEQ_CST);
 }
 
 void dcache_get_stats(const struct decode_cache *dc, struct dcache_stats *out)

@@ -53,6 +53,10 @@ void dcache_flush(struct decode_cache *dc);
  * because the cache reached its size limit): caches of block pointers
  * compare it to know they are stale. */
 uint64_t dcache_generation(const struct decode_cache *dc);
+/* Counts whole-cache flushes (dcache_flush, e.g. at the size limit): the
+ * drops that no code-write notification reports (the translator then drops
+ * everything). Readable from any thread. */
+uint64_t dcache_flush_count(const struct decode_cache *dc);
 /* Free invalidated blocks; call only when no block is being executed. */
 void dcache_reap(struct decode_cache *dc);
 /* With vCPUs on several host threads a dropped block may still be running

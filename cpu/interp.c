@@ -151,7 +151,7 @@ static void exec_uncached(struct vcpu *v)
 /* The decoded block at linear address lin: first the per-vCPU jump cache,
  * then the fetch translation and the decode cache. NULL when the first
  * instruction must be run uncached. *avail gets the fetchable bytes. */
-static struct block *find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *avail)
+struct block *cpu_find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *avail)
 {
     struct machine *m = v->m;
     if (unlikely(v->jc_tlb_gen != v->tlb.flushes || v->jc_code_gen != dcache_generation(m->dcache))) {
@@ -198,7 +198,7 @@ static void run_block(struct vcpu *v, uint32_t budget)
     v->insn_eip = v->eip; /* fetch faults report the instruction being fetched */
     if (v->eip > cs->limit) cpu_gp(v, 0);
     uint32_t avail;
-    struct block *b = find_block(v, cs->base + v->eip, view, &avail);
+    struct block *b = cpu_find_block(v, cs->base + v->eip, view, &avail);
     uint32_t to_limit = cs->limit - v->eip + 1; /* 0 means 4 GiB */
     if (to_limit != 0 && avail > to_limit) avail = to_limit;
     if (!b || b->bytes > avail) {
@@ -218,6 +218,15 @@ static void check_interrupts(struct vcpu *v)
     /* Cleared before the controller is asked, so that a kick from another
      * vCPU's thread in between is not lost (-smp parallel). */
     __atomic_store_n(&v->irq_req, 0, __ATOMIC_SEQ_CST);
+    if (m->cpu_events) {
+        /* An INIT, SIPI or NMI flagged (and kicked) between the first look
+         * and the clearing would otherwise wait for the next kick. */
+        m->cpu_events(m, v);
+        if (!(v->eflags & F_IF) || v->irq_shadow || v->wait_sipi) {
+            __atomic_store_n(&v->irq_req, 1, __ATOMIC_SEQ_CST); /* ask again when it can be taken */
+            return;
+        }
+    }
     int vec = m->irq_ack ? m->irq_ack(m, v) : -1;
     if (vec < 0) return;
     __atomic_store_n(&v->irq_req, 1, __ATOMIC_RELAXED);

@@ -45,6 +45,13 @@ struct block;
  * fetch, decode and run one instruction uncached. For engines that fall
  * back to the interpreter. */
 void cpu_exec_block(struct vcpu *v, const struct block *b, uint32_t budget);
+/* The decoded block at linear address lin (view: the TLB view of the fetch):
+ * the vCPU's jump cache, else the fetch translation and the decode cache
+ * (with this thread's decoder, under machine.code_lock when set). NULL when
+ * the first instruction must run uncached (cpu_exec_block(v, NULL, ...)).
+ * *avail gets the fetchable bytes to the end of the page. Shared by the
+ * engines so that they fetch through the same (possibly stale) translation. */
+struct block *cpu_find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *avail);
 
 /* The engine-independent run loop (faults, device polling, interrupts,
  * HLT/idle, interrupt shadows, the instruction limit), shared by the

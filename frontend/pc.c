@@ -159,6 +159,12 @@ static void pc_cpu_events(struct machine *m, struct vcpu *v)
 {
     struct pc *pc = m->board;
     struct lapic *a = &pc->lapic[v->index];
+    /* Called at every block while irq_req stays set (IF=0): look without
+     * the device lock first. (A flag set after this look comes with a kick
+     * that the run loop sees: cpu/interp.c check_interrupts.) */
+    if (!__atomic_load_n(&a->init_pending, __ATOMIC_SEQ_CST) && !__atomic_load_n(&a->sipi_pending, __ATOMIC_SEQ_CST) &&
+        !__atomic_load_n(&a->nmi_pending, __ATOMIC_SEQ_CST))
+        return;
     smp_dev_lock(m);
     bool init = a->init_pending, sipi = a->sipi_pending;
     uint8_t sipi_vec = a->sipi_vector;

@@ -40,6 +40,7 @@ struct smp_state {
 
     /* --- threaded mode --- */
     pthread_mutex_t code;             /* machine.code_lock: the decode cache */
+    uint64_t last_poll_ns;            /* host time of the last device poll (atomic) */
     pthread_cond_t wake[MAX_VCPUS];   /* a halted vCPU sleeps here (with dev) */
     pthread_cond_t stopped;           /* the main thread waits here (with dev) */
     pthread_t thread[MAX_VCPUS];
@@ -54,16 +55,25 @@ struct smp_state {
     struct dev_wrap { struct smp_state *st; int i; } pio_wrap[IOBUS_MAX_HANDLERS], mmio_wrap[PHYS_MAX_MMIO];
 };
 
+/* Threads: device polls at most this often (host ns; see smp_poll). */
+#define SMP_POLL_NS 20000u
+
+static uint64_t smp_host_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static _Thread_local struct vcpu *tl_cur;
 
 struct vcpu *smp_current(void) { return tl_cur; }
 
 bool smp_threads_supported(enum engine_kind engine)
 {
-    /* The translator's per-vCPU code cache is invalidated from the writing
-     * vCPU's thread and it decodes with the machine's one Capstone handle:
-     * not thread-safe yet, so -engine bt runs round robin (docs/SMP.md). */
-    return engine == ENGINE_INTERP;
+    /* The translator queues invalidations for the owning vCPU's thread and
+     * decodes with the thread's Capstone handle (docs/SMP.md). */
+    return engine == ENGINE_INTERP || engine == ENGINE_BT;
 }
 
 static struct smp_state *state_of(struct machine *m) { return ((struct pc *)m->board)->smp; }
@@ -115,6 +125,18 @@ static bool smp_idle(struct machine *m, struct vcpu *v)
 static void smp_poll(struct machine *m, struct vcpu *v)
 {
     struct smp_state *st = v->smp;
+    if (st->threaded) {
+        /* Every vCPU comes here every 4096 instructions (about a
+         * microsecond of translated code): taking the device lock each time
+         * makes the threads fight over it. The devices need far less: poll
+         * them at most every SMP_POLL_NS of host time, from whichever vCPU
+         * claims the turn first. */
+        uint64_t now = smp_host_ns();
+        uint64_t last = __atomic_load_n(&st->last_poll_ns, __ATOMIC_RELAXED);
+        if (now - last < SMP_POLL_NS) return;
+        if (!__atomic_compare_exchange_n(&st->last_poll_ns, &last, now, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return; /* another vCPU polls now */
+    }
     smp_dev_lock(m);
     st->board_poll(m, v);
     smp_dev_unlock(m);
@@ -297,7 +319,7 @@ static void *vcpu_thread(void *arg)
     }
     interp_set_thread_decoder(d);
     while (!__atomic_load_n(&st->stopping, __ATOMIC_SEQ_CST)) {
-        enum vcpu_stop s = cpu_run(v, 0);
+        enum vcpu_stop s = run_engine(st->pc, v, 0);
         if (s == STOP_NONE || s == STOP_YIELD || s == STOP_INSN_LIMIT) continue;
         threaded_stop(st, v, s);
     }

@@ -10,8 +10,9 @@
  * the interpreter's handlers here, one block at a time.
  *
  * Invalidation: the vCPU's code_written hook; a guest write to a RAM page
- * holding decoded code kills the TBs of that page (cpu/machine.c calls it
- * right after the decode cache dropped its blocks).
+ * holding decoded code queues that page for this vCPU (cpu/machine.c calls
+ * it, on the writer's thread, right after the decode cache dropped its
+ * blocks), and the TBs of the page die at this vCPU's next dispatch.
  * Chains only link TBs of the same page, so no live TB jumps into a dead one.
  * Blocks the decode cache drops otherwise (a whole flush at its size limit)
  * show as a generation change: then every TB goes. TB memory is reclaimed
@@ -22,7 +23,10 @@
  * code checks them after every call (bt_helper_exec), and chained code
  * returns here when the budget (the next poll point, or the -max-insns
  * limit) is used up, so interrupts are taken at the interpreter's block
- * boundaries. A vCPU on another thread would need a check at block entry. */
+ * boundaries. With -smp threads, other vCPUs' threads set v->req and
+ * v->irq_req at any time: chained code sees them at its next C call or when
+ * its budget (at most the poll interval) runs out, whichever comes first
+ * (docs/SMP.md). */
 #include "translator/bt.h"
 
 #include <stdio.h>
@@ -110,27 +114,61 @@ static void kill_page(struct bt_vcpu *bt, uint32_t page)
 }
 
 /* The guest wrote [pa, pa+size) on a page holding decoded code (the vCPU's
- * code_written hook, called after the decode cache dropped its blocks). */
+ * code_written hook, called after the decode cache dropped its blocks). It
+ * runs on the writer's thread, which with -smp threads may be another
+ * vCPU's: queue the pages for the owning thread, which drops their TBs at
+ * its next dispatch (drain_invalidations), and make it leave its chained
+ * code at the next C call (REQ_BLOCK_END, set after the queueing so that
+ * whoever clears it drains the queue after). */
 static void code_written(struct vcpu *v, uint32_t pa, unsigned size)
 {
     struct bt_vcpu *bt = v->bt;
-    if (size) {
-        uint64_t first = pa >> 12, last = ((uint64_t)pa + size - 1) >> 12;
-        for (uint64_t p = first; p <= last && p < bt->npages; p++) kill_page(bt, (uint32_t)p);
+    if (!bt || !size) return;
+    uint64_t first = pa >> 12, last = ((uint64_t)pa + size - 1) >> 12;
+    pthread_mutex_lock(&bt->inv_lock);
+    for (uint64_t p = first; p <= last && p < bt->npages; p++) {
+        bool queued = false;
+        for (uint32_t i = 0; i < bt->inv_n && !queued; i++) queued = bt->inv_page[i] == p;
+        if (queued) continue;
+        if (bt->inv_n < BT_INV_MAX) bt->inv_page[bt->inv_n++] = (uint32_t)p;
+        else bt->inv_overflow = true;
     }
-    /* Those drops are accounted for: only these pages held affected TBs. */
-    struct decode_cache *dc = v->m->dcache;
-    if (dc) bt->seen_dcache_gen = dcache_generation(dc);
+    __atomic_store_n(&bt->inv_pending, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&bt->inv_lock);
+    __atomic_or_fetch(&v->req, REQ_BLOCK_END, __ATOMIC_SEQ_CST);
 }
 
-/* The decode cache dropped blocks behind our back (flush): their pages are no
- * longer write-protected as code, so no translation can be trusted. */
+/* On the owning thread, between blocks: drop the TBs of the queued pages.
+ * True if the whole cache was flushed (no TB pointer survives). */
+static bool drain_invalidations(struct bt_vcpu *bt)
+{
+    if (!__atomic_load_n(&bt->inv_pending, __ATOMIC_SEQ_CST)) return false;
+    uint32_t pages[BT_INV_MAX];
+    pthread_mutex_lock(&bt->inv_lock);
+    uint32_t n = bt->inv_n;
+    bool overflow = bt->inv_overflow;
+    memcpy(pages, bt->inv_page, n * sizeof(pages[0]));
+    bt->inv_n = 0;
+    bt->inv_overflow = false;
+    __atomic_store_n(&bt->inv_pending, 0, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&bt->inv_lock);
+    if (overflow) {
+        flush_all(bt);
+        return true;
+    }
+    for (uint32_t i = 0; i < n; i++) kill_page(bt, pages[i]);
+    return false;
+}
+
+/* The decode cache was flushed (at its size limit, possibly by another
+ * vCPU's thread): the pages are no longer write-protected as code, so no
+ * translation can be trusted. */
 static bool sync_dcache(struct bt_vcpu *bt)
 {
     struct decode_cache *dc = bt->v->m->dcache;
-    if (!dc || dcache_generation(dc) == bt->seen_dcache_gen) return false;
+    if (!dc || dcache_flush_count(dc) == bt->seen_dcache_flushes) return false;
+    bt->seen_dcache_flushes = dcache_flush_count(dc);
     flush_all(bt);
-    bt->seen_dcache_gen = dcache_generation(dc);
     return true;
 }
 
@@ -168,8 +206,11 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->nothing.dead = true;
     bt->ijc_used = BT_IJC_LOG_MAX + 1; /* the first emptying fills every slot */
     ijc_clear(bt);
-    if (v->m->dcache) bt->seen_dcache_gen = dcache_generation(v->m->dcache);
-    v->code_written = code_written;
+    if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
+    pthread_mutex_init(&bt->inv_lock, NULL);
+    /* Other threads' code writes reach us from now on (through v->bt). */
+    v->bt = bt;
+    __atomic_store_n(&v->code_written, code_written, __ATOMIC_SEQ_CST);
     return bt;
 }
 
@@ -198,6 +239,7 @@ void bt_vcpu_free(struct vcpu *v)
     if (env && *env == '1') bt_print_stats(stderr, &bt->st);
     v->code_written = NULL;
     munmap(bt->cache, bt->cache_size + (size_t)((uint8_t *)bt->pred_end - (uint8_t *)bt->pred));
+    pthread_mutex_destroy(&bt->inv_lock);
     free(bt->page_head);
     free(bt);
     v->bt = NULL;
@@ -230,33 +272,6 @@ static uint32_t current_mode(const struct vcpu *v)
     return mode;
 }
 
-/* The decoded block at linear address lin, found exactly as the
- * interpreter's find_block (cpu/interp.c) finds it: through the vCPU's
- * interpreter jump cache (an iTLB-like cache, emptied on TLB flushes and
- * dropped code), else the fetch translation and the decode cache. Using the
- * same cache matters when the guest rewrites the page tables that map its
- * code without flushing the TLB: both engines must keep fetching through the
- * same (stale or fresh) translation. */
-static struct block *find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *avail)
-{
-    struct machine *m = v->m;
-    if (v->jc_tlb_gen != v->tlb.flushes || v->jc_code_gen != dcache_generation(m->dcache)) {
-        memset(v->jcache, 0, sizeof(v->jcache));
-        v->jc_tlb_gen = v->tlb.flushes;
-        v->jc_code_gen = dcache_generation(m->dcache);
-    }
-    struct interp_jc_entry *e = &v->jcache[(lin ^ (lin >> 8)) & 255];
-    *avail = 0x1000u - (lin & 0xfffu);
-    if (e->b && e->lin == lin && e->code32 == v->code32 && e->view == view) return e->b;
-    uint32_t pa = 0;
-    const uint8_t *host = lin_fetch_ptr(v, lin, view, avail, &pa);
-    if (!host) return NULL;
-    struct block *b = dcache_get(m->dcache, m->decoder, host, pa, *avail, v->eip, v->code32);
-    if (b && v->jc_tlb_gen == v->tlb.flushes && v->jc_code_gen == dcache_generation(m->dcache))
-        *e = (struct interp_jc_entry){ lin, v->code32, (uint8_t)view, b };
-    return b;
-}
-
 /* Run one block at CS:EIP: translated if possible, else interpreted.
  * budget: instructions that may still run before the limit or the next poll. */
 static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_t to_limit)
@@ -267,6 +282,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     bt->last_exit = NULL;
     bt->st.dispatches++;
     v->insn_eip = v->eip; /* a fetch fault belongs to this EIP */
+    if (drain_invalidations(bt)) from = NULL; /* (a killed TB is no chaining source: from->tb->dead) */
     if (v->tlb.flushes != bt->seen_tlb_flushes) ijc_clear(bt);
     if (sync_dcache(bt)) from = NULL;
     if (v->tlb.mask != bt->tlb_mask) { /* the TLB was resized: the probes' masks are stale */
@@ -283,7 +299,11 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     bool translatable = v->code32 && !(v->eflags & F_VM);
 
     uint32_t avail;
-    struct block *b = find_block(v, lin, view, &avail);
+    /* The interpreter's lookup (cpu/interp.c): through the same jump cache,
+     * so both engines fetch through the same (stale or fresh) translation
+     * when the guest rewrites the page tables of its code without a TLB
+     * flush; this thread's decoder and machine.code_lock with -smp threads. */
+    struct block *b = cpu_find_block(v, lin, view, &avail);
     if (sync_dcache(bt)) from = NULL; /* the lookup may have flushed the decode cache */
     uint32_t to_cs_limit = cs->limit - v->eip + 1; /* 0 means 4 GiB */
     if (to_cs_limit != 0 && avail > to_cs_limit) avail = to_cs_limit;
@@ -362,8 +382,7 @@ static void bt_engine_forget(struct vcpu *v, void *ctx)
 enum vcpu_stop bt_run(struct vcpu *v, uint64_t max_insns)
 {
     if (!v->bt) {
-        v->bt = bt_new(v);
-        if (!v->bt) {
+        if (!bt_new(v)) {
             fprintf(stderr, "bt86: cannot allocate the translation cache\n");
             v->stop = STOP_ERROR;
             return v->stop;

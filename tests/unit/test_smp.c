@@ -13,6 +13,7 @@
 #include "frontend/pc.h"
 #include "frontend/smp_run.h"
 #include "devices/lapic.h"
+#include "translator/bt.h"
 
 /* ---- command line ---- */
 
@@ -100,18 +101,22 @@ Test(smp_vcpu, init_on_bsp_does_not_wait)
 
 /* ---- boards ---- */
 
-static struct pc *board(const char *smp)
+/* A board of -smp `smp` vCPUs under -engine `engine`; vCPU 0 enters
+ * 32-bit flat code at 0x100000 (Multiboot state). */
+static struct pc *board_engine(const char *smp, const char *engine)
 {
     struct options o;
     char err[256];
-    char *argv[] = { "bt86", "-smp", (char *)smp, "-serial", "none", "-kernel", "k", NULL };
-    cr_assert_eq(cli_parse(7, argv, &o, err, sizeof(err)), 0, "%s", err);
+    char *argv[] = { "bt86", "-smp", (char *)smp, "-engine", (char *)engine, "-serial", "none", "-kernel", "k", NULL };
+    cr_assert_eq(cli_parse(9, argv, &o, err, sizeof(err)), 0, "%s", err);
     struct pc *pc = calloc(1, sizeof(*pc));
     cr_assert_eq(pc_init(pc, &o, err, sizeof(err)), 0, "%s", err);
     struct mb_boot b = { .entry = 0x100000, .info = 0, .kernel_end = 0x101000 };
     multiboot_enter(&pc->m, pc->m.cpu[0], &b);
     return pc;
 }
+
+static struct pc *board(const char *smp) { return board_engine(smp, "bt"); }
 
 static void poke(struct pc *pc, uint32_t pa, const uint8_t *p, size_t n)
 {
@@ -270,9 +275,9 @@ Test(smp_lapic, shorthands_and_logical_destinations)
 /* Both vCPUs, on their own host threads, add to two shared counters with
  * LOCK INC and LOCK XADD 100000 times each; the BSP then checks both are
  * exactly 200000 (exit 0x11) or not (0x22). */
-Test(smp_board, lock_counters_on_threads)
+static void lock_counters_on_threads(const char *engine)
 {
-    struct pc *pc = board("2");
+    struct pc *pc = board_engine("2", engine);
     cr_assert(pc->smp != NULL);
     static const uint8_t bsp[] = {
         ICR(1, 0x4500), ICR(1, 0x4608),
@@ -306,6 +311,61 @@ Test(smp_board, lock_counters_on_threads)
     cr_assert(n >= 1 + 500000 + 1 && n <= 1 + 500000 + 3, "the AP ran its loop (%llu)", (unsigned long long)n);
     done(pc);
 }
+
+Test(smp_board, lock_counters_on_threads) { lock_counters_on_threads("interp"); }
+Test(smp_board, lock_counters_on_threads_bt) { lock_counters_on_threads("bt"); }
+
+/* Cross-modifying code (SDM 8.1.3): the BSP (32-bit, translated under
+ * -engine bt) calls a function on the page of its loop until the AP (real
+ * mode, at FFFF:0111) has patched the function's immediate and set a flag;
+ * then it serialises with CPUID and must run the patched function (exit
+ * 0x11; the stale one: 0x22). The loop and the function are chained
+ * translations when the patch lands, so the AP's write must reach the
+ * BSP's translation cache from the AP's thread. */
+static void cross_modifying_code(const char *smp, const char *engine, uint64_t max_insns)
+{
+    struct pc *pc = board_engine(smp, engine);
+    static const uint8_t bsp[] = {
+        0xbc, 0x00, 0x00, 0x08, 0x00,             /* mov esp, 0x80000 */
+        ICR(1, 0x4500), ICR(1, 0x4608),           /* INIT, STARTUP 0x8000 */
+        0xe8, 0xce, 0x00, 0x00, 0x00,             /* 45: call 0x100100 (translate it) */
+        0xc6, 0x05, 0x08, 0x90, 0x00, 0x00, 0x01, /* 50: mov byte [0x9008], 1: AP, patch now */
+        0xe8, 0xc2, 0x00, 0x00, 0x00,             /* 57: 1: call 0x100100 */
+        0x80, 0x3d, 0x04, 0x90, 0x00, 0x00, 0x01, /* 62: cmp byte [0x9004], 1 */
+        0x75, 0xf2,                               /* 69: jne 1b */
+        0x0f, 0xa2,                               /* 71: cpuid */
+        0xe8, 0xb2, 0x00, 0x00, 0x00,             /* 73: call 0x100100 */
+        0x83, 0xf8, 0x02, 0x75, 0x04,             /* 78: cmp eax, 2; jne bad */
+        0xb0, 0x11, 0xe6, 0xf4,                   /* 83: exit 0x11 */
+        0xb0, 0x22, 0xe6, 0xf4,                   /* 87: bad: exit 0x22 */
+    };
+    static const uint8_t func[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3 }; /* mov eax, 1; ret */
+    static const uint8_t ap[] = {
+        0xb8, 0xff, 0xff, 0x8e, 0xd8,             /* mov ax, 0xffff; mov ds, ax */
+        0x2e, 0x80, 0x3e, 0x08, 0x10, 0x01,       /* 1: cmp byte [cs:0x1008], 1 */
+        0x75, 0xf8,                               /* jne 1b */
+        0xc6, 0x06, 0x11, 0x01, 0x02,             /* mov byte [0x111], 2: the immediate at 0x100101 */
+        0x2e, 0xc6, 0x06, 0x04, 0x10, 0x01,       /* mov byte [cs:0x1004], 1 */
+        0xfa, 0xf4,                               /* cli; hlt */
+    };
+    poke(pc, 0x100000, bsp, sizeof(bsp));
+    poke(pc, 0x100100, func, sizeof(func));
+    poke(pc, 0x8000, ap, sizeof(ap));
+    cr_assert_eq(pc_run(pc, max_insns), STOP_EXIT_PORT);
+    cr_assert_eq(pc->m.cpu[0]->exit_status, 0x23, "exit %#x (0x45: the stale function ran)", pc->m.cpu[0]->exit_status);
+    cr_assert_eq(*phys_ram_ptr(&pc->m.mem, 0x100101, 1), 2);
+    if (!strcmp(engine, "bt")) {
+        struct bt_stats st;
+        bt_get_stats(pc->m.cpu[0], &st);
+        cr_assert_geq(st.invalidated, 2, "the BSP dropped its loop's and the function's TBs (%llu)",
+                      (unsigned long long)st.invalidated);
+    }
+    done(pc);
+}
+
+Test(smp_board, cross_modifying_code_bt_threads) { cross_modifying_code("2", "bt", 0); }
+Test(smp_board, cross_modifying_code_bt_single) { cross_modifying_code("2,threads=single", "bt", 1000000000); }
+Test(smp_board, cross_modifying_code_interp_threads) { cross_modifying_code("2", "interp", 0); }
 
 /* ---- LOCKed instructions on one vCPU (the host-atomic paths) ---- */
 

@@ -10,7 +10,7 @@ smp_case() {
     local elf=$GUEST_DIR/$guest.elf exp=$EXPECTED/$name.out
     if [ ! -f "$elf" ]; then bad "$name" "$elf missing (make guests)"; return; fi
     local bins=("bt86:$BT86:interp" "bt86-bt:$BT86:bt") b label bin eng st
-    [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ] && bins+=("bt86-san:$BT86_SAN:interp")
+    [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ] && bins+=("bt86-san:$BT86_SAN:interp" "bt86-san-bt:$BT86_SAN:bt")
     for b in "${bins[@]}"; do
         IFS=: read -r label bin eng <<<"$b"
         # MAX_INSNS 0: no -max-insns, which would make bt86 run the vCPUs
@@ -52,7 +52,7 @@ smp_case() {
 }
 
 #        name    guest status max-insns  timeout options
-# -engine interp: one host thread per vCPU; -engine bt: round robin.
+# One host thread per vCPU under both engines (and the ASan build).
 smp_case smp-2   smp   1      0          120     -smp 2
 smp_case smp-4   smp   1      0          180     -smp 4
 # The deterministic round-robin mode, and -icount (which implies it).
