@@ -6,6 +6,7 @@
 #include "cpu/trap_engine.h"
 #include "cpu/vcpu.h"
 #include "cpu/vmm.h"
+#include "memory/paging.h"
 #include "memory/tlb.h"
 
 #define CR0_DEFINED (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
@@ -91,11 +92,13 @@ void vmm_mov_to_cr(struct vcpu *v, uint32_t cr, uint32_t val)
     case 2:
         v->cr2 = val;
         break;
-    case 3:
+    case 3: {
+        uint32_t old = v->cr3;
         v->cr3 = val & 0xfffff018u; /* page-directory base, PCD, PWT */
-        tlb_flush_nonglobal(&v->tlb);
+        paging_switch_cr3(v, old);  /* non-global entries flushed; a cached set of the new space reused */
         v->req |= REQ_BLOCK_END;
         break;
+    }
     default: {
         if (val & ~cr4_allowed(v)) cpu_gp(v, 0);
         uint32_t old = v->cr4;

@@ -137,6 +137,11 @@ void stats_print(FILE *f, const struct pc *pc, double host_seconds)
     fprintf(f, "    TLB fills                          %" PRIu64 "\n", v->tlb.fills);
     fprintf(f, "    TLB flushes (all or one page)      %" PRIu64 "\n", v->tlb.flushes);
     if (o) fprintf(f, "    MOV to CR3 (address-space switch)  %" PRIu64 "\n", o->cr3_writes);
+    /* Cached address spaces (memory/tlb.h): a hit restores the new CR3's
+     * entries whose PDE/PTE are unchanged (stale ones are left to refill). */
+    fprintf(f, "    CR3 switches: cached space hit     %" PRIu64 ", %" PRIu64 " misses\n", v->tlb.cr3_hits, v->tlb.cr3_misses);
+    fprintf(f, "    entries restored on a hit          %" PRIu64 " (%" PRIu64 " stale, not restored)\n", v->tlb.restored,
+            v->tlb.stale);
     fprintf(f, "  serial                %" PRIu64 " bytes out, %" PRIu64 " bytes in\n",
             pc->com1.tx_bytes, pc->com1.rx_bytes);
     fprintf(f, "  unclaimed I/O ports   %" PRIu64 " reads, %" PRIu64 " writes\n",

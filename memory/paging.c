@@ -1,7 +1,8 @@
 /* The paging unit (see paging.h): the 2-level 32-bit page walk with the
  * architected permission checks, Accessed/Dirty updates and #PF error codes,
- * the A20 gate, TLB fills, and the slow paths of linear accesses (TLB misses,
- * page crossings, MMIO, ROM, code-page writes, alignment checks). */
+ * the A20 gate, TLB fills (with where each came from, so MOV CR3 can keep
+ * them per address space), and the slow paths of linear accesses (TLB
+ * misses, page crossings, MMIO, ROM, code-page writes, alignment checks). */
 #include "memory/paging.h"
 
 #include <string.h>
@@ -37,6 +38,7 @@ uint32_t paging_walk(struct vcpu *v, uint32_t lin, int acc, struct walk_result *
         out->dirty = true;
         out->global = false;
         out->large = false;
+        out->pde_pa = out->pde = out->pte_pa = out->pte = 0;
         return 0;
     }
 
@@ -87,7 +89,17 @@ uint32_t paging_walk(struct vcpu *v, uint32_t lin, int acc, struct walk_result *
     out->dirty = (leaf & PTE_D) != 0;
     out->global = (v->cr4 & CR4_PGE) && (leaf & PTE_G);
     out->large = large;
+    out->pde_pa = pde_pa;
+    out->pde = pde;
+    out->pte_pa = large ? TLB_SRC_NONE : leaf_pa;
+    out->pte = large ? 0 : leaf;
     return 0;
+}
+
+void paging_switch_cr3(struct vcpu *v, uint32_t old_cr3)
+{
+    if (!vcpu_paging(v)) tlb_flush_nonglobal(&v->tlb);
+    else tlb_switch_cr3(&v->tlb, old_cr3, v->cr3, &v->m->mem);
 }
 
 /* Enter a successful walk into the TLB view it was made for. Only whole RAM
@@ -102,7 +114,8 @@ static void fill(struct vcpu *v, uint32_t lin, int view, const struct walk_resul
     const uint8_t *host = phys_page_host(pm, w->pa & ~0xfffu, &is_ram);
     if (!host) return;
     bool wr = w->writable && w->dirty && is_ram && !phys_is_code_page(pm, w->pa);
-    tlb_fill(&v->tlb, view, lin & ~0xfffu, (uint8_t *)host, wr, w->global);
+    const struct tlb_src src = { w->pde_pa, w->pde, w->pte_pa, w->pte };
+    tlb_fill_src(&v->tlb, view, lin & ~0xfffu, (uint8_t *)host, wr, w->global, vcpu_paging(v) ? &src : NULL);
     if (w->large) tlb_note_large(&v->tlb, lin);
 }
 

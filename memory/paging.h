@@ -31,6 +31,10 @@ struct walk_result {
     bool dirty;        /* the dirty bit is set (fast-path writes allowed) */
     bool global;       /* G bit and CR4.PGE */
     bool large;        /* mapped by a 4 MiB page */
+    /* Paging on: where the translation came from (the PDE and, for a 4 KiB
+     * page, the PTE: address and value after the A/D update), so a cached
+     * TLB entry can be checked against the tables later (memory/tlb.h). */
+    uint32_t pde_pa, pde, pte_pa, pte;
 };
 
 /* Translate a linear address. Paging off: identity (with the A20 mask).
@@ -56,5 +60,10 @@ void lin_write_bytes(struct vcpu *v, uint32_t lin, const void *src, uint32_t len
  * it to the end of its page (RAM or ROM); NULL with *avail = 0 for MMIO/unassigned.
  * Raises #PF if not executable. */
 const uint8_t *lin_fetch_ptr(struct vcpu *v, uint32_t lin, int view, uint32_t *avail, uint32_t *pa);
+
+/* MOV CR3 (cpu/vmm_cr.c; v->cr3 already holds the new value): the vCPU's
+ * TLB switches address space, reusing the new space's cached entries that
+ * are still valid (memory/tlb.h "Cached address spaces"). */
+void paging_switch_cr3(struct vcpu *v, uint32_t old_cr3);
 
 #endif

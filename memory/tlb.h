@@ -19,11 +19,22 @@
 #define TLB_TAG_NONE  1u
 #define TLB_DEFAULT_BITS 10   /* 1024 entries per view */
 #define TLB_NG_LOG 256
+/* Per-address-space sets (see "Cached address spaces" below). */
+#define TLB_SETS 4          /* CR3 values whose non-global entries are kept */
+#define TLB_SET_MAX 512     /* entries saved per set (more: the first ones) */
+#define TLB_SRC_NONE 1u     /* tlb_src.pte_pa of a 4 MiB page (no PTE) */
 
 struct tlb_entry {
     uint32_t tag_r;
     uint32_t tag_w;
     uintptr_t addend; /* host address = (uintptr_t)lin + addend */
+};
+
+/* The paging-structure entries a non-global entry was made from: physical
+ * address and value (after the walk's A/D update) of the PDE and PTE. */
+struct tlb_src {
+    uint32_t pde_pa, pde;
+    uint32_t pte_pa, pte;   /* pte_pa TLB_SRC_NONE: a 4 MiB page */
 };
 
 struct tlb {
@@ -40,6 +51,36 @@ struct tlb {
      * a count past TLB_NG_LOG means "too many: sweep". */
     uint32_t ng_count;
     uint32_t ng_log[TLB_NG_LOG];
+
+    /* --- Cached address spaces ---
+     * MOV CR3 moves the current non-global entries (found through ng_log)
+     * into a set keyed by the old CR3's page-directory address and, if the
+     * new CR3 has a set (the last TLB_SETS, LRU), writes its entries back
+     * instead of letting them be refilled one miss at a time. Each entry
+     * remembers the paging-structure entries it was made from (src[]: the
+     * PDE and PTE, address and value after the walk set A/D); an entry is
+     * restored only if guest memory still holds exactly those values, so it
+     * is the translation a fresh walk would make (as VMware's VMM reused
+     * shadow page tables across context switches, but validated on reuse
+     * rather than by tracing writes to the guest's tables). */
+    struct tlb_src *src[2];
+    bool cur_nosave;      /* the current entries may not be cached (paging off, a table outside RAM) */
+    bool sets_off;        /* never cache sets (BT86_NO_TLB_SETS=1) */
+    struct tlb_set {
+        uint32_t pd;      /* CR3 & ~0xfff */
+        bool used;
+        uint32_t n;
+        uint64_t lru;
+        struct tlb_saved {
+            uint32_t slot;        /* view << 16 | index */
+            uint32_t tag_r, tag_w;
+            uintptr_t addend;
+            struct tlb_src src;
+        } *e;
+    } set[TLB_SETS];
+    uint64_t lru_clock;
+    /* statistics */
+    uint64_t cr3_hits, cr3_misses, restored, stale;
 };
 
 static inline void tlb_note_large(struct tlb *t, uint32_t lin)
@@ -84,5 +125,21 @@ void tlb_flush_nonglobal(struct tlb *t);      /* MOV CR3 (keeps G entries when C
 void tlb_flush_page(struct tlb *t, uint32_t lin); /* INVLPG */
 /* Revoke fast-path writes to one host page (it now holds decoded code). */
 void tlb_revoke_write(struct tlb *t, const uint8_t *host_page);
+
+/* A fill that records where a non-global entry came from (NULL: it may not
+ * be kept across MOV CR3: paging off, a table outside RAM). tlb_fill is
+ * tlb_fill_src with NULL. */
+void tlb_fill_src(struct tlb *t, int view, uint32_t lin_page, uint8_t *host_page, bool writable, bool global,
+                  const struct tlb_src *src);
+struct phys_mem;
+/* MOV CR3 from old_cr3 to new_cr3: saves the current non-global entries
+ * under old_cr3 (when cacheable), flushes them, and restores new_cr3's set
+ * if cached: each entry whose PDE/PTE still hold the recorded values in pm
+ * (read as the walker reads them), losing fast-path writes if its page now
+ * holds decoded code. Reloading the same CR3 is a plain flush. Returns true
+ * when a set was found. */
+bool tlb_switch_cr3(struct tlb *t, uint32_t old_cr3, uint32_t new_cr3, struct phys_mem *pm);
+/* Drop every cached set (keeps the current entries). */
+void tlb_drop_sets(struct tlb *t);
 
 #endif
