@@ -150,6 +150,18 @@ if [ -z "$BT86" ] || [ ! -x "$BT86" ]; then
     exit 1
 fi
 
+# fold_results LOG: a sub-suite's PASS/FAIL lines into this runner's counts.
+fold_results() {
+    local line m
+    while IFS= read -r line; do
+        case $line in
+            "PASS "*) pass "${line#PASS }" ;;
+            "FAIL "*) m=${line#FAIL }; fail "${m%%: *}" "${m#*: }" ;;
+            "    |"*|"SKIP "*) echo "  $line" ;;
+        esac
+    done <"$1"
+}
+
 # ---------------------------------------------------------- 2. command line
 section "command line"
 run_cmd "$WORK/out" "$WORK/err" /dev/null "$BT86" -version
@@ -206,13 +218,7 @@ section "guests ($GUEST_DIR)"
 # output). Its PASS/FAIL lines are folded into this runner's counts.
 QEMU=${QEMU:-none} BT86=$BT86 BT86_SAN=$BT86_SAN GUEST_DIR=$GUEST_DIR \
     bash "$ROOT/tests/integration/guests.sh" >"$WORK/guests.log" 2>&1
-while IFS= read -r line; do
-    case $line in
-        "PASS "*) pass "${line#PASS }" ;;
-        "FAIL "*) m=${line#FAIL }; fail "${m%%: *}" "${m#*: }" ;;
-        "    |"*|"SKIP "*) echo "  $line" ;;
-    esac
-done <"$WORK/guests.log"
+fold_results "$WORK/guests.log"
 grep -q '^guests: ' "$WORK/guests.log" || fail "guests.sh" "did not finish: $(tail -3 "$WORK/guests.log" | tr '\n' '|')"
 # <<< guests/ suite
 
@@ -222,13 +228,7 @@ grep -q '^guests: ' "$WORK/guests.log" || fail "guests.sh" "did not finish: $(ta
 # fetches and builds it, SKIPs without network and cache).
 section "Linux guest (guests/linux)"
 QEMU=${QEMU:-none} BT86=$BT86 BT86_SAN=$BT86_SAN bash "$ROOT/tests/integration/linux.sh" >"$WORK/linux.log" 2>&1
-while IFS= read -r line; do
-    case $line in
-        "PASS "*) pass "${line#PASS }" ;;
-        "FAIL "*) m=${line#FAIL }; fail "${m%%: *}" "${m#*: }" ;;
-        "    |"*|"SKIP "*) echo "  $line" ;;
-    esac
-done <"$WORK/linux.log"
+fold_results "$WORK/linux.log"
 grep -q '^linux: ' "$WORK/linux.log" || fail "linux.sh" "did not finish: $(tail -3 "$WORK/linux.log" | tr '\n' '|')"
 # <<< Linux guest
 

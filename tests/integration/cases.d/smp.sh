@@ -31,24 +31,7 @@ smp_case() {
         echo "SKIP $name (qemu): bt86-only option"
         return
     fi
-    if [ "$QEMU" = none ] || ! command -v "$QEMU" >/dev/null 2>&1; then
-        echo "SKIP $name (qemu): $QEMU not installed"
-        return
-    fi
-    timeout "$tmo" "$QEMU" -accel tcg -display none -serial stdio -monitor none \
-        -device isa-debug-exit,iobase=0xf4,iosize=4 "$@" -kernel "$elf" \
-        </dev/null >"$tmp/$name.qemu.raw" 2>"$tmp/$name.qemu.err"
-    st=$?
-    normalise <"$tmp/$name.qemu.raw" >"$tmp/$name.qemu.out"
-    if [ "${UPDATE_EXPECTED:-0}" = 1 ] && [ "$st" = "$want" ]; then
-        cp "$tmp/$name.qemu.out" "$exp"
-        echo "UPDATED $exp"
-    fi
-    if [ "$st" != "$want" ]; then bad "$name (qemu)" "exit status $st, want $want" "$tmp/$name.qemu.err"
-    elif ! cmp -s "$exp" "$tmp/$name.qemu.out"; then bad "$name (qemu)" "serial output differs from $exp"
-    else ok "$name (qemu)"; fi
-    if cmp -s "$tmp/$name.bt86.raw" "$tmp/$name.qemu.raw"; then ok "$name (bt86 = qemu, byte-identical)"
-    else bad "$name (bt86 = qemu)" "serial bytes differ: $(cmp "$tmp/$name.bt86.raw" "$tmp/$name.qemu.raw" 2>&1 | head -1)"; fi
+    qemu_check "$name" "$elf" "$want" "$tmo" "$@"
 }
 
 #        name    guest status max-insns  timeout options
