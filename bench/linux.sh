@@ -20,6 +20,7 @@
 #   ENGINES (default "bt86-bt qemu"; "bt86" is the interpreter), REPS (default 3),
 #   BENCH_MD (default BENCHMARKS.md; BENCH_MD= prints only), TIMEOUT (s, default 600).
 set -uo pipefail
+. "$(dirname "$0")/md_section.sh"
 export LC_ALL=C   # EPOCHREALTIME and awk with '.' decimals
 cd "$(dirname "$0")/.." || exit 1
 
@@ -184,15 +185,7 @@ if [ -n "$BENCH_MD" ]; then
         table
         echo "<!-- bench-linux:end -->"
     } >"$section"
-    [ -f "$BENCH_MD" ] || printf '# Benchmarks\n' >"$BENCH_MD"
-    if grep -q '<!-- bench-linux:begin' "$BENCH_MD"; then
-        awk -v f="$section" '
-            /<!-- bench-linux:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
-            /<!-- bench-linux:end/ { skip = 0; next }
-            !skip { print }' "$BENCH_MD" >"$tmp/md" && cat "$tmp/md" >"$BENCH_MD"
-    else
-        { echo; cat "$section"; } >>"$BENCH_MD"
-    fi
+    md_replace_section "$BENCH_MD" bench-linux "$section"
     echo
     echo "bench-linux: results written to $BENCH_MD"
 fi

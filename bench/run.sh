@@ -20,6 +20,7 @@
 #   ENGINES (default "bt86-bt bt86 qemu native"),
 #   KREPS (rounds of per-kernel bt86 runs, default REPS; 0 = none).
 set -uo pipefail
+. "$(dirname "$0")/md_section.sh"
 cd "$(dirname "$0")/.." || exit 1
 
 BT86=${BT86:-./bt86}
@@ -273,15 +274,7 @@ if [ -n "$BENCH_MD" ]; then
         kernels
         echo "<!-- bench:end -->"
     } >"$section"
-    [ -f "$BENCH_MD" ] || printf '# Benchmarks\n\n<!-- bench:begin -->\n<!-- bench:end -->\n' >"$BENCH_MD"
-    if grep -q '<!-- bench:begin' "$BENCH_MD"; then
-        awk -v f="$section" '
-            /<!-- bench:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
-            /<!-- bench:end/ { skip = 0; next }
-            !skip { print }' "$BENCH_MD" >"$tmp/md" && cat "$tmp/md" >"$BENCH_MD"
-    else
-        { echo; cat "$section"; } >>"$BENCH_MD"
-    fi
+    md_replace_section "$BENCH_MD" bench "$section"
     echo
     echo "bench: results written to $BENCH_MD"
 fi

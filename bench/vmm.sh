@@ -16,6 +16,7 @@
 #   ENGINES (default "bt86-bt bt86 qemu bt86-kvm qemu-kvm"),
 #   BENCH_MD (default BENCHMARKS.md; BENCH_MD= to only print).
 set -uo pipefail
+. "$(dirname "$0")/md_section.sh"
 cd "$(dirname "$0")/.." || exit 1
 
 BT86=${BT86:-./bt86}
@@ -250,15 +251,7 @@ if [ -n "$BENCH_MD" ]; then
         fi
         echo "<!-- vmm:end -->"
     } >"$section"
-    [ -f "$BENCH_MD" ] || printf '# Benchmarks\n' >"$BENCH_MD"
-    if grep -q '<!-- vmm:begin' "$BENCH_MD"; then
-        awk -v f="$section" '
-            /<!-- vmm:begin/ { while ((getline l < f) > 0) print l; skip = 1; next }
-            /<!-- vmm:end/ { skip = 0; next }
-            !skip { print }' "$BENCH_MD" >"$tmp/md" && cat "$tmp/md" >"$BENCH_MD"
-    else
-        { echo; echo "## VMM microbenchmarks"; echo; cat "$section"; } >>"$BENCH_MD"
-    fi
+    md_replace_section "$BENCH_MD" vmm "$section" "## VMM microbenchmarks"
     echo
     echo "bench-vmm: results written to $BENCH_MD"
 fi
