@@ -30,6 +30,8 @@ struct decode_cache {
     struct dcache_stats st;
     uint64_t gen;             /* bumped whenever blocks are dropped */
     uint64_t flushes;         /* dcache_flush calls (atomic: read by other threads) */
+    uint64_t drops;           /* pages whose blocks dcache_invalidate dropped */
+    uint32_t drop_log[DCACHE_DROP_LOG]; /* the last ones, by drops % DCACHE_DROP_LOG */
     bool defer_free;          /* -smp threads: dropped blocks are freed only at dcache_reap_now */
     size_t live_bytes;        /* memory held by live blocks */
 };
@@ -184,6 +186,7 @@ void dcache_invalidate(struct decode_cache *dc, uint32_t pa, unsigned size)
     uint64_t first = pa / PAGE_SIZE, last = ((uint64_t)pa + size - 1) / PAGE_SIZE;
     for (uint64_t p = first; p <= last && p < dc->npages; p++) {
         struct block *b = dc->page_head[p];
+        if (b) dc->drop_log[dc->drops++ % DCACHE_DROP_LOG] = (uint32_t)p;
         while (b) {
             struct block *next = b->pnext;
             hash_unlink(dc, b);
@@ -239,6 +242,16 @@ void dcache_reap_now(struct decode_cache *dc)
 uint64_t dcache_generation(const struct decode_cache *dc)
 {
     return dc->gen;
+}
+
+uint64_t dcache_drop_count(const struct decode_cache *dc)
+{
+    return dc->drops;
+}
+
+uint32_t dcache_dropped_page(const struct decode_cache *dc, uint64_t n)
+{
+    return dc->drop_log[n % DCACHE_DROP_LOG];
 }
 
 uint64_t dcache_flush_count(const struct decode_cache *dc)

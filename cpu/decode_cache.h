@@ -57,6 +57,14 @@ uint64_t dcache_generation(const struct decode_cache *dc);
  * drops that no code-write notification reports (the translator then drops
  * everything). Readable from any thread. */
 uint64_t dcache_flush_count(const struct decode_cache *dc);
+/* The pages (guest physical page numbers) whose blocks dcache_invalidate
+ * dropped, in order: dcache_drop_count counts them, dcache_dropped_page(n)
+ * is the n-th (from 0), remembered while n >= count - DCACHE_DROP_LOG. A
+ * cache of block pointers that saw count c can drop the entries on pages
+ * c..count-1 instead of everything (cpu_find_block's jump cache). */
+#define DCACHE_DROP_LOG 16
+uint64_t dcache_drop_count(const struct decode_cache *dc);
+uint32_t dcache_dropped_page(const struct decode_cache *dc, uint64_t n);
 /* Free invalidated blocks; call only when no block is being executed. */
 void dcache_reap(struct decode_cache *dc);
 /* With vCPUs on several host threads a dropped block may still be running

@@ -148,29 +148,84 @@ static void exec_uncached(struct vcpu *v)
     exec_one(v, &in);
 }
 
+static inline unsigned jc_index(uint32_t lin)
+{
+    return (lin ^ (lin >> 10)) & (JC_ENTRIES - 1);
+}
+
+/* Does a logged TLB page flush (tlb.page_log) cover linear address lin? */
+static inline bool jc_page_flushed(uint32_t logged, uint32_t lin)
+{
+    return (logged & 1) ? (lin & 0xffc00000u) == (logged & ~1u) : (lin & ~0xfffu) == logged;
+}
+
+/* Is jump-cache entry e, stamped when the TLB and the decode cache were at
+ * other generations, still what a lookup would find? Not if MOV CR3 has
+ * dropped its non-global translation since, if INVLPG hit its linear page
+ * or a code write its physical page, or if more of either happened than
+ * the TLB and the decode cache remember. Never touches e->b (its block may
+ * have been dropped and freed). */
+static bool jc_still_valid(struct vcpu *v, const struct interp_jc_entry *e, uint64_t drops)
+{
+    const struct tlb *t = &v->tlb;
+    if (e->ng_gen != t->ng_gen && !e->global) return false;
+    if (t->page_gen - e->page_gen > TLB_PAGE_LOG) return false;
+    for (uint64_t g = e->page_gen; g != t->page_gen; g++)
+        if (jc_page_flushed(t->page_log[g % TLB_PAGE_LOG], e->lin)) return false;
+    if (drops == e->drop_gen) return true;
+    if (drops - e->drop_gen > DCACHE_DROP_LOG) return false;
+    struct machine *m = v->m;
+    bool ok = true;
+    if (m->code_lock) pthread_mutex_lock(m->code_lock); /* the drop log is written under it */
+    for (uint64_t g = e->drop_gen; g != drops && ok; g++) ok = dcache_dropped_page(m->dcache, g) != e->pa_page;
+    if (m->code_lock) pthread_mutex_unlock(m->code_lock);
+    return ok;
+}
+
 /* The decoded block at linear address lin: first the per-vCPU jump cache,
  * then the fetch translation and the decode cache. NULL when the first
  * instruction must be run uncached. *avail gets the fetchable bytes. */
 struct block *cpu_find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *avail)
 {
     struct machine *m = v->m;
-    if (unlikely(v->jc_tlb_gen != v->tlb.flushes || v->jc_code_gen != dcache_generation(m->dcache))) {
+    struct tlb *t = &v->tlb;
+    if (unlikely(v->jc_all_gen != t->all_gen || v->jc_flush_gen != dcache_flush_count(m->dcache))) {
+        /* A full TLB flush, or every block dropped: nothing is kept. */
         memset(v->jcache, 0, sizeof(v->jcache));
-        v->jc_tlb_gen = v->tlb.flushes;
-        v->jc_code_gen = dcache_generation(m->dcache);
+        v->jc_all_gen = t->all_gen;
+        v->jc_flush_gen = dcache_flush_count(m->dcache);
     }
-    struct interp_jc_entry *e = &v->jcache[(lin ^ (lin >> 8)) & 255];
+    struct interp_jc_entry *e = &v->jcache[jc_index(lin)];
     *avail = 0x1000u - (lin & 0xfffu);
-    if (likely(e->b && e->lin == lin && e->code32 == v->code32 && e->view == view)) return e->b;
+    uint64_t drops = dcache_drop_count(m->dcache);
+    if (likely(e->b && e->lin == lin && e->code32 == v->code32 && e->view == view)) {
+        if (likely(e->ng_gen == t->ng_gen && e->page_gen == t->page_gen && e->drop_gen == drops)) return e->b;
+        if (jc_still_valid(v, e, drops)) {
+            e->ng_gen = t->ng_gen;
+            e->page_gen = t->page_gen;
+            e->drop_gen = drops;
+            return e->b;
+        }
+        e->b = NULL;
+    }
+    /* Stamped with the generations from before the fetch: whatever the
+     * fetch or decode itself flushes is then checked at the next hit. */
+    struct interp_jc_entry n = { .lin = lin, .code32 = v->code32, .view = (uint8_t)view, .ng_gen = t->ng_gen,
+                                 .page_gen = t->page_gen, .drop_gen = drops };
+    uint64_t all_gen = t->all_gen;
     uint32_t pa = 0;
     const uint8_t *host = lin_fetch_ptr(v, lin, view, avail, &pa);
     if (!host) return NULL;
     if (m->code_lock) pthread_mutex_lock(m->code_lock);
+    uint64_t flush_gen = dcache_flush_count(m->dcache);
     struct block *b = dcache_get(m->dcache, decoder_of(m), host, pa, *avail, v->eip, v->code32);
     if (m->code_lock) pthread_mutex_unlock(m->code_lock);
-    /* A fetch or decode may have flushed the TLB or dropped code: re-check first. */
-    if (b && v->jc_tlb_gen == v->tlb.flushes && v->jc_code_gen == dcache_generation(m->dcache))
-        *e = (struct interp_jc_entry){ lin, v->code32, (uint8_t)view, b };
+    if (b && all_gen == t->all_gen && flush_gen == v->jc_flush_gen) {
+        n.pa_page = b->pa >> 12;
+        n.global = view <= TLB_VIEW_USER && t->view[0] && tlb_is_global(t, view, lin);
+        n.b = b;
+        *e = n;
+    }
     return b;
 }
 

@@ -22,6 +22,9 @@ enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
 enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_COUNT };
 
 /* EFLAGS bits. */
+/* Entries of the per-vCPU jump cache (a power of two; cpu/interp.c). */
+#define JC_ENTRIES 4096
+
 #define F_CF   0x00000001u
 #define F_FIXED1 0x00000002u /* bit 1 always reads 1 */
 #define F_PF   0x00000004u
@@ -171,12 +174,21 @@ struct vcpu {
     int index;              /* vCPU number == APIC ID */
     struct machine *m;
 
-    /* The interpreter's cache of recently run decoded blocks by linear EIP
-     * (cpu/interp.c). Emptied whenever this vCPU's TLB is flushed or any
-     * decoded code is dropped, so an entry is valid exactly as long as the
-     * linear-to-physical mapping it was found through. */
-    struct interp_jc_entry { uint32_t lin; uint8_t code32, view; struct block *b; } jcache[256];
-    uint64_t jc_tlb_gen, jc_code_gen;
+    /* The engines' cache of recently run decoded blocks by linear EIP
+     * (cpu/interp.c, cpu_find_block). An entry lives as long as both the
+     * TLB entry it was found through and its block: a full TLB flush or
+     * decode-cache flush empties the cache (jc_all_gen, jc_flush_gen); on a
+     * hit, an entry stamped at older TLB/decode-cache generations is checked
+     * against what happened since: MOV CR3 drops it unless it was found
+     * through a global page, INVLPG if it hits its linear page, a code write
+     * if it hits its physical page (pa_page). */
+    struct interp_jc_entry {
+        uint32_t lin, pa_page;
+        uint8_t code32, view, global;
+        uint64_t ng_gen, page_gen, drop_gen;
+        struct block *b;
+    } jcache[JC_ENTRIES];
+    uint64_t jc_all_gen, jc_flush_gen;
     /* The interpreter's records of instructions it decodes outside the
      * decode cache (crossing a page end, in MMIO, at the CS limit), reused
      * when the same bytes are fetched again at the same EIP (cpu/interp.c);

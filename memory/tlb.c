@@ -97,6 +97,7 @@ void tlb_flush_all(struct tlb *t)
     t->cur_nosave = false;
     tlb_drop_sets(t);
     t->flushes++;
+    t->all_gen++;
 }
 
 void tlb_flush_nonglobal(struct tlb *t)
@@ -117,6 +118,7 @@ void tlb_flush_nonglobal(struct tlb *t)
     t->ng_count = 0;
     t->cur_nosave = false;
     t->flushes++;
+    t->ng_gen++;
 }
 
 static void flush_one(struct tlb *t, uint32_t page)
@@ -139,9 +141,12 @@ void tlb_flush_page(struct tlb *t, uint32_t lin)
         /* The address may lie in a 4 MiB page entered as many 4 KiB entries. */
         uint32_t base = lin & 0xffc00000u;
         for (uint32_t k = 0; k < 1024; k++) flush_one(t, base + (k << 12));
+        page = base | 1;
     } else {
         flush_one(t, page);
     }
+    t->page_log[t->page_gen % TLB_PAGE_LOG] = page;
+    t->page_gen++;
     t->flushes++;
 }
 

@@ -19,6 +19,7 @@
 #define TLB_TAG_NONE  1u
 #define TLB_DEFAULT_BITS 10   /* 1024 entries per view */
 #define TLB_NG_LOG 256
+#define TLB_PAGE_LOG 16 /* INVLPGs remembered for the jump cache */
 /* Per-address-space sets (see "Cached address spaces" below). */
 #define TLB_SETS 4          /* CR3 values whose non-global entries are kept */
 #define TLB_SET_MAX 512     /* entries saved per set (more: the first ones) */
@@ -81,6 +82,15 @@ struct tlb {
     uint64_t lru_clock;
     /* statistics */
     uint64_t cr3_hits, cr3_misses, restored, stale;
+
+    /* What each flush dropped, for caches that hang off the TLB's
+     * translations (the per-vCPU jump cache, cpu/interp.c): counts of
+     * tlb_flush_all and tlb_flush_nonglobal calls, and the pages of the last
+     * TLB_PAGE_LOG tlb_flush_page calls (4 KiB page base, or the 4 MiB region
+     * base | 1 when it held a large page), indexed by page_gen % TLB_PAGE_LOG.
+     * flushes (above) counts all three. */
+    uint64_t all_gen, ng_gen, page_gen;
+    uint32_t page_log[TLB_PAGE_LOG];
 };
 
 static inline void tlb_note_large(struct tlb *t, uint32_t lin)
@@ -96,6 +106,13 @@ static inline bool tlb_has_large(const struct tlb *t, uint32_t lin)
 static inline struct tlb_entry *tlb_slot(const struct tlb *t, int view, uint32_t lin)
 {
     return &t->view[view][(lin >> 12) & t->mask];
+}
+
+/* Is lin's page entered for reading in view (0 or 1) from a global page? */
+static inline bool tlb_is_global(const struct tlb *t, int view, uint32_t lin)
+{
+    uint32_t i = (lin >> 12) & t->mask;
+    return t->global[view][i] && t->view[view][i].tag_r == (lin & ~0xfffu);
 }
 
 /* Fast probes: return the host pointer, or NULL on a miss (the caller then takes
