@@ -20,21 +20,28 @@ struct rmw {
 };
 
 /* The LOCKed form: an atomic load through the host pointer, with the TLB
- * filled first so that only MMIO, code pages and page splits stay on the
- * (non-atomic) slow path. */
+ * filled first. Without one (a misaligned or page-split operand, MMIO, a
+ * page holding decoded code) the ordinary read, inside the exclusive
+ * section (cpu/lock_atomic.h) that rmw_write's ordinary write ends in. */
 static __attribute__((noinline)) uint32_t rmw_read_locked(struct vcpu *v, struct rmw *m)
 {
-    if (m->lin & (m->size - 1)) { /* misaligned: the slow path */
-        m->p = 0;
-        return lin_read_slow(v, m->lin, (int)m->size, v->mem_view, ACC_WRITE);
+    if (v->lock_rmw == LOCK_RMW_ATOMIC && !(m->lin & (m->size - 1))) {
+        if (!m->p) m->p = lock_probe(v, m->lin, m->size);
+        if (m->p) {
+            m->old = lock_load(m->p, m->size);
+            return m->old;
+        }
     }
-    if (!m->p) {
-        uint32_t x = lin_read_slow(v, m->lin, (int)m->size, v->mem_view, ACC_WRITE);
-        m->p = tlb_probe_write(&v->tlb, v->mem_view, m->lin, m->size);
-        if (!m->p) return x;
+    lock_excl_enter(v);
+    m->p = tlb_probe_write(&v->tlb, v->mem_view, m->lin, m->size); /* plain RAM misaligned in a page: the fast path */
+    if (m->p) {
+        switch (m->size) {
+        case 1: return *m->p;
+        case 2: { uint16_t x; memcpy(&x, m->p, 2); return x; }
+        default: { uint32_t x; memcpy(&x, m->p, 4); return x; }
+        }
     }
-    m->old = lock_load(m->p, m->size);
-    return m->old;
+    return lin_read_slow(v, m->lin, (int)m->size, v->mem_view, ACC_WRITE);
 }
 
 static inline uint32_t rmw_read(struct vcpu *v, int seg, uint32_t ea, unsigned size, struct rmw *m)
@@ -55,7 +62,7 @@ static inline uint32_t rmw_read(struct vcpu *v, int seg, uint32_t ea, unsigned s
 
 static inline void rmw_write(struct vcpu *v, const struct rmw *m, uint32_t val)
 {
-    if (unlikely(v->lock_rmw) && m->p) {
+    if (unlikely(v->lock_rmw == LOCK_RMW_ATOMIC) && m->p) {
         uint32_t old = m->old;
         if (!lock_cas(m->p, m->size, &old, val)) cpu_fault(v, FAULT_LOCK_RETRY); /* another vCPU won: restart */
         return;

@@ -51,7 +51,8 @@ static void exec_movsx(struct vcpu *v, const struct insn *in)
 
 /* XCHG: with a memory operand the memory write comes first so that a fault
  * leaves the register unchanged. The implicit LOCK: a host atomic exchange
- * when the operand is plain RAM (several vCPUs may run on host threads). */
+ * when the operand is plain RAM (several vCPUs may run on host threads),
+ * else the ordinary path in the exclusive section (cpu/lock_atomic.h). */
 static void exec_xchg(struct vcpu *v, const struct insn *in)
 {
     const struct opnd *a = &in->op[0], *b = &in->op[1];
@@ -69,10 +70,12 @@ static void exec_xchg(struct vcpu *v, const struct insn *in)
             gpr_set(v, b->reg, b->size, lock_xchg(p, a->size, vb));
             return;
         }
+        lock_excl_enter(v);
     }
     uint32_t va = opnd_read_rmw(v, in, a, &ea);
     opnd_write_ea(v, a, ea, vb);
     gpr_set(v, b->reg, b->size, va);
+    lock_excl_leave(v); /* (a fault above: the run loop leaves it) */
 }
 
 /* LEA: the offset computed at the address size (opnd_ea), then truncated
@@ -229,6 +232,7 @@ static void exec_cmpxchg(struct vcpu *v, const struct insn *in)
             flags_set_arith(v, host_cmp_flags(acc, cur, size));
             return;
         }
+        lock_excl_enter(v); /* exec_locked leaves it */
     }
     uint32_t dst = opnd_read_rmw(v, in, d, &ea);
     uint32_t f = host_cmp_flags(acc, dst, size);
@@ -249,8 +253,8 @@ static void exec_cmpxchg8b(struct vcpu *v, const struct insn *in)
     const struct opnd *d = &in->op[0];
     uint32_t ea = opnd_ea(v, in, d);
     uint32_t hi_ea = in->addrsize == 2 ? ((ea + 4) & 0xffff) : ea + 4;
-    if ((in->prefix & PFX_LOCK) && hi_ea == ea + 4) {
-        uint8_t *p = lock_ptr(v, d->seg, ea, 8);
+    if (in->prefix & PFX_LOCK) {
+        uint8_t *p = hi_ea == ea + 4 ? lock_ptr(v, d->seg, ea, 8) : 0;
         if (p) {
             uint64_t cur = (uint64_t)v->r[R_EDX] << 32 | v->r[R_EAX];
             uint64_t val = (uint64_t)v->r[R_ECX] << 32 | v->r[R_EBX];
@@ -264,6 +268,7 @@ static void exec_cmpxchg8b(struct vcpu *v, const struct insn *in)
             }
             return;
         }
+        lock_excl_enter(v); /* exec_locked leaves it */
     }
     (void)seg_lin_write(v, d->seg, ea, 8);
     uint32_t lo = mem_read_for_write(v, d->seg, ea, 4);
@@ -296,6 +301,7 @@ static void exec_xadd(struct vcpu *v, const struct insn *in)
             flags_set_arith(v, host_add_flags(old, src, size));
             return;
         }
+        lock_excl_enter(v); /* exec_locked leaves it */
     }
     uint32_t dst = opnd_read_rmw(v, in, d, &ea);
     uint32_t f = host_add_flags(dst, src, size);

@@ -38,8 +38,9 @@ void exec_ud(struct vcpu *v, const struct insn *in)
 
 void exec_locked(struct vcpu *v, const struct insn *in)
 {
-    v->lock_rmw = 1;
+    v->lock_rmw = LOCK_RMW_ATOMIC;
     interp_exec_table[in->id](v, in);
+    if (unlikely(v->lock_rmw == LOCK_RMW_EXCL)) lock_excl_leave(v); /* it took the exclusive section */
     v->lock_rmw = 0;
 }
 
@@ -301,6 +302,7 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
     if (setjmp(v->fault_jmp)) {
         /* A fault was raised inside an instruction, the fetch, or a delivery. */
         __atomic_and_fetch(&v->req, ~REQ_BLOCK_END, __ATOMIC_RELAXED); /* another thread may set REQ_STOP */
+        lock_excl_leave(v); /* a LOCKed access faulted inside the exclusive section */
         v->lock_rmw = 0;
         if (v->fault_vec == FAULT_LOCK_RETRY) {
             /* A LOCKed RMW lost its compare-and-swap to another vCPU before
@@ -336,6 +338,7 @@ resume:
         }
         if (v->req) {
             if (v->req & REQ_STOP) break;
+            if (v->req & REQ_EXCL) lock_excl_pause(v); /* another vCPU's exclusive section */
             __atomic_and_fetch(&v->req, ~REQ_BLOCK_END, __ATOMIC_RELAXED);
             if (m->dcache) dcache_reap(m->dcache);
         }

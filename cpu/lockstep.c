@@ -118,6 +118,8 @@ void lockstep_snapshot(const struct vcpu *v, struct arch_state *s, uint32_t ram_
     s->cpl = v->cpl;
     s->halted = v->halted;
     s->irq_shadow = v->irq_shadow;
+    s->wait_sipi = v->wait_sipi;
+    s->nmi_blocked = v->nmi_blocked;
     for (int i = 0; i < S_COUNT; i++) seg_snap(&s->seg[i], &v->seg[i]);
     seg_snap(&s->ldtr, &v->ldtr);
     seg_snap(&s->tr, &v->tr);
@@ -224,6 +226,8 @@ int lockstep_compare(const struct arch_state *a, const struct arch_state *b, uin
     d32(&d, "CPL", a->cpl, b->cpl);
     d32(&d, "halted", a->halted, b->halted);
     d32(&d, "irq_shadow", a->irq_shadow, b->irq_shadow);
+    d32(&d, "wait_sipi", a->wait_sipi, b->wait_sipi);
+    d32(&d, "nmi_blocked", a->nmi_blocked, b->nmi_blocked);
     for (int i = 0; i < S_COUNT; i++) dseg(&d, sreg[i], &a->seg[i], &b->seg[i]);
     dseg(&d, "LDTR", &a->ldtr, &b->ldtr);
     dseg(&d, "TR", &a->tr, &b->tr);
@@ -317,82 +321,242 @@ uint64_t lockstep_ram_diff(const struct phys_mem *a, const struct phys_mem *b, u
 /* Instructions between calls of the machines' poll hooks (as cpu/interp.c). */
 #define LOCKSTEP_POLL_INTERVAL 4096
 
-static void describe(struct lockstep *ls, const struct arch_state *sa, const struct arch_state *sb, bool ram_checked)
+/* The vCPUs the runner drives: machine A's and their twins in machine B. */
+struct twins {
+    int n;
+    struct vcpu *a[MAX_VCPUS], *b[MAX_VCPUS];
+};
+
+static uint64_t total_icount(struct vcpu *const *v, int n)
+{
+    uint64_t t = 0;
+    for (int i = 0; i < n; i++) t += v[i]->icount;
+    return t;
+}
+
+static void describe(struct lockstep *ls, int cpu, const struct arch_state *sa, const struct arch_state *sb,
+                     bool ram_checked)
 {
     FILE *out = ls->log;
     if (!out) return;
-    fprintf(out, "lockstep: %s and %s diverged in the chunk that started at EIP=%08" PRIx32 " icount=%" PRIu64 "\n",
-            ls->ea->name, ls->eb->name, ls->prev_eip, ls->prev_icount);
+    char who[24] = "";
+    if (ls->ncpu > 1) snprintf(who, sizeof(who), " on vCPU %d", cpu);
+    fprintf(out, "lockstep: %s and %s diverged%s in the chunk that started at EIP=%08" PRIx32 " icount=%" PRIu64 "\n",
+            ls->ea->name, ls->eb->name, who, ls->prev_eip, ls->prev_icount);
     lockstep_compare(sa, sb, ls->eflags_mask ? ls->eflags_mask : ~0u, out, ls->ea->name, ls->eb->name);
     if (ram_checked) lockstep_ram_diff(&ls->a->m->mem, &ls->b->m->mem, ls->ram_lo, ls->ram_len, out, 16);
 }
 
+/* A divergence that is not in one vCPU's state: the scheduling decision the
+ * runner takes from machine A would not hold for machine B. */
+static void diverge_sched(struct lockstep *ls, const struct vcpu *a, int cpu, const char *what, int va, int vb)
+{
+    ls->diverged = true;
+    ls->div_cpu = cpu;
+    ls->div_icount = a->icount;
+    ls->div_eip = a->eip;
+    if (ls->log)
+        fprintf(ls->log, "lockstep: %s and %s diverged on vCPU %d: %s %s=%d %s=%d\n", ls->ea->name, ls->eb->name, cpu,
+                what, ls->ea->name, va, ls->eb->name, vb);
+}
+
+static void select_cpu(struct lockstep *ls, struct machine *m, struct vcpu *v)
+{
+    if (ls->select) ls->select(ls->opaque, m, v);
+}
+
+/* Does v take its turn in this round? A halted vCPU with no event pending
+ * would only yield again. (With one vCPU it always runs: the machine's idle
+ * hook then waits for time inside the engine's run.) */
+static bool takes_turn(const struct twins *t, const struct vcpu *v)
+{
+    return t->n == 1 || !v->halted || v->irq_req;
+}
+
+/* A quit request (Ctrl-A x) that the board's poll or idle hook left on a
+ * vCPU of A outside any run: the index of that vCPU, else -1. A leftover
+ * REQ_STOP would make that vCPU's next run leave at once, forgetting the
+ * stop reason, on one machine only: so the request is taken here, and other
+ * leftover REQ_STOPs are cleared on both sides. */
+static int quit_requested(struct twins *t)
+{
+    for (int i = 0; i < t->n; i++) {
+        struct vcpu *v = t->a[i];
+        if ((v->req & REQ_STOP) && v->stop == STOP_SHUTDOWN) return i;
+    }
+    for (int i = 0; i < t->n; i++) {
+        t->a[i]->req &= ~REQ_STOP;
+        t->b[i]->req &= ~REQ_STOP;
+    }
+    return -1;
+}
+
+/* Run vCPU i's chunk of at most n instructions on A, as many on B, and
+ * compare. Returns 1 on a divergence, -1 when A stopped for good (ls->stop,
+ * ls->stop_cpu), 0 to go on. *ram_now: RAM was compared after this chunk. */
+static int chunk_pair(struct lockstep *ls, struct twins *t, int i, uint64_t n, uint64_t start, uint64_t max_insns,
+                      uint64_t *last_ram, bool *ram_now)
+{
+    struct vcpu *a = t->a[i], *b = t->b[i];
+    ls->prev_eip = a->eip;
+    ls->prev_icount = a->icount;
+    select_cpu(ls, a->m, a);
+    uint64_t a0 = a->icount;
+    enum vcpu_stop sa = ls->ea->run(a, n);
+    uint64_t delta = a->icount - a0;
+    bool final = sa != STOP_INSN_LIMIT && sa != STOP_NONE && sa != STOP_YIELD;
+    /* B retires as many. When A left early (it stopped, or its vCPU halted
+     * and yielded), B gets one more: if B leaves there too it retires none,
+     * through the same event checks of the run loop; if not, the extra
+     * instruction shows up as an icount difference. */
+    bool early = final || sa == STOP_YIELD;
+    select_cpu(ls, b->m, b);
+    if (delta || early) ls->eb->run(b, delta + (early ? 1 : 0));
+    ls->chunks++;
+    uint64_t total = total_icount(t->a, t->n);
+    bool ram_due = final || !ls->ram_every || total - *last_ram >= ls->ram_every ||
+                   (max_insns && total - start >= max_insns);
+    struct arch_state xa, xb;
+    lockstep_snapshot(a, &xa, 0, 0);
+    lockstep_snapshot(b, &xb, 0, 0);
+    int nd = lockstep_compare(&xa, &xb, ls->eflags_mask ? ls->eflags_mask : ~0u, NULL, "", "");
+    uint64_t rd = 0;
+    *ram_now = ram_due;
+    if (ram_due) {
+        rd = lockstep_ram_diff(&a->m->mem, &b->m->mem, ls->ram_lo, ls->ram_len, NULL, 0);
+        *last_ram = total;
+    }
+    if (nd || rd) {
+        ls->diverged = true;
+        ls->div_icount = a->icount;
+        ls->div_eip = a->eip;
+        ls->div_cpu = i;
+        ls->stop = sa;
+        ls->stop_cpu = i;
+        describe(ls, i, &xa, &xb, ram_due);
+        return 1;
+    }
+    if (final) {
+        ls->stop = sa;
+        ls->stop_cpu = i;
+        return -1;
+    }
+    return 0;
+}
+
+/* Every vCPU is halted: both boards let time pass (or find that nothing can
+ * wake any vCPU). Returns 1 on a divergence, -1 when the run is over, 0 to
+ * go on. */
+static int idle_pair(struct lockstep *ls, struct twins *t)
+{
+    struct machine *ma = t->a[0]->m, *mb = t->b[0]->m;
+    select_cpu(ls, ma, NULL);
+    bool wa = ls->all_idle && ls->all_idle(ls->opaque, ma);
+    select_cpu(ls, mb, NULL);
+    bool wb = ls->all_idle && ls->all_idle(ls->opaque, mb);
+    if (wa != wb) {
+        diverge_sched(ls, t->a[0], 0, "every vCPU halted; something can wake one:", wa, wb);
+        return 1;
+    }
+    if (!wa) {
+        ls->stop = STOP_HALT_FOREVER;
+        ls->stop_cpu = 0;
+        return -1;
+    }
+    return 0;
+}
+
 int lockstep_run(struct lockstep *ls, uint64_t max_insns)
 {
-    struct vcpu *a = ls->a, *b = ls->b;
+    struct twins t = { .n = ls->ncpu > 1 ? ls->ncpu : 1 };
+    if (t.n > 1) {
+        if (t.n > ls->a->m->ncpu) t.n = ls->a->m->ncpu;
+        if (t.n > ls->b->m->ncpu) t.n = ls->b->m->ncpu;
+        for (int i = 0; i < t.n; i++) {
+            t.a[i] = ls->a->m->cpu[i];
+            t.b[i] = ls->b->m->cpu[i];
+        }
+    } else {
+        t.a[0] = ls->a;
+        t.b[0] = ls->b;
+    }
+    struct machine *ma = ls->a->m, *mb = ls->b->m;
     uint64_t chunk = ls->chunk ? ls->chunk : BLOCK_MAX_INSNS;
-    uint32_t mask = ls->eflags_mask ? ls->eflags_mask : ~0u;
-    uint64_t start = a->icount, last_ram = a->icount, next_poll = a->icount + LOCKSTEP_POLL_INTERVAL;
+    uint64_t start = total_icount(t.a, t.n), last_ram = start, next_poll = start + LOCKSTEP_POLL_INTERVAL;
+    bool ram_now = false;
     /* Device time advances only between chunks, identically on both sides. */
-    void (*poll_a)(struct machine *, struct vcpu *) = a->m->poll;
-    void (*poll_b)(struct machine *, struct vcpu *) = b->m->poll;
-    a->m->poll = NULL;
-    b->m->poll = NULL;
+    void (*poll_a)(struct machine *, struct vcpu *) = ma->poll;
+    void (*poll_b)(struct machine *, struct vcpu *) = mb->poll;
+    ma->poll = NULL;
+    mb->poll = NULL;
     ls->chunks = 0;
     ls->diverged = false;
     ls->stop = STOP_NONE;
-    for (;;) {
-        uint64_t done = a->icount - start;
-        if (max_insns && done >= max_insns) {
-            ls->stop = STOP_INSN_LIMIT;
-            break;
+    ls->div_cpu = 0;
+    ls->stop_cpu = 0;
+    int r = 0;
+    while (!r) {
+        for (int i = 0; i < t.n && !r; i++) {
+            if (!takes_turn(&t, t.a[i])) {
+                if (takes_turn(&t, t.b[i])) {
+                    diverge_sched(ls, t.a[i], i, "halted with nothing pending (skips its turn):", 1, 0);
+                    r = 1;
+                }
+                continue;
+            }
+            uint64_t done = total_icount(t.a, t.n) - start;
+            if (max_insns && done >= max_insns) {
+                ls->stop = STOP_INSN_LIMIT;
+                r = -1;
+                break;
+            }
+            uint64_t n = chunk;
+            if (max_insns && n > max_insns - done) n = max_insns - done;
+            r = chunk_pair(ls, &t, i, n, start, max_insns, &last_ram, &ram_now);
+            if (r) break;
+            /* The machines' device polling, at the same instruction counts on
+             * both sides (the run loops would call it at engine-dependent
+             * points), with no vCPU selected. */
+            uint64_t total = total_icount(t.a, t.n);
+            if (poll_a && total >= next_poll) {
+                next_poll = total + LOCKSTEP_POLL_INTERVAL;
+                select_cpu(ls, ma, NULL);
+                poll_a(ma, t.a[0]);
+                select_cpu(ls, mb, NULL);
+                if (poll_b) poll_b(mb, t.b[0]);
+                int q = t.n > 1 ? quit_requested(&t) : -1;
+                if (q >= 0) {
+                    ls->stop = STOP_SHUTDOWN;
+                    ls->stop_cpu = q;
+                    r = -1;
+                    break;
+                }
+            }
+            if (ls->between) ls->between(ls->opaque, t.a[i], t.b[i]);
         }
-        uint64_t n = chunk;
-        if (max_insns && n > max_insns - done) n = max_insns - done;
-        ls->prev_eip = a->eip;
-        ls->prev_icount = a->icount;
-        uint64_t a0 = a->icount;
-        enum vcpu_stop sa = ls->ea->run(a, n);
-        uint64_t delta = a->icount - a0;
-        bool final = sa != STOP_INSN_LIMIT && sa != STOP_NONE;
-        /* B retires as many; when A stopped, B gets one more so that a B
-         * that does not stop there shows up as an icount difference. */
-        if (delta || final) ls->eb->run(b, delta + (final ? 1 : 0));
-        ls->chunks++;
-        bool ram_due = final || !ls->ram_every || a->icount - last_ram >= ls->ram_every ||
-                       (max_insns && a->icount - start >= max_insns);
-        struct arch_state xa, xb;
-        lockstep_snapshot(a, &xa, 0, 0);
-        lockstep_snapshot(b, &xb, 0, 0);
-        int nd = lockstep_compare(&xa, &xb, mask, NULL, "", "");
-        uint64_t rd = 0;
-        if (ram_due) {
-            rd = lockstep_ram_diff(&a->m->mem, &b->m->mem, ls->ram_lo, ls->ram_len, NULL, 0);
-            last_ram = a->icount;
+        if (r || t.n == 1) continue;
+        bool all_halted = true;
+        for (int i = 0; i < t.n && all_halted; i++) all_halted = t.a[i]->halted;
+        if (!all_halted) continue;
+        r = idle_pair(ls, &t);
+        int q = r ? -1 : quit_requested(&t);
+        if (q >= 0) {
+            ls->stop = STOP_SHUTDOWN;
+            ls->stop_cpu = q;
+            r = -1;
         }
-        if (nd || rd) {
-            ls->diverged = true;
-            ls->div_icount = a->icount;
-            ls->div_eip = a->eip;
-            ls->stop = sa;
-            describe(ls, &xa, &xb, ram_due);
-            break;
-        }
-        if (final) {
-            ls->stop = sa;
-            break;
-        }
-        /* The machines' device polling, at the same instruction counts on
-         * both sides (the run loops would call it at engine-dependent points). */
-        if (poll_a && a->icount >= next_poll) {
-            next_poll = a->icount + LOCKSTEP_POLL_INTERVAL;
-            poll_a(a->m, a);
-            if (poll_b) poll_b(b->m, b);
-        }
-        if (ls->between) ls->between(ls->opaque, a, b);
     }
-    ls->insns = a->icount - start;
-    a->m->poll = poll_a;
-    b->m->poll = poll_b;
+    /* RAM is always compared at the end. */
+    if (r < 0 && !ram_now && lockstep_ram_diff(&ma->mem, &mb->mem, ls->ram_lo, ls->ram_len, NULL, 0)) {
+        ls->diverged = true;
+        ls->div_icount = total_icount(t.a, t.n);
+        if (ls->log) {
+            fprintf(ls->log, "lockstep: %s and %s diverged: guest RAM differs at the end\n", ls->ea->name, ls->eb->name);
+            lockstep_ram_diff(&ma->mem, &mb->mem, ls->ram_lo, ls->ram_len, ls->log, 16);
+        }
+    }
+    ls->insns = total_icount(t.a, t.n) - start;
+    ma->poll = poll_a;
+    mb->poll = poll_b;
     return ls->diverged ? 1 : 0;
 }

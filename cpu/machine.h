@@ -29,6 +29,9 @@ struct machine {
     /* -smp with vCPUs on host threads (frontend/smp_run.c): the lock around
      * decode-cache lookups and invalidation; NULL with one host thread. */
     pthread_mutex_t *code_lock;
+    /* -smp with vCPUs on host threads: the exclusive section for LOCKed
+     * accesses host atomics cannot do (cpu/exclusive.h); NULL otherwise. */
+    struct excl *excl;
 
     /* Interrupt controller hooks (NULL = no interrupt sources).
      * irq_pending: an external interrupt could be accepted by v if IF=1.

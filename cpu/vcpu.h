@@ -125,6 +125,7 @@ enum vcpu_stop {
 /* Pending-request bits in vcpu->req, polled by the run loop between instructions. */
 #define REQ_BLOCK_END 0x1u /* stop the current decoded block (mode or code changed) */
 #define REQ_STOP      0x2u /* leave the run loop: see vcpu->stop */
+#define REQ_EXCL      0x4u /* pause for another vCPU's exclusive section (cpu/exclusive.h) */
 
 struct vcpu {
     /* --- hot state first: the interpreter and translated code touch these per instruction --- */
@@ -213,7 +214,7 @@ struct vcpu {
     /* --- several vCPUs (-smp; frontend/smp_run.c) --- */
     uint8_t wait_sipi;   /* an AP after INIT: halted, and only INIT or a start-up IPI wakes it */
     uint8_t nmi_blocked; /* an NMI handler runs: the next NMI waits for IRET */
-    uint8_t lock_rmw;    /* a LOCKed ALU/bit RMW runs: rmw_write compares-and-swaps (cpu/lock_atomic.h) */
+    uint8_t lock_rmw;    /* a LOCKed RMW runs: LOCK_RMW_ATOMIC or _EXCL (cpu/lock_atomic.h) */
     void *smp;           /* the vCPU scheduler's per-vCPU state; NULL with one vCPU */
 };
 

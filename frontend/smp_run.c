@@ -26,6 +26,7 @@
 
 #include "cpu/decode.h"
 #include "cpu/decode_cache.h"
+#include "cpu/exclusive.h"
 #include "cpu/interp.h"
 #include "frontend/pc.h"
 #include "translator/bt.h"
@@ -40,6 +41,7 @@ struct smp_state {
 
     /* --- threaded mode --- */
     pthread_mutex_t code;             /* machine.code_lock: the decode cache */
+    struct excl excl;                 /* machine.excl: LOCKed accesses without a host atomic */
     uint64_t last_poll_ns;            /* host time of the last device poll (atomic) */
     pthread_cond_t wake[MAX_VCPUS];   /* a halted vCPU sleeps here (with dev) */
     pthread_cond_t stopped;           /* the main thread waits here (with dev) */
@@ -274,6 +276,7 @@ static void threaded_stop(struct smp_state *st, struct vcpu *v, enum vcpu_stop s
  * through the board instead; if nothing can wake any vCPU, the run ends. */
 static bool threaded_idle(struct smp_state *st, struct machine *m, struct vcpu *v)
 {
+    excl_stop_running(&st->excl, v); /* nobody's exclusive section waits for a halted vCPU */
     pthread_mutex_lock(&st->dev);
     st->halted++;
     if (!st->stopping && !has_work(st, v)) {
@@ -289,6 +292,7 @@ static bool threaded_idle(struct smp_state *st, struct machine *m, struct vcpu *
                 st->halted--;
                 pthread_mutex_unlock(&st->dev);
                 threaded_stop(st, m->cpu[0], STOP_HALT_FOREVER);
+                excl_start_running(&st->excl, v);
                 return true;
             }
         } else {
@@ -304,6 +308,7 @@ static bool threaded_idle(struct smp_state *st, struct machine *m, struct vcpu *
     }
     st->halted--;
     pthread_mutex_unlock(&st->dev);
+    excl_start_running(&st->excl, v); /* (without the device lock: its owner may need it) */
     return true;
 }
 
@@ -318,11 +323,13 @@ static void *vcpu_thread(void *arg)
         return NULL;
     }
     interp_set_thread_decoder(d);
+    excl_start_running(&st->excl, v);
     while (!__atomic_load_n(&st->stopping, __ATOMIC_SEQ_CST)) {
         enum vcpu_stop s = run_engine(st->pc, v, 0);
         if (s == STOP_NONE || s == STOP_YIELD || s == STOP_INSN_LIMIT) continue;
         threaded_stop(st, v, s);
     }
+    excl_stop_running(&st->excl, v); /* an ended thread never pauses: no section may wait for it */
     interp_set_thread_decoder(NULL);
     decoder_free(d);
     tl_cur = NULL;
@@ -428,6 +435,8 @@ static enum vcpu_stop run_threads(struct smp_state *st)
     st->stopping = false;
     st->halted = 0;
     m->code_lock = &st->code;
+    excl_init(&st->excl, m->cpu, m->ncpu);
+    m->excl = &st->excl;
     if (m->dcache) dcache_set_defer_free(m->dcache, true);
     wrap_devices(st, true);
     int started = 0;
@@ -453,9 +462,11 @@ static enum vcpu_stop run_threads(struct smp_state *st)
             threaded_stop(st, m->cpu[i], STOP_SHUTDOWN); /* resend REQ_STOP (the first reason stays) */
         }
     }
-    for (int i = 0; i < m->ncpu; i++) m->cpu[i]->req &= ~REQ_STOP;
+    for (int i = 0; i < m->ncpu; i++) m->cpu[i]->req &= ~(REQ_STOP | REQ_EXCL);
     wrap_devices(st, false);
     m->code_lock = NULL;
+    m->excl = NULL;
+    excl_destroy(&st->excl);
     if (m->dcache) {
         dcache_set_defer_free(m->dcache, false);
         dcache_reap_now(m->dcache);
@@ -510,4 +521,21 @@ void smp_destroy(struct pc *pc)
     for (int i = 0; i < pc->m.ncpu; i++) pc->m.cpu[i]->smp = NULL;
     free(st);
     pc->smp = NULL;
+}
+
+/* ---- round robin driven from outside (frontend/smp_run.h) ---- */
+
+void smp_select(struct pc *pc, struct vcpu *v)
+{
+    struct smp_state *st = pc->smp;
+    tl_cur = NULL; /* kicks do not preempt: the caller decides where runs end */
+    if (!v) return;
+    st->slice_end = UINT64_MAX;
+    clock_follow(&pc->clock, v);
+    pc->cur = v;
+}
+
+bool smp_all_idle(struct pc *pc)
+{
+    return all_idle(pc->smp);
 }

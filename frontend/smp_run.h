@@ -49,4 +49,14 @@ void smp_kick(struct vcpu *v);
 void smp_dev_lock(struct machine *m);
 void smp_dev_unlock(struct machine *m);
 
+/* Round robin driven from outside, one bounded run of one vCPU at a time
+ * (the lockstep checker, tests/fuzz/lockstep_guest.c; round-robin mode
+ * only). smp_select makes v the vCPU that runs next: deterministic time
+ * follows its instruction count, the APIC window and the debug-exit port are
+ * its, and no time slice or kick preempts it (the caller bounds the run).
+ * v NULL: none runs (device polling). smp_all_idle: every vCPU is halted;
+ * wait for time or input as smp_run does (false: nothing can wake any). */
+void smp_select(struct pc *pc, struct vcpu *v);
+bool smp_all_idle(struct pc *pc);
+
 #endif

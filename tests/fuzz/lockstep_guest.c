@@ -3,7 +3,9 @@
  * after every chunk and guest RAM every -ram-every instructions. Time is
  * deterministic (-icount, default shift 4) and device polling happens at the
  * same instruction counts on both sides, so the machines see identical
- * device behaviour; machine B's serial output is discarded.
+ * device behaviour; machine B's serial output is discarded. With -smp N the
+ * N vCPUs of each machine take turns (frontend/smp_run.h's smp_select), each
+ * running -chunk instructions and being compared with its twin.
  *
  *   build/bt86-lockstep [-engines A,B] [-chunk N] [-ram-every N] <bt86 options> -kernel FILE
  *
@@ -16,6 +18,7 @@
 #include "cpu/lockstep.h"
 #include "frontend/cli.h"
 #include "frontend/pc.h"
+#include "frontend/smp_run.h"
 
 #define EXIT_DIVERGED 99
 
@@ -29,6 +32,19 @@ static int status_of(const struct vcpu *v, enum vcpu_stop s)
     case STOP_INSN_LIMIT: return EXIT_STATUS_INSN_LIMIT;
     default: return EXIT_STATUS_USAGE;
     }
+}
+
+/* The lockstep runner's scheduling hooks for -smp: the board's round robin. */
+static void select_vcpu(void *opaque, struct machine *m, struct vcpu *v)
+{
+    (void)opaque;
+    smp_select(m->board, v);
+}
+
+static bool all_idle(void *opaque, struct machine *m)
+{
+    (void)opaque;
+    return smp_all_idle(m->board);
 }
 
 int main(int argc, char **argv)
@@ -84,15 +100,22 @@ int main(int argc, char **argv)
     pa->cur = a;
     pb->cur = b;
     struct lockstep ls = { .a = a, .b = b, .ea = ea, .eb = eb, .chunk = chunk, .ram_every = ram_every, .log = stderr };
+    if (pa->smp) {
+        ls.ncpu = pa->m.ncpu;
+        ls.select = select_vcpu;
+        ls.all_idle = all_idle;
+    }
     console_start(&pa->con);
     int r = lockstep_run(&ls, o.max_insns);
     console_stop(&pa->con);
-    fprintf(stderr, "bt86-lockstep: %s vs %s: %s after %llu instructions (%llu chunks), stop: %s\n", ea->name, eb->name,
-            r ? "DIVERGED" : "agreed", (unsigned long long)ls.insns, (unsigned long long)ls.chunks,
+    char cpus[32] = "";
+    if (ls.ncpu > 1) snprintf(cpus, sizeof(cpus), " on %d vCPUs", ls.ncpu);
+    fprintf(stderr, "bt86-lockstep: %s vs %s%s: %s after %llu instructions (%llu chunks), stop: %s\n", ea->name,
+            eb->name, cpus, r ? "DIVERGED" : "agreed", (unsigned long long)ls.insns, (unsigned long long)ls.chunks,
             vcpu_stop_name(ls.stop));
-    status = r ? EXIT_DIVERGED : status_of(a, ls.stop);
-    engine_release(a);
-    engine_release(b);
+    status = r ? EXIT_DIVERGED : status_of(pa->m.cpu[ls.stop_cpu], ls.stop);
+    for (int i = 0; i < pa->m.ncpu; i++) engine_release(pa->m.cpu[i]);
+    for (int i = 0; i < pb->m.ncpu; i++) engine_release(pb->m.cpu[i]);
 out:
     if (pa) pc_destroy(pa);
     if (pb) pc_destroy(pb);

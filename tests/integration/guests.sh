@@ -66,22 +66,10 @@ guest_case() {
         bins=()
         echo "SKIP $name (bt86): needs a device the bt86 board does not have yet"
     fi
-    local b label bin eng st
+    local b label bin eng
     for b in ${bins[@]+"${bins[@]}"}; do
         IFS=: read -r label bin eng <<<"$b"
-        # shellcheck disable=SC2059
-        printf "$input" | ASAN_OPTIONS=detect_leaks=0 timeout "$tmo" "$bin" -engine "$eng" \
-            -max-insns "$maxi" -kernel "$elf" "${app[@]}" >"$tmp/$name.$label.raw" 2>"$tmp/$name.$label.err"
-        st=$?
-        normalise <"$tmp/$name.$label.raw" >"$tmp/$name.$label.out"
-        if [ "$st" != "$want" ]; then
-            bad "$name ($label)" "exit status $st, want $want" "$tmp/$name.$label.err"
-        elif ! cmp -s "$exp" "$tmp/$name.$label.out"; then
-            bad "$name ($label)" "serial output differs from $exp"
-            diff "$exp" "$tmp/$name.$label.out" | head -10 | sed 's/^/    | /'
-        else
-            ok "$name ($label)"
-        fi
+        run_check "$name" "$label" "$bin" "$eng" "$want" "$tmo" "$input" -max-insns "$maxi" -kernel "$elf" "${app[@]}"
     done
 
     if [ "$where" = bt86 ]; then
@@ -90,6 +78,57 @@ guest_case() {
     fi
     QEMU_INPUT=$input QEMU_COMPARE=$([ "$where" = both ] && echo 1 || echo 0) \
         qemu_check "$name" "$elf" "$want" "$tmo" "${app[@]}"
+}
+
+# run_check NAME LABEL BIN ENGINE STATUS TIMEOUT INPUT [ARGS...]: one bt86
+# run (BIN -engine ENGINE ARGS, INPUT a printf format on its serial line)
+# that must end with STATUS and print expected/NAME.out (RUN_EXPECTED: another
+# name); its raw output stays in $tmp/NAME.LABEL.raw (qemu_check compares the
+# interpreter's, LABEL bt86).
+run_check() {
+    local name=$1 label=$2 bin=$3 eng=$4 want=$5 tmo=$6 input=$7 exp=$EXPECTED/${RUN_EXPECTED:-$1}.out st
+    shift 7
+    # shellcheck disable=SC2059
+    printf "$input" | ASAN_OPTIONS=detect_leaks=0 timeout "$tmo" "$bin" -engine "$eng" "$@" \
+        >"$tmp/$name.$label.raw" 2>"$tmp/$name.$label.err"
+    st=$?
+    normalise <"$tmp/$name.$label.raw" >"$tmp/$name.$label.out"
+    if [ "$st" != "$want" ]; then
+        bad "$name ($label)" "exit status $st, want $want" "$tmp/$name.$label.err"
+    elif ! cmp -s "$exp" "$tmp/$name.$label.out"; then
+        bad "$name ($label)" "serial output differs from $exp"
+        diff "$exp" "$tmp/$name.$label.out" | head -10 | sed 's/^/    | /'
+    else
+        ok "$name ($label)"
+    fi
+}
+
+# opts_case NAME GUEST STATUS MAX_INSNS TIMEOUT [OPTIONS...]: a guest run
+# with extra command-line options given to bt86 and QEMU alike, under the
+# interpreter, the translator and the ASan build (OPTS_SAN_ENGINES, default
+# "interp"), then QEMU (unless OPTS_NO_QEMU=1: a bt86-only option). MAX_INSNS
+# 0: no -max-insns (with -smp it would make the vCPUs run round robin).
+opts_case() {
+    local name=$1 guest=$2 want=$3 maxi=$4 tmo=$5
+    shift 5
+    local elf=$GUEST_DIR/$guest.elf
+    if [ ! -f "$elf" ]; then bad "$name" "$elf missing (make guests)"; return; fi
+    local bins=("bt86:$BT86:interp" "bt86-bt:$BT86:bt") b label bin eng e lim=(-max-insns "$maxi")
+    [ "$maxi" = 0 ] && lim=()
+    if [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ]; then
+        for e in ${OPTS_SAN_ENGINES:-interp}; do
+            if [ "$e" = interp ]; then bins+=("bt86-san:$BT86_SAN:interp"); else bins+=("bt86-san-$e:$BT86_SAN:$e"); fi
+        done
+    fi
+    for b in "${bins[@]}"; do
+        IFS=: read -r label bin eng <<<"$b"
+        run_check "$name" "$label" "$bin" "$eng" "$want" "$tmo" "" "${lim[@]}" "$@" -kernel "$elf"
+    done
+    if [ "${OPTS_NO_QEMU:-0}" = 1 ]; then
+        echo "SKIP $name (qemu): bt86-only option"
+        return
+    fi
+    qemu_check "$name" "$elf" "$want" "$tmo" "$@"
 }
 
 # qemu_check NAME ELF STATUS TIMEOUT [QEMU ARGS...]: boots ELF under QEMU

@@ -10,18 +10,11 @@
 biosrom_case() {
     local name=$1 want=$2 rom=$GUEST_DIR/biosrom.bin exp=$EXPECTED/$1.out
     if [ ! -f "$rom" ]; then bad "$name" "$rom missing (make guests)"; return; fi
-    local bins=("bt86:$BT86:interp" "bt86-bt:$BT86:bt") b label bin eng st
+    local bins=("bt86:$BT86:interp" "bt86-bt:$BT86:bt") b label bin eng
     [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ] && bins+=("bt86-san:$BT86_SAN:interp")
     for b in "${bins[@]}"; do
         IFS=: read -r label bin eng <<<"$b"
-        ASAN_OPTIONS=detect_leaks=0 timeout 20 "$bin" -engine "$eng" -max-insns 10000000 \
-            -bios "$rom" -debugcon stdio -serial none </dev/null >"$tmp/$name.$label.raw" 2>"$tmp/$name.$label.err"
-        st=$?
-        if [ "$st" != "$want" ]; then bad "$name ($label)" "exit status $st, want $want" "$tmp/$name.$label.err"
-        elif ! cmp -s "$exp" "$tmp/$name.$label.raw"; then
-            bad "$name ($label)" "debug console output differs from $exp"
-            diff "$exp" "$tmp/$name.$label.raw" | head -10 | sed 's/^/    | /'
-        else ok "$name ($label)"; fi
+        run_check "$name" "$label" "$bin" "$eng" "$want" 20 "" -max-insns 10000000 -bios "$rom" -debugcon stdio -serial none
     done
     if [ "$QEMU" = none ] || ! command -v "$QEMU" >/dev/null 2>&1; then
         echo "SKIP $name (qemu): $QEMU not installed"

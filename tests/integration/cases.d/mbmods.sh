@@ -2,7 +2,7 @@
 # kernel's path, and `-initrd "file args,file"` as one module each with its
 # own command line, under bt86's engines and QEMU (byte-identical).
 mbmods_case() {
-    local name=mbmods elf=$GUEST_DIR/mbmods.elf exp=$EXPECTED/mbmods.out want=1 st
+    local name=mbmods elf=$GUEST_DIR/mbmods.elf want=1
     if [ ! -f "$elf" ]; then bad "$name" "$elf missing (make guests)"; return; fi
     printf 'first module\n' >"$tmp/m1.txt"
     awk 'BEGIN { for (i = 0; i < 1250; i++) printf "%04d", i }' >"$tmp/m2.bin"
@@ -11,15 +11,7 @@ mbmods_case() {
     [ -n "$BT86_SAN" ] && [ -x "$BT86_SAN" ] && bins+=("bt86-san:$BT86_SAN:interp")
     for b in "${bins[@]}"; do
         IFS=: read -r label bin eng <<<"$b"
-        ASAN_OPTIONS=detect_leaks=0 timeout 20 "$bin" -engine "$eng" -max-insns 20000000 "${args[@]}" \
-            </dev/null >"$tmp/$name.$label.raw" 2>"$tmp/$name.$label.err"
-        st=$?
-        normalise <"$tmp/$name.$label.raw" >"$tmp/$name.$label.out"
-        if [ "$st" != "$want" ]; then bad "$name ($label)" "exit status $st, want $want" "$tmp/$name.$label.err"
-        elif ! cmp -s "$exp" "$tmp/$name.$label.out"; then
-            bad "$name ($label)" "serial output differs from $exp"
-            diff "$exp" "$tmp/$name.$label.out" | head -10 | sed 's/^/    | /'
-        else ok "$name ($label)"; fi
+        run_check "$name" "$label" "$bin" "$eng" "$want" 20 "" -max-insns 20000000 "${args[@]}"
     done
     qemu_check "$name" "$elf" "$want" 20 -append "a b" -initrd "$tmp/m1.txt one two,$tmp/m2.bin"
 }
