@@ -5,6 +5,7 @@
  * a dead list and are freed only by dcache_reap, because the run loop may be
  * executing one of them when its page is written. */
 #include "cpu/decode_cache.h"
+#include "cpu/machine.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,7 +33,10 @@ struct decode_cache {
     uint64_t flushes;         /* dcache_flush calls (atomic: read by other threads) */
     uint64_t drops;           /* pages whose blocks dcache_invalidate dropped */
     uint32_t drop_log[DCACHE_DROP_LOG]; /* the last ones, by drops % DCACHE_DROP_LOG */
-    bool defer_free;          /* -smp threads: dropped blocks are freed only at dcache_reap_now */
+    bool defer_free;          /* -smp threads: dropped blocks are freed by epochs (dcache_quiesce) */
+    uint64_t epoch;           /* advanced by every drop (atomic: published without the lock) */
+    int nq;                   /* vCPUs publishing epochs */
+    uint64_t seen[MAX_VCPUS]; /* each one's last published epoch; UINT64_MAX: holds no block */
     size_t live_bytes;        /* memory held by live blocks */
 };
 
@@ -101,6 +105,7 @@ static void kill(struct decode_cache *dc, struct block *b)
     dc->live_bytes -= block_bytes(b);
     dc->gen++;
     b->dead = true;
+    b->dead_epoch = __atomic_fetch_add(&dc->epoch, 1, __ATOMIC_SEQ_CST);
     b->dnext = dc->dead;
     dc->dead = b;
 }
@@ -186,7 +191,10 @@ void dcache_invalidate(struct decode_cache *dc, uint32_t pa, unsigned size)
     uint64_t first = pa / PAGE_SIZE, last = ((uint64_t)pa + size - 1) / PAGE_SIZE;
     for (uint64_t p = first; p <= last && p < dc->npages; p++) {
         struct block *b = dc->page_head[p];
-        if (b) dc->drop_log[dc->drops++ % DCACHE_DROP_LOG] = (uint32_t)p;
+        if (b) { /* logged before the count moves: lookups read the count without the lock */
+            dc->drop_log[dc->drops % DCACHE_DROP_LOG] = (uint32_t)p;
+            __atomic_store_n(&dc->drops, dc->drops + 1, __ATOMIC_SEQ_CST);
+        }
         while (b) {
             struct block *next = b->pnext;
             hash_unlink(dc, b);
@@ -222,15 +230,47 @@ void dcache_flush(struct decode_cache *dc)
     dc->rom = NULL;
 }
 
-void dcache_set_defer_free(struct decode_cache *dc, bool defer)
+void dcache_set_defer_free(struct decode_cache *dc, bool defer, int ncpu)
 {
     dc->defer_free = defer;
+    dc->nq = ncpu < 0 ? 0 : ncpu > MAX_VCPUS ? MAX_VCPUS : ncpu;
+    for (int i = 0; i < MAX_VCPUS; i++) __atomic_store_n(&dc->seen[i], 0, __ATOMIC_SEQ_CST);
+}
+
+void dcache_quiesce(struct decode_cache *dc, int cpu)
+{
+    if (cpu >= 0 && cpu < MAX_VCPUS)
+        __atomic_store_n(&dc->seen[cpu], __atomic_load_n(&dc->epoch, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
+}
+
+void dcache_offline(struct decode_cache *dc, int cpu)
+{
+    if (cpu >= 0 && cpu < MAX_VCPUS) __atomic_store_n(&dc->seen[cpu], UINT64_MAX, __ATOMIC_SEQ_CST);
 }
 
 void dcache_reap(struct decode_cache *dc)
 {
-    if (dc->defer_free) return; /* another vCPU's thread may be running a dropped block */
-    dcache_reap_now(dc);
+    if (!dc->defer_free) {
+        dcache_reap_now(dc);
+        return;
+    }
+    /* Another vCPU's thread may be running a dropped block: free only those
+     * dropped before the oldest epoch any thread may still be in. */
+    uint64_t oldest = UINT64_MAX;
+    for (int i = 0; i < dc->nq; i++) {
+        uint64_t e = __atomic_load_n(&dc->seen[i], __ATOMIC_SEQ_CST);
+        if (e < oldest) oldest = e;
+    }
+    struct block **pp = &dc->dead;
+    while (*pp) {
+        struct block *b = *pp;
+        if (b->dead_epoch < oldest) {
+            *pp = b->dnext;
+            free(b);
+        } else {
+            pp = &b->dnext;
+        }
+    }
 }
 
 void dcache_reap_now(struct decode_cache *dc)
@@ -246,7 +286,7 @@ uint64_t dcache_generation(const struct decode_cache *dc)
 
 uint64_t dcache_drop_count(const struct decode_cache *dc)
 {
-    return dc->drops;
+    return __atomic_load_n(&dc->drops, __ATOMIC_SEQ_CST);
 }
 
 uint32_t dcache_dropped_page(const struct decode_cache *dc, uint64_t n)
@@ -262,4 +302,6 @@ uint64_t dcache_flush_count(const struct decode_cache *dc)
 void dcache_get_stats(const struct decode_cache *dc, struct dcache_stats *out)
 {
     *out = dc->st;
+    out->unfreed = 0;
+    for (const struct block *b = dc->dead; b; b = b->dnext) out->unfreed++;
 }

@@ -26,6 +26,7 @@ struct block {
     struct block *hnext;   /* hash chain */
     struct block *pnext;   /* blocks on the same physical page */
     struct block *dnext;   /* dead list */
+    uint64_t dead_epoch;   /* the cache's epoch when it was dropped (-smp threads) */
     struct insn in[];
 };
 
@@ -68,12 +69,23 @@ uint32_t dcache_dropped_page(const struct decode_cache *dc, uint64_t n);
 /* Free invalidated blocks; call only when no block is being executed. */
 void dcache_reap(struct decode_cache *dc);
 /* With vCPUs on several host threads a dropped block may still be running
- * elsewhere: while `defer` is set, dcache_reap frees nothing (dead blocks
- * wait for dcache_reap_now, called when only one thread is left). */
-void dcache_set_defer_free(struct decode_cache *dc, bool defer);
+ * elsewhere. While `defer` is set, dcache_reap frees only the dropped blocks
+ * no thread can still hold, by epochs: every drop stamps its block with the
+ * cache's epoch and advances it; a vCPU thread at a point where it holds no
+ * block (its run loop between blocks) publishes the epoch it has seen
+ * (dcache_quiesce), one that sleeps (HLT, waiting for SIPI, ended) says it
+ * holds none (dcache_offline); a block stamped before every published epoch
+ * is free to go. ncpu: the vCPUs that publish (indexes 0..ncpu-1), all
+ * starting as holding anything. The caller serialises these calls and the
+ * drops (machine.code_lock); dcache_reap_now (one thread left) frees all. */
+void dcache_set_defer_free(struct decode_cache *dc, bool defer, int ncpu);
+void dcache_quiesce(struct decode_cache *dc, int cpu);
+void dcache_offline(struct decode_cache *dc, int cpu);
 void dcache_reap_now(struct decode_cache *dc);
 
-struct dcache_stats { uint64_t blocks, insns, lookups, misses, invalidations; };
+/* unfreed: dropped blocks not freed yet (waiting for dcache_reap, or for
+ * another thread to pass a quiescent point). */
+struct dcache_stats { uint64_t blocks, insns, lookups, misses, invalidations, unfreed; };
 void dcache_get_stats(const struct decode_cache *dc, struct dcache_stats *out);
 
 #endif

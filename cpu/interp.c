@@ -230,6 +230,18 @@ struct block *cpu_find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *a
     return b;
 }
 
+/* Free the decoded blocks dropped since; with -smp threads, first say that
+ * this vCPU holds none now (called only between blocks). */
+static void reap_dropped(struct vcpu *v)
+{
+    struct machine *m = v->m;
+    if (!m->dcache) return;
+    if (m->code_lock) pthread_mutex_lock(m->code_lock);
+    dcache_quiesce(m->dcache, v->index);
+    dcache_reap(m->dcache);
+    if (m->code_lock) pthread_mutex_unlock(m->code_lock);
+}
+
 /* Run up to budget records of b, stopping early when a handler raises v->req. */
 static inline void exec_records(struct vcpu *v, const struct block *b, uint32_t budget)
 {
@@ -322,7 +334,7 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
         if (ops->forget) ops->forget(v, ops->ctx);
         /* Under -engine trap a fault may be a trap the VMM emulates. */
         if (likely(!v->trap) || !trap_fault(v)) cpu_deliver_fault(v);
-        if (m->dcache) dcache_reap(m->dcache);
+        reap_dropped(v);
         /* Single-stepping: delivering the event is the step. */
         if (max_insns == 1 && v->stop == STOP_NONE) v->stop = STOP_INSN_LIMIT;
     }
@@ -340,7 +352,7 @@ resume:
             if (v->req & REQ_STOP) break;
             if (v->req & REQ_EXCL) lock_excl_pause(v); /* another vCPU's exclusive section */
             __atomic_and_fetch(&v->req, ~REQ_BLOCK_END, __ATOMIC_RELAXED);
-            if (m->dcache) dcache_reap(m->dcache);
+            reap_dropped(v);
         }
         check_interrupts(v);
         if (v->stop != STOP_NONE) break;

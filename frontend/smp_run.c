@@ -277,6 +277,7 @@ static void threaded_stop(struct smp_state *st, struct vcpu *v, enum vcpu_stop s
 static bool threaded_idle(struct smp_state *st, struct machine *m, struct vcpu *v)
 {
     excl_stop_running(&st->excl, v); /* nobody's exclusive section waits for a halted vCPU */
+    if (m->dcache) dcache_offline(m->dcache, v->index); /* (called between blocks: holds none) */
     pthread_mutex_lock(&st->dev);
     st->halted++;
     if (!st->stopping && !has_work(st, v)) {
@@ -293,6 +294,7 @@ static bool threaded_idle(struct smp_state *st, struct machine *m, struct vcpu *
                 pthread_mutex_unlock(&st->dev);
                 threaded_stop(st, m->cpu[0], STOP_HALT_FOREVER);
                 excl_start_running(&st->excl, v);
+                if (m->dcache) dcache_quiesce(m->dcache, v->index);
                 return true;
             }
         } else {
@@ -309,6 +311,7 @@ static bool threaded_idle(struct smp_state *st, struct machine *m, struct vcpu *
     st->halted--;
     pthread_mutex_unlock(&st->dev);
     excl_start_running(&st->excl, v); /* (without the device lock: its owner may need it) */
+    if (m->dcache) dcache_quiesce(m->dcache, v->index);
     return true;
 }
 
@@ -330,6 +333,7 @@ static void *vcpu_thread(void *arg)
         threaded_stop(st, v, s);
     }
     excl_stop_running(&st->excl, v); /* an ended thread never pauses: no section may wait for it */
+    if (v->m->dcache) dcache_offline(v->m->dcache, v->index); /* nor holds a decoded block */
     interp_set_thread_decoder(NULL);
     decoder_free(d);
     tl_cur = NULL;
@@ -437,7 +441,7 @@ static enum vcpu_stop run_threads(struct smp_state *st)
     m->code_lock = &st->code;
     excl_init(&st->excl, m->cpu, m->ncpu);
     m->excl = &st->excl;
-    if (m->dcache) dcache_set_defer_free(m->dcache, true);
+    if (m->dcache) dcache_set_defer_free(m->dcache, true, m->ncpu);
     wrap_devices(st, true);
     int started = 0;
     for (; started < m->ncpu; started++)
@@ -468,7 +472,7 @@ static enum vcpu_stop run_threads(struct smp_state *st)
     m->excl = NULL;
     excl_destroy(&st->excl);
     if (m->dcache) {
-        dcache_set_defer_free(m->dcache, false);
+        dcache_set_defer_free(m->dcache, false, 0);
         dcache_reap_now(m->dcache);
     }
     return stop_machine(pc, st->stopper ? st->stopper : m->cpu[0], st->stop_s);

@@ -865,3 +865,40 @@ Test(dcache, flush_drops_all, .init = dc_setup, .fini = dc_teardown)
     cr_assert_neq(n, b);
     dcache_reap(DC);
 }
+
+static uint64_t unfreed(void)
+{
+    struct dcache_stats st;
+    dcache_get_stats(DC, &st);
+    return st.unfreed;
+}
+
+/* -smp threads: a dropped block is freed once every vCPU thread has been
+ * between blocks since (dcache_quiesce) or sleeps (dcache_offline). */
+Test(dcache, threads_free_dropped_blocks_by_epoch, .init = dc_setup, .fini = dc_teardown)
+{
+    dcache_set_defer_free(DC, true, 3);
+    put(0xc000, "c3");
+    put(0xd000, "c3");
+    (void)get(0xc000, true);
+    (void)get(0xd000, true);
+    dcache_quiesce(DC, 0);
+    dcache_quiesce(DC, 1);
+    dcache_quiesce(DC, 2);
+    dcache_invalidate(DC, 0xc000, 1); /* dropped after everyone's epoch */
+    dcache_reap(DC);
+    cr_assert_eq(unfreed(), 1);
+    dcache_quiesce(DC, 0);
+    dcache_quiesce(DC, 1);
+    dcache_reap(DC);
+    cr_assert_eq(unfreed(), 1, "vCPU 2 may still run it");
+    dcache_offline(DC, 2); /* vCPU 2 sleeps in HLT */
+    dcache_invalidate(DC, 0xd000, 1);
+    dcache_reap(DC);
+    cr_assert_eq(unfreed(), 1, "the second drop is newer than vCPU 0 and 1's epochs");
+    dcache_quiesce(DC, 0);
+    dcache_quiesce(DC, 1);
+    dcache_reap(DC);
+    cr_assert_eq(unfreed(), 0);
+    dcache_set_defer_free(DC, false, 0);
+}
