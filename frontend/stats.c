@@ -80,6 +80,8 @@ static void translator_stats(FILE *f, const struct vcpu *v)
     fprintf(f, "    host time translating              %.3f ms\n", (double)s.translate_ns / 1e6);
     fprintf(f, "    block exits chained                %" PRIu64 "\n", s.chains);
     fprintf(f, "    returns to the dispatcher          %" PRIu64 "\n", s.dispatches);
+    fprintf(f, "    lookup-and-goto jumps              %" PRIu64 " (block-ending calls going straight to the next"
+               " block; %" PRIu64 " found none)\n", s.gotos, s.goto_misses);
     fprintf(f, "    blocks run by the interpreter      %" PRIu64 "\n", s.interp_blocks);
     fprintf(f, "    translations dropped (SMC)         %" PRIu64 "\n", s.invalidated);
     fprintf(f, "    code cache flushes                 %" PRIu64 "\n", s.flushes);

@@ -44,6 +44,10 @@ struct bt_stats {
     /* Privileged/sensitive instructions (IF_SENSITIVE) translated inline
      * against the vCPU state / as calls reaching the VMM (-stats). */
     uint64_t sensitive_native, sensitive_called;
+    /* Lookup and goto (bt_goto.c): block-leaving C calls that jumped to the
+     * next translation directly, and those that found none in the jump
+     * cache (the others went back for a reason the dispatcher acts on). */
+    uint64_t gotos, goto_misses;
 };
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
 /* Print the statistics (one "name value" per line) to f. bt_vcpu_free does

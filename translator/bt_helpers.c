@@ -5,10 +5,12 @@
 #include "translator/bt_internal.h"
 
 /* The guest state (registers, flags, v->eip = this instruction, icount) is in
- * *v. Returns nonzero when translated code must return to the dispatcher:
- * control went elsewhere (branch, repeated string step), the block ends
- * here, the run loop has a request, or an interrupt can be taken now. */
-uint32_t bt_helper_exec(struct vcpu *v, const struct insn *in)
+ * *v. Returns 0 to resume after the instruction; when translated code must
+ * leave its block — control went elsewhere (branch, repeated string step),
+ * the block ends here, the run loop has a request, or an interrupt can be
+ * taken now — the translation to jump to (bt_goto_lookup), or 1 for the
+ * dispatcher. */
+uintptr_t bt_helper_exec(struct vcpu *v, const struct insn *in)
 {
     uint32_t next = v->eip + in->len; /* translated blocks are 32-bit code */
     v->insn_eip = v->eip;
@@ -16,7 +18,7 @@ uint32_t bt_helper_exec(struct vcpu *v, const struct insn *in)
     in->exec(v, in);
     v->eip = v->next_eip;
     v->icount++;
-    if (v->eip != next || (in->flags & IF_ENDS_BLOCK) || v->req) return 1;
+    if (v->eip != next || (in->flags & IF_ENDS_BLOCK) || v->req) return bt_goto_lookup(v);
     if (v->tlb.mask != ((const struct bt_vcpu *)v->bt)->tlb_mask) return 1; /* see run_one */
     return v->irq_req && (v->eflags & F_IF) && !v->irq_shadow;
 }

@@ -39,6 +39,29 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
 #define MODE_CPL_SHIFT 8     /* 2 bits */
 #define MODE_VIEW_SHIFT 10   /* 2 bits: v->mem_view */
 
+static inline bool bt_seg_is_flat(const struct seg_cache *s)
+{
+    return s->base == 0 && s->lo == 0 && s->hi == 0xffffffffu && s->rd && s->wr;
+}
+
+/* The TB key bits of the vCPU's current state. */
+static inline uint32_t bt_current_mode(const struct vcpu *v)
+{
+    uint32_t mode = 0;
+    if (v->code32) mode |= MODE_CODE32;
+    if (v->stack32) mode |= MODE_STACK32;
+    /* (Not "base == 0 && limit == ~0", which GCC makes one 8-byte load: a
+     * VMM call that just wrote CS with separate stores then costs a failed
+     * store forwarding, a third of a lookup-and-goto.) */
+    if ((v->seg[S_CS].base | ~v->seg[S_CS].limit) == 0) mode |= MODE_FLAT_CS;
+    if (bt_seg_is_flat(&v->seg[S_ES])) mode |= MODE_FLAT_ES;
+    if (bt_seg_is_flat(&v->seg[S_SS])) mode |= MODE_FLAT_SS;
+    if (bt_seg_is_flat(&v->seg[S_DS])) mode |= MODE_FLAT_DS;
+    mode |= (uint32_t)(v->cpl & 3) << MODE_CPL_SHIFT;
+    mode |= (uint32_t)(v->mem_view & 3) << MODE_VIEW_SHIFT;
+    return mode;
+}
+
 struct tb;
 
 /* A chainable exit: a direct jump to `target`, whose `jmp rel32` at `patch`
@@ -116,6 +139,7 @@ struct bt_vcpu {
     uint32_t inv_page[BT_INV_MAX];
 
     struct bt_stats st;
+    bool no_goto;            /* BT86_BT_NO_GOTO=1: bt_goto_lookup always says "dispatcher" */
 
     /* Jump cache probed by translated code at indirect and cross-page exits
      * (flat CS only, so EIP == linear address): empty slots point at
@@ -138,8 +162,15 @@ void bt_emit_trampolines(struct bt_vcpu *bt);
  * NULL when the cache is full (the caller flushes and retries). */
 struct block;
 struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip, uint32_t mode);
-/* bt_helpers.c: called from translated code. */
-uint32_t bt_helper_exec(struct vcpu *v, const struct insn *in);
+/* bt_helpers.c: called from translated code (through the fallback stub).
+ * Returns 0 to resume after the instruction, 1 to return to the
+ * dispatcher, else the entry point of the translation to jump to (bt_goto). */
+uintptr_t bt_helper_exec(struct vcpu *v, const struct insn *in);
+/* bt_goto.c: after a C call that left the block (a VMM callout changing
+ * CS:EIP, the mode or the CPL), the entry of an existing translation for the
+ * new CS:EIP and mode when the dispatcher would do nothing else before
+ * running it, else 1 (return to the dispatcher). */
+uintptr_t bt_goto_lookup(struct vcpu *v);
 /* bt_vmm_direct.c: a handler entering the VMM without libffi for a
  * sensitive record, or NULL (used only while v->obs is NULL). */
 insn_exec_fn bt_vmm_direct(const struct insn *in);

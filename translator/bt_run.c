@@ -204,6 +204,8 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->bmi2 = __builtin_cpu_supports("bmi2") != 0;
     bt->nothing.key = ~0ull;
     bt->nothing.dead = true;
+    const char *no_goto = getenv("BT86_BT_NO_GOTO"); /* before/after measurements of bt_goto.c */
+    bt->no_goto = no_goto && *no_goto == '1';
     bt->ijc_used = BT_IJC_LOG_MAX + 1; /* the first emptying fills every slot */
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
@@ -226,6 +228,8 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
             (unsigned long long)s->probes_reused);
     fprintf(f, "bt chains                %llu\n", (unsigned long long)s->chains);
     fprintf(f, "bt dispatches            %llu\n", (unsigned long long)s->dispatches);
+    fprintf(f, "bt lookup-and-goto       %llu (%llu not found)\n", (unsigned long long)s->gotos,
+            (unsigned long long)s->goto_misses);
     fprintf(f, "bt interpreted blocks    %llu\n", (unsigned long long)s->interp_blocks);
     fprintf(f, "bt invalidated           %llu\n", (unsigned long long)s->invalidated);
     fprintf(f, "bt cache flushes         %llu\n", (unsigned long long)s->flushes);
@@ -253,25 +257,6 @@ void bt_get_stats(const struct vcpu *v, struct bt_stats *out)
 
 /* ---------- finding and running a block ---------- */
 
-static bool seg_is_flat(const struct seg_cache *s)
-{
-    return s->base == 0 && s->lo == 0 && s->hi == 0xffffffffu && s->rd && s->wr;
-}
-
-static uint32_t current_mode(const struct vcpu *v)
-{
-    uint32_t mode = 0;
-    if (v->code32) mode |= MODE_CODE32;
-    if (v->stack32) mode |= MODE_STACK32;
-    if (v->seg[S_CS].base == 0 && v->seg[S_CS].limit == 0xffffffffu) mode |= MODE_FLAT_CS;
-    if (seg_is_flat(&v->seg[S_ES])) mode |= MODE_FLAT_ES;
-    if (seg_is_flat(&v->seg[S_SS])) mode |= MODE_FLAT_SS;
-    if (seg_is_flat(&v->seg[S_DS])) mode |= MODE_FLAT_DS;
-    mode |= (uint32_t)(v->cpl & 3) << MODE_CPL_SHIFT;
-    mode |= (uint32_t)(v->mem_view & 3) << MODE_VIEW_SHIFT;
-    return mode;
-}
-
 /* Run one block at CS:EIP: translated if possible, else interpreted.
  * budget: instructions that may still run before the limit or the next poll. */
 static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_t to_limit)
@@ -293,7 +278,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     }
     if (v->eip > cs->limit) cpu_gp(v, 0);
     uint32_t lin = cs->base + v->eip;
-    uint32_t mode = current_mode(v);
+    uint32_t mode = bt_current_mode(v);
     /* The interpreter path runs a whole block, as cpu/interp.c does. */
     uint32_t cap = to_limit < BLOCK_MAX_INSNS ? (uint32_t)to_limit : BLOCK_MAX_INSNS;
     bool translatable = v->code32 && !(v->eflags & F_VM);

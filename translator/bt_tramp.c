@@ -116,7 +116,8 @@ void bt_emit_trampolines(struct bt_vcpu *bt)
     /* fallback: called with r8 = the record, r9 = instructions of the block
      * not retired yet (this one included). Makes v->icount exact, calls
      * bt_helper_exec, then either resumes (icount_base moved past the
-     * instruction just retired) or leaves through exit_mem. */
+     * instruction just retired), jumps to the translation it returned
+     * (lookup and goto, bt_goto.c) or leaves through exit_mem. */
     while ((uintptr_t)e.p & 15) eb(&e, 0xcc);
     bt->fallback = e.p;
     store_regs(&e);
@@ -134,22 +135,41 @@ void bt_emit_trampolines(struct bt_vcpu *bt)
     call_r(&e, RAX);
     pop_r(&e, R9);
     mov_r_rm(&e, 8, R10, rm_mem(HR_V, OFF_VBT));
+    emit_op1(&e, 8, 0x85, RAX, rm_reg(RAX));       /* test rax, rax */
+    uint8_t *jleave = jcc_rel32(&e, 0x5);          /* jnz */
     mov_r_rm(&e, 8, R11, rm_mem(HR_V, OFF_ICOUNT));
     lea(&e, 8, R11, rm_sib(R11, HR_BUDGET, 0, 1)); /* r11 = icount + budget */
-    emit_op1(&e, 4, 0x85, RAX, rm_reg(RAX));       /* test eax, eax */
-    uint8_t *jexit = jcc_rel32(&e, 0x5);           /* jnz */
     lea(&e, 8, R11, rm_sib(R11, R9, 0, -1));
     mov_rm_r(&e, 8, rm_mem(R10, OFF_BASE), R11);
     load_view(&e, R8);
     load_flags(&e, R8);
     load_regs(&e);
     ret(&e);
-    patch_rel32(&e, jexit, e.p);
-    mov_rm_r(&e, 8, rm_mem(R10, OFF_BASE), R11);
-    emit_op1(&e, 8, 0x83, 0, rm_reg(RSP)); /* drop the return address */
+    patch_rel32(&e, jleave, e.p);
+    emit_op1(&e, 8, 0x83, 0, rm_reg(RSP));         /* add rsp, 8: drop the return address */
     eb(&e, 8);
+    emit_op1(&e, 8, 0x83, 7, rm_reg(RAX));         /* cmp rax, 1 */
+    eb(&e, 1);
+    uint8_t *jgoto = jcc_rel32(&e, 0x5);           /* jne: rax = a translation */
+    mov_r_rm(&e, 8, R11, rm_mem(HR_V, OFF_ICOUNT));
+    lea(&e, 8, R11, rm_sib(R11, HR_BUDGET, 0, 1));
+    mov_rm_r(&e, 8, rm_mem(R10, OFF_BASE), R11);
     uint8_t *j = jmp_rel32(&e);
     patch_rel32(&e, j, bt->exit_mem);
+    /* Lookup and goto: the block charged r9 - 1 instructions it will not
+     * run; give them back (budget = what the dispatcher would set: the
+     * target's prologue checks it as after a chained jump), then enter
+     * the translation as the entry trampoline does. */
+    patch_rel32(&e, jgoto, e.p);
+    lea(&e, 8, HR_BUDGET, rm_sib(HR_BUDGET, R9, 0, -1));
+    mov_r_rm(&e, 8, R11, rm_mem(HR_V, OFF_ICOUNT));
+    lea(&e, 8, R11, rm_sib(R11, HR_BUDGET, 0, 1)); /* icount_base = icount + budget */
+    mov_rm_r(&e, 8, rm_mem(R10, OFF_BASE), R11);
+    mov_r_rm(&e, 8, R11, rm_reg(RAX));
+    load_view(&e, R8);
+    load_flags(&e, R8);
+    load_regs(&e);
+    jmp_r(&e, R11);
 
     while ((uintptr_t)e.p & 63) eb(&e, 0xcc);
     bt->tb_start = e.p;
