@@ -107,10 +107,12 @@ bench: deps bt86 guests
 	bash bench/run.sh
 
 # The VMM microbenchmarks (guests/vmbench) under bt86 bt/interp, QEMU TCG and
-# KVM where the host has it; rewrites their section of BENCHMARKS.md.
+# KVM where the host has it, then the -smp scaling and IPI round trip
+# (bench/smp.sh); each rewrites its own section of BENCHMARKS.md.
 .PHONY: bench-vmm
 bench-vmm: deps bt86 guests
 	bash bench/vmm.sh
+	bash bench/smp.sh
 
 clean:
 	rm -rf build bt86

@@ -118,6 +118,23 @@ struct block *dcache_get(struct decode_cache *dc, struct decoder *d, const uint8
     for (struct block *b = dc->hash[h]; b; b = b->hnext)
         if (b->host == host && b->code32 == code32) return b;
 
+    if (dc->live_bytes > DCACHE_MAX_BYTES) {
+        /* No block is being executed while one is looked up: safe to free. */
+        dcache_flush(dc);
+        dcache_reap(dc);
+        h = hash_of(host, code32);
+    }
+    /* The page becomes a code page before its bytes are read: from here on
+     * every write to it takes the slow path and drops what is decoded now
+     * (with -smp threads, a write through another vCPU's writable TLB entry
+     * could otherwise land between the decode and the revocation, unseen). */
+    uint32_t page = pa / PAGE_SIZE;
+    bool in_ram = pa < dc->pm->ram_size && page < dc->npages;
+    if (in_ram && !dc->pm->code_pages[page]) {
+        __atomic_store_n(&dc->pm->code_pages[page], 1, __ATOMIC_SEQ_CST);
+        if (dc->on_new_code_page) dc->on_new_code_page(dc->opaque, host - (pa & (PAGE_SIZE - 1)));
+    }
+
     /* Miss: decode up to the end of the page, a block-ending instruction,
      * BLOCK_MAX_INSNS, or an instruction that does not fit. */
     uint32_t to_page_end = PAGE_SIZE - (pa & (PAGE_SIZE - 1));
@@ -147,12 +164,6 @@ struct block *dcache_get(struct decode_cache *dc, struct decoder *d, const uint8
     }
     if (n == 0) return NULL;
 
-    if (dc->live_bytes > DCACHE_MAX_BYTES) {
-        /* No block is being executed while one is looked up: safe to free. */
-        dcache_flush(dc);
-        dcache_reap(dc);
-        h = hash_of(host, code32);
-    }
     struct block *b = malloc(sizeof(*b) + n * sizeof(struct insn));
     if (!b) return NULL;
     b->host = host;
@@ -167,14 +178,9 @@ struct block *dcache_get(struct decode_cache *dc, struct decoder *d, const uint8
     b->hnext = dc->hash[h];
     dc->hash[h] = b;
 
-    uint32_t page = pa / PAGE_SIZE;
-    if (pa < dc->pm->ram_size && page < dc->npages) {
+    if (in_ram) {
         b->pnext = dc->page_head[page];
         dc->page_head[page] = b;
-        if (!dc->pm->code_pages[page]) {
-            dc->pm->code_pages[page] = 1;
-            if (dc->on_new_code_page) dc->on_new_code_page(dc->opaque, host - (pa & (PAGE_SIZE - 1)));
-        }
     } else {
         b->pnext = dc->rom;
         dc->rom = b;

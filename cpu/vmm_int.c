@@ -224,11 +224,13 @@ void vmm_iret(struct vcpu *v, uint32_t opsize)
 
 static void load_flat(struct vcpu *v, int s, uint16_t sel, unsigned dpl, bool code)
 {
-    struct seg_cache *c = &v->seg[s];
-    *c = (struct seg_cache){ .sel = sel, .base = 0, .limit = 0xffffffffu,
-                             .attr = SEG_ATTR_G | SEG_ATTR_DB | SEG_ATTR_P | SEG_ATTR_S | (dpl << 5) |
-                                     (code ? 0xbu : 0x3u) };
-    seg_cache_refresh(c, true);
+    /* What seg_cache_refresh would derive, written at once (this is on every
+     * SYSENTER/SYSEXIT): execute/read accessed code, or read/write accessed
+     * data, 4 GiB from 0 (test: sysenter_exit_segment_caches_are_refreshed). */
+    v->seg[s] = (struct seg_cache){ .sel = sel, .base = 0, .limit = 0xffffffffu,
+                                    .attr = (uint16_t)(SEG_ATTR_G | SEG_ATTR_DB | SEG_ATTR_P | SEG_ATTR_S | (dpl << 5) |
+                                                       (code ? 0xbu : 0x3u)),
+                                    .lo = 0, .hi = 0xffffffffu, .rd = true, .wr = !code };
 }
 
 void vmm_sysenter(struct vcpu *v)

@@ -117,6 +117,14 @@ static void fill(struct vcpu *v, uint32_t lin, int view, const struct walk_resul
     const struct tlb_src src = { w->pde_pa, w->pde, w->pte_pa, w->pte };
     tlb_fill_src(&v->tlb, view, lin & ~0xfffu, (uint8_t *)host, wr, w->global, vcpu_paging(v) ? &src : NULL);
     if (w->large) tlb_note_large(&v->tlb, lin);
+    if (wr && v->m->ncpu > 1) {
+        /* Another vCPU may have made the page a code page since the check
+         * above and revoked write entries before this one was made: look
+         * again after the entry is visible (the decoder marks, fences, then
+         * revokes; one of the two sees the other). */
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (phys_is_code_page(pm, w->pa)) tlb_slot(&v->tlb, view, lin)->tag_w = TLB_TAG_NONE;
+    }
 }
 
 /* Translate for `view` (fills the TLB) or raise #PF with CR2 = lin. */

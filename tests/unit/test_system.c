@@ -6,6 +6,7 @@
 
 #include "cpu/interp.h"
 #include "cpu/msr.h"
+#include "cpu/segment.h"
 #include "cpu/vmm.h"
 #include "devices/iobus.h"
 #include "memory/paging.h"
@@ -608,6 +609,43 @@ Test(system, sysenter_sysexit_round_trip)
     cr_assert_eq(v->r[R_ESP], 0x8f000);
     cr_assert_eq(v->eip, HARNESS_CODE + 4);
     cr_assert_eq(v->exits[EXIT_BT_SYSCALL], 2);
+    harness_free(h);
+}
+
+/* The flat caches SYSENTER/SYSEXIT write directly are what the general
+ * descriptor path derives for the same attributes (seg_cache_refresh). */
+static void assert_refreshed(const struct seg_cache *c)
+{
+    struct seg_cache r = *c;
+    seg_cache_refresh(&r, true);
+    cr_assert_eq(c->base, 0);
+    cr_assert_eq(c->limit, 0xffffffffu);
+    cr_assert_eq(c->lo, r.lo);
+    cr_assert_eq(c->hi, r.hi);
+    cr_assert_eq(c->rd, r.rd);
+    cr_assert_eq(c->wr, r.wr);
+}
+
+Test(system, sysenter_exit_segment_caches_are_refreshed)
+{
+    struct harness *h = sys_new(H_USER32);
+    struct vcpu *v = h->v;
+    v->msr.sysenter_cs = 0x08;
+    v->msr.sysenter_esp = 0x9f000;
+    v->msr.sysenter_eip = HARNESS_CODE + 2;
+    v->r[R_ECX] = 0x8f000;
+    v->r[R_EDX] = HARNESS_CODE + 4;
+    static const uint8_t code[] = { 0x0f, 0x34, 0x0f, 0x35 };
+    cr_assert_eq(sys_run_max(h, code, sizeof(code), 1), HR_TIMEOUT);
+    assert_refreshed(&v->seg[S_CS]);
+    assert_refreshed(&v->seg[S_SS]);
+    cr_assert(v->seg[S_CS].rd && !v->seg[S_CS].wr);
+    cr_assert(v->seg[S_SS].rd && v->seg[S_SS].wr);
+    cr_assert_eq(cpu_step(v), STOP_INSN_LIMIT);
+    assert_refreshed(&v->seg[S_CS]);
+    assert_refreshed(&v->seg[S_SS]);
+    cr_assert_eq(v->seg[S_CS].attr, SEG_ATTR_G | SEG_ATTR_DB | SEG_ATTR_P | SEG_ATTR_S | (3 << 5) | 0xb);
+    cr_assert_eq(v->seg[S_SS].attr, SEG_ATTR_G | SEG_ATTR_DB | SEG_ATTR_P | SEG_ATTR_S | (3 << 5) | 0x3);
     harness_free(h);
 }
 
