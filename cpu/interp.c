@@ -160,6 +160,9 @@ static inline bool jc_page_flushed(uint32_t logged, uint32_t lin)
     return (logged & 1) ? (lin & 0xffc00000u) == (logged & ~1u) : (lin & ~0xfffu) == logged;
 }
 
+/* The jump cache's entry for "no decoded block here" (never run). */
+static struct block jc_crossing;
+
 /* Is jump-cache entry e, stamped when the TLB and the decode cache were at
  * other generations, still what a lookup would find? Not if MOV CR3 has
  * dropped its non-global translation since, if INVLPG hit its linear page
@@ -200,12 +203,13 @@ struct block *cpu_find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *a
     *avail = 0x1000u - (lin & 0xfffu);
     uint64_t drops = dcache_drop_count(m->dcache);
     if (likely(e->b && e->lin == lin && e->code32 == v->code32 && e->view == view)) {
-        if (likely(e->ng_gen == t->ng_gen && e->page_gen == t->page_gen && e->drop_gen == drops)) return e->b;
+        if (likely(e->ng_gen == t->ng_gen && e->page_gen == t->page_gen && e->drop_gen == drops))
+            return e->b != &jc_crossing ? e->b : NULL;
         if (jc_still_valid(v, e, drops)) {
             e->ng_gen = t->ng_gen;
             e->page_gen = t->page_gen;
             e->drop_gen = drops;
-            return e->b;
+            return e->b != &jc_crossing ? e->b : NULL;
         }
         e->b = NULL;
     }
@@ -221,10 +225,15 @@ struct block *cpu_find_block(struct vcpu *v, uint32_t lin, int view, uint32_t *a
     uint64_t flush_gen = dcache_flush_count(m->dcache);
     struct block *b = dcache_get(m->dcache, decoder_of(m), host, pa, *avail, v->eip, v->code32);
     if (m->code_lock) pthread_mutex_unlock(m->code_lock);
-    if (b && all_gen == t->all_gen && flush_gen == v->jc_flush_gen) {
-        n.pa_page = b->pa >> 12;
+    if (all_gen == t->all_gen && flush_gen == v->jc_flush_gen) {
+        /* No block: the first instruction runs uncached (it crosses the
+         * page end). Remembered too, so that a hot instruction straddling
+         * two pages is not looked up and decoded in vain at every turn; the
+         * uncached path fetches and decodes what is there each time, so
+         * this stays right whatever the guest writes. */
+        n.pa_page = pa >> 12;
         n.global = view <= TLB_VIEW_USER && t->view[0] && tlb_is_global(t, view, lin);
-        n.b = b;
+        n.b = b ? b : &jc_crossing;
         *e = n;
     }
     return b;

@@ -23,7 +23,7 @@ enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_COUNT };
 
 /* EFLAGS bits. */
 /* Entries of the per-vCPU jump cache (a power of two; cpu/interp.c). */
-#define JC_ENTRIES 4096
+#define JC_ENTRIES 32768
 
 #define F_CF   0x00000001u
 #define F_FIXED1 0x00000002u /* bit 1 always reads 1 */

@@ -181,3 +181,29 @@ Test(jcache, code_write_drops_its_physical_page)
     cr_assert_eq(lookups(h), n + 1);
     harness_free(h);
 }
+
+/* An instruction straddling the page end has no decoded block (it runs
+ * uncached): the jump cache remembers that too, so the next lookup neither
+ * searches nor decodes again. */
+Test(jcache, an_instruction_crossing_the_page_end_is_remembered)
+{
+    struct harness *h = setup();
+    struct vcpu *v = h->v;
+    const uint8_t mov[] = { 0xb8, 0x11, 0x22, 0x33, 0x44 }; /* mov eax, 0x44332211 at 0x40ffe */
+    harness_poke(h, 0x40ffe, mov, sizeof(mov));
+    map(h, 0x70000, 0x40000, G);
+    map(h, 0x71000, 0x41000, G);
+    uint32_t avail;
+    uint64_t n = lookups(h);
+    cr_assert_null(cpu_find_block(v, 0x70ffe, TLB_VIEW_SUP, &avail));
+    cr_assert_eq(avail, 2);
+    cr_assert_eq(lookups(h), n + 1);
+    cr_assert_null(cpu_find_block(v, 0x70ffe, TLB_VIEW_SUP, &avail));
+    cr_assert_eq(avail, 2);
+    cr_assert_eq(lookups(h), n + 1, "looked up again");
+    /* INVLPG of its page forgets it, as any other entry. */
+    tlb_flush_page(&v->tlb, 0x70000);
+    cr_assert_null(cpu_find_block(v, 0x70ffe, TLB_VIEW_SUP, &avail));
+    cr_assert_eq(lookups(h), n + 2);
+    harness_free(h);
+}
