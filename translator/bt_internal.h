@@ -81,6 +81,7 @@ struct tb {
     uint16_t n;          /* guest instructions */
     uint16_t bytes;      /* guest bytes covered */
     bool dead;
+    bool global;         /* last entered in the ijc through a global page (kept across MOV CR3) */
     uint8_t *code;       /* entry point */
     struct tb *hnext;    /* hash chain */
     struct tb *pnext;    /* TBs of the same RAM page */
@@ -143,15 +144,18 @@ struct bt_vcpu {
 
     /* Jump cache probed by translated code at indirect and cross-page exits
      * (flat CS only, so EIP == linear address): empty slots point at
-     * `nothing`, whose key never matches. Emptied whenever the TLB is
-     * flushed (v->tlb.flushes moved: MOV CR3, INVLPG, paging changes), so a
-     * hit needs no page-mapping check. */
-    uint64_t seen_tlb_flushes;
+     * `nothing`, whose key never matches. A hit needs no page-mapping
+     * check, so the dispatcher drops what each TLB flush dropped before
+     * anything probes it (ijc_resync, as the interpreter's jump cache
+     * does): MOV CR3 the entries entered through non-global pages, INVLPG
+     * its page's (the 4096 slots a 4 KiB page's EIPs index), a full TLB
+     * flush everything. */
+    uint64_t seen_tlb_flushes, seen_all_gen, seen_ng_gen, seen_page_gen;
     struct tb nothing;
     struct tb *ijc[BT_IJC_SIZE];
-    /* The slots filled since the last emptying, so that emptying (at every
-     * INVLPG and MOV CR3) touches only those rather than all 64 Ki slots;
-     * past BT_IJC_LOG_MAX the whole table is reset. */
+    /* The slots filled with non-global entries since the last MOV CR3, so
+     * that it touches only those rather than all 64 Ki slots; past
+     * BT_IJC_LOG_MAX it sweeps the table. */
     uint32_t ijc_used;
     uint16_t ijc_log[BT_IJC_LOG_MAX];
 };

@@ -64,24 +64,73 @@ static unsigned hash_of(const uint8_t *host, uint32_t eip, uint32_t mode)
 
 static unsigned jc_of(uint32_t lin) { return (lin ^ (lin >> BT_JC_BITS)) & ((1u << BT_JC_BITS) - 1); }
 
-static void ijc_clear(struct bt_vcpu *bt)
+static void ijc_seen(struct bt_vcpu *bt)
 {
-    if (bt->ijc_used <= BT_IJC_LOG_MAX) {
-        for (uint32_t i = 0; i < bt->ijc_used; i++) bt->ijc[bt->ijc_log[i]] = &bt->nothing;
-    } else {
-        for (unsigned i = 0; i < BT_IJC_SIZE; i++) bt->ijc[i] = &bt->nothing;
-    }
-    bt->ijc_used = 0;
-    bt->seen_tlb_flushes = bt->v->tlb.flushes;
+    const struct tlb *t = &bt->v->tlb;
+    bt->seen_tlb_flushes = t->flushes;
+    bt->seen_all_gen = t->all_gen;
+    bt->seen_ng_gen = t->ng_gen;
+    bt->seen_page_gen = t->page_gen;
 }
 
-static void ijc_set(struct bt_vcpu *bt, uint32_t lin, struct tb *tb)
+static void ijc_clear(struct bt_vcpu *bt)
+{
+    for (unsigned i = 0; i < BT_IJC_SIZE; i++) bt->ijc[i] = &bt->nothing;
+    bt->ijc_used = 0;
+    ijc_seen(bt);
+}
+
+/* Drop the entries whose TB lies in the linear range [lo, lo + len). */
+static void ijc_drop_range(struct bt_vcpu *bt, uint32_t lo, uint32_t len)
+{
+    /* A 4 KiB page's EIPs index 4096 consecutive slots; larger: all. */
+    uint32_t first = len <= 0x1000u ? lo & (BT_IJC_SIZE - 1) : 0, n = len <= 0x1000u ? len : BT_IJC_SIZE;
+    for (uint32_t i = first; i < first + n; i++) {
+        struct tb *t = bt->ijc[i];
+        if (t != &bt->nothing && t->eip - lo < len) bt->ijc[i] = &bt->nothing;
+    }
+}
+
+/* Bring the ijc up to date with the TLB flushes since it was last looked
+ * at (see bt_internal.h). */
+static void ijc_resync(struct bt_vcpu *bt)
+{
+    const struct tlb *t = &bt->v->tlb;
+    if (t->all_gen != bt->seen_all_gen || t->page_gen - bt->seen_page_gen > TLB_PAGE_LOG) {
+        ijc_clear(bt);
+        return;
+    }
+    if (t->ng_gen != bt->seen_ng_gen) {
+        if (bt->ijc_used <= BT_IJC_LOG_MAX) {
+            for (uint32_t k = 0; k < bt->ijc_used; k++) {
+                struct tb **e = &bt->ijc[bt->ijc_log[k]];
+                if (!(*e)->global) *e = &bt->nothing;
+            }
+        } else {
+            for (unsigned i = 0; i < BT_IJC_SIZE; i++)
+                if (!bt->ijc[i]->global) bt->ijc[i] = &bt->nothing;
+        }
+        bt->ijc_used = 0;
+    }
+    for (uint64_t g = bt->seen_page_gen; g != t->page_gen; g++) {
+        uint32_t p = t->page_log[g % TLB_PAGE_LOG];
+        if (p & 1) ijc_drop_range(bt, p & ~1u, 0x400000u);
+        else ijc_drop_range(bt, p, 0x1000u);
+    }
+    ijc_seen(bt);
+}
+
+static void ijc_set(struct bt_vcpu *bt, uint32_t lin, struct tb *tb, bool global)
 {
     uint16_t slot = (uint16_t)(lin & (BT_IJC_SIZE - 1));
-    if (bt->ijc[slot] == &bt->nothing) {
+    struct tb *old = bt->ijc[slot];
+    /* Logged once while non-global: a slot whose entry is already
+     * non-global is in the log since the last MOV CR3. */
+    if (!global && (old == &bt->nothing || old->global)) {
         if (bt->ijc_used < BT_IJC_LOG_MAX) bt->ijc_log[bt->ijc_used] = slot;
         if (bt->ijc_used <= BT_IJC_LOG_MAX) bt->ijc_used++;
     }
+    tb->global = global;
     bt->ijc[slot] = tb;
 }
 
@@ -206,7 +255,6 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->nothing.dead = true;
     const char *no_goto = getenv("BT86_BT_NO_GOTO"); /* before/after measurements of bt_goto.c */
     bt->no_goto = no_goto && *no_goto == '1';
-    bt->ijc_used = BT_IJC_LOG_MAX + 1; /* the first emptying fills every slot */
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
     pthread_mutex_init(&bt->inv_lock, NULL);
@@ -268,7 +316,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     bt->st.dispatches++;
     v->insn_eip = v->eip; /* a fetch fault belongs to this EIP */
     if (drain_invalidations(bt)) from = NULL; /* (a killed TB is no chaining source: from->tb->dead) */
-    if (v->tlb.flushes != bt->seen_tlb_flushes) ijc_clear(bt);
+    if (v->tlb.flushes != bt->seen_tlb_flushes) ijc_resync(bt);
     if (sync_dcache(bt)) from = NULL;
     if (v->tlb.mask != bt->tlb_mask) { /* the TLB was resized: the probes' masks are stale */
         flush_all(bt);
@@ -335,7 +383,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         }
         bt->jc[jc_of(lin)] = tb;
     }
-    if (tb->mode & MODE_FLAT_CS) ijc_set(bt, lin, tb);
+    if (tb->mode & MODE_FLAT_CS) ijc_set(bt, lin, tb, view <= TLB_VIEW_USER && tlb_is_global(&v->tlb, view, lin));
     /* Chain the direct jump we came from (same page, same mode, both alive). */
     if (from && !from->tb->dead && from->target == tb->eip && from->tb->mode == tb->mode &&
         ((uintptr_t)from->tb->host >> 12) == ((uintptr_t)tb->host >> 12)) {

@@ -746,3 +746,52 @@ Test(bt, table_lookups_predict_their_page)
     cr_assert_geq(predicting, 1); /* the store */
     pair_free(&p);
 }
+
+/* The indirect-jump cache across TLB flushes follows the TLB, as the
+ * interpreter's lookups do: MOV CR3 keeps the entry of a global page (the
+ * TLB keeps its stale translation), drops a non-global one (the new code is
+ * seen), INVLPG drops its page's. Two routines at linear 0x70000 (global)
+ * and 0x71000 (not), each remapped to other code without a flush:
+ *   mov esi, 0x70000 ; call esi ; mov esi, 0x71000 ; call esi
+ *   mov dword [pte 0x70], 0x61103 ; mov dword [pte 0x71], 0x63003
+ *   mov eax, cr3 ; mov cr3, eax
+ *   mov esi, 0x70000 ; call esi ; mov edi, ebx
+ *   mov esi, 0x71000 ; call esi ; mov edx, ecx
+ *   invlpg [0x70000] ; mov esi, 0x70000 ; call esi ; hlt */
+static void ijc_mappings(struct harness *h)
+{
+    static const uint8_t r60[] = { 0xbb, 0x11, 0, 0, 0, 0xc3 }, r61[] = { 0xbb, 0x22, 0, 0, 0, 0xc3 };
+    static const uint8_t r62[] = { 0xb9, 0x33, 0, 0, 0, 0xc3 }, r63[] = { 0xb9, 0x44, 0, 0, 0, 0xc3 };
+    harness_poke(h, 0x60000, r60, sizeof(r60));
+    harness_poke(h, 0x61000, r61, sizeof(r61));
+    harness_poke(h, 0x62000, r62, sizeof(r62));
+    harness_poke(h, 0x63000, r63, sizeof(r63));
+    h->v->cr4 |= CR4_PGE;
+    enable_paging(h);
+    harness_write32(h, 0x31000 + 4 * 0x70, 0x60000 | 0x100 | 3);
+    harness_write32(h, 0x31000 + 4 * 0x71, 0x62000 | 3);
+}
+
+Test(bt, indirect_jump_cache_follows_tlb_flushes)
+{
+    static const uint8_t code[] = {
+        0xbe, 0x00, 0x00, 0x07, 0x00, 0xff, 0xd6, 0xbe, 0x00, 0x10, 0x07, 0x00, 0xff, 0xd6,
+        0xc7, 0x05, 0xc0, 0x11, 0x03, 0x00, 0x03, 0x11, 0x06, 0x00,
+        0xc7, 0x05, 0xc4, 0x11, 0x03, 0x00, 0x03, 0x30, 0x06, 0x00,
+        0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8,
+        0xbe, 0x00, 0x00, 0x07, 0x00, 0xff, 0xd6, 0x89, 0xdf,
+        0xbe, 0x00, 0x10, 0x07, 0x00, 0xff, 0xd6, 0x89, 0xca,
+        0x0f, 0x01, 0x3d, 0x00, 0x00, 0x07, 0x00, 0xbe, 0x00, 0x00, 0x07, 0x00, 0xff, 0xd6, 0xf4,
+    };
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    ijc_mappings(p.hi);
+    ijc_mappings(p.hb);
+    run_pair(&p, 1000000); /* (a small limit makes every block return to the dispatcher) */
+    compare(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EDI], 0x11); /* global: the old translation survived MOV CR3 */
+    cr_assert_eq(v->r[R_EDX], 0x44); /* non-global: walked afresh */
+    cr_assert_eq(v->r[R_EBX], 0x22); /* INVLPG */
+    pair_free(&p);
+}
