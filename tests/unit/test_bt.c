@@ -13,6 +13,7 @@
 #include "cpu/decode_cache.h"
 #include "cpu/interp.h"
 #include "cpu/segment.h"
+#include "bt_pair.h"
 #include "harness.h"
 #include "memory/tlb.h"
 #include "translator/bt.h"
@@ -89,9 +90,6 @@ static const uint8_t code_cr3[] = {
 };
 /* clang-format on */
 
-struct pair {
-    struct harness *hi, *hb; /* interpreter, translator */
-};
 
 static uint32_t seed_state = 12345;
 static uint32_t rnd(void)
@@ -103,75 +101,22 @@ static uint32_t rnd(void)
 /* Same code, registers, flags and data in both machines. */
 static void pair_init(struct pair *p, enum harness_mode mode, const uint8_t *code, size_t len)
 {
-    p->hi = harness_new(mode);
-    p->hb = harness_new(mode);
-    cr_assert(p->hi && p->hb);
+    bt_pair_setup(p, mode, code, len);
     seed_state = 12345;
     uint8_t data[0x200];
     for (size_t i = 0; i < sizeof(data); i++) data[i] = (uint8_t)rnd();
-    struct harness *hs[2] = { p->hi, p->hb };
-    for (int k = 0; k < 2; k++) {
-        struct harness *h = hs[k];
-        struct vcpu *v = h->v;
-        harness_poke(h, HARNESS_DATA, data, sizeof(data));
-        harness_poke(h, HARNESS_CODE, code, len);
-        uint32_t s = 777;
-        for (int r = 0; r < 8; r++) {
-            s = s * 2654435761u + 1;
-            if (r != R_ESP) v->r[r] = s;
-        }
-        v->eflags = F_FIXED1 | F_CF | F_AF;
-        v->eip = HARNESS_CODE;
-    }
-}
-
-static void pair_free(struct pair *p)
-{
-    bt_vcpu_free(p->hb->v);
-    harness_free(p->hi);
-    harness_free(p->hb);
-}
-
-static void compare_range(struct pair *p, uint32_t pa, uint32_t len)
-{
-    static uint8_t a[0x2000], b[0x2000];
-    cr_assert(len <= sizeof(a));
-    harness_peek(p->hi, pa, a, len);
-    harness_peek(p->hb, pa, b, len);
-    for (uint32_t i = 0; i < len; i++)
-        cr_assert_eq(a[i], b[i], "memory at %#x: interp %#x, bt %#x", pa + i, a[i], b[i]);
+    harness_poke(p->hi, HARNESS_DATA, data, sizeof(data));
+    harness_poke(p->hb, HARNESS_DATA, data, sizeof(data));
 }
 
 /* Everything architectural the snippets can touch. */
 static void compare(struct pair *p)
 {
-    struct vcpu *a = p->hi->v, *b = p->hb->v;
-    for (int r = 0; r < 8; r++) cr_assert_eq(a->r[r], b->r[r], "reg %d: interp %#x, bt %#x", r, a->r[r], b->r[r]);
-    cr_assert_eq(a->eip, b->eip, "eip: interp %#x, bt %#x", a->eip, b->eip);
-    cr_assert_eq(a->eflags, b->eflags, "eflags: interp %#x, bt %#x", a->eflags, b->eflags);
-    cr_assert_eq(a->icount, b->icount, "icount: interp %lu, bt %lu", (unsigned long)a->icount, (unsigned long)b->icount);
-    cr_assert_eq(a->cr2, b->cr2);
-    cr_assert_eq(a->halted, b->halted);
-    cr_assert_eq(a->stop, b->stop);
-    for (int i = 0; i < 32; i++) cr_assert_eq(a->exceptions[i], b->exceptions[i], "exceptions[%d]", i);
-    compare_range(p, HARNESS_DATA, 0x1000);
-    compare_range(p, HARNESS_STACK - 0x100, 0x200);
-    compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
-    compare_range(p, HARNESS_CODE, 0x100);
-}
-
-static void run_pair(struct pair *p, uint64_t max)
-{
-    enum vcpu_stop si = cpu_run(p->hi->v, max);
-    enum vcpu_stop sb = bt_run(p->hb->v, max);
-    cr_assert_eq(si, sb, "stop: interp %d, bt %d", si, sb);
-}
-
-static struct bt_stats stats(struct pair *p)
-{
-    struct bt_stats s;
-    bt_get_stats(p->hb->v, &s);
-    return s;
+    bt_pair_compare_state(p);
+    bt_pair_compare_range(p, HARNESS_DATA, 0x1000);
+    bt_pair_compare_range(p, HARNESS_STACK - 0x100, 0x200);
+    bt_pair_compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
+    bt_pair_compare_range(p, HARNESS_CODE, 0x100);
 }
 
 /* The halt stub of vector n (the HLT was executed: EIP is one past it). */
@@ -181,49 +126,49 @@ Test(bt, alu_mov_flags_all_forms)
 {
     struct pair p;
     pair_init(&p, H_PROT32, code_alu, sizeof(code_alu));
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     cr_assert_eq(p.hb->v->stop, STOP_HALT_FOREVER);
     cr_assert_eq(p.hb->v->eip, HARNESS_CODE + sizeof(code_alu));
-    struct bt_stats s = stats(&p);
+    struct bt_stats s = bt_pair_stats(&p);
     cr_assert_gt(s.native, 40, "most of the snippet should be native (%lu)", (unsigned long)s.native);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt, alu_user_mode)
 {
     struct pair p;
     pair_init(&p, H_USER32, code_alu, sizeof(code_alu));
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     /* HLT at CPL 3 is #GP(0): both went to the stub. */
     cr_assert_eq(p.hb->v->exceptions[EXC_GP], 1);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt, calls_returns_indirect_jumps)
 {
     struct pair p;
     pair_init(&p, H_PROT32, code_calls, sizeof(code_calls));
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     cr_assert_eq(p.hb->v->r[R_ESI], 1111);
     cr_assert_eq(p.hb->v->r[R_EAX], 0x11223344);
     cr_assert_eq(p.hb->v->r[R_EBP], HARNESS_STACK);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt, hot_loop_is_chained)
 {
     struct pair p;
     pair_init(&p, H_PROT32, code_loop, sizeof(code_loop));
-    run_pair(&p, 1000000);
+    bt_pair_run(&p, 1000000);
     compare(&p);
-    struct bt_stats s = stats(&p);
+    struct bt_stats s = bt_pair_stats(&p);
     cr_assert_geq(s.chains, 1);
     cr_assert_lt(s.dispatches, 20, "the loop should not return to the dispatcher (%lu)", (unsigned long)s.dispatches);
     cr_assert_eq(p.hb->v->icount, 3 + 5 * 1000 + 1);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt, exact_instruction_limit)
@@ -233,13 +178,13 @@ Test(bt, exact_instruction_limit)
     /* Uneven steps that end inside blocks. */
     uint64_t steps[] = { 1, 2, 7, 1234, 3, 64, 65, 1, 999 };
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        run_pair(&p, steps[i]);
+        bt_pair_run(&p, steps[i]);
         cr_assert_eq(p.hb->v->stop, STOP_INSN_LIMIT);
         compare(&p);
     }
-    run_pair(&p, 0);
+    bt_pair_run(&p, 0);
     compare(&p);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* Identity-map the first 4 MiB with 4 KiB pages, page 0x50 not present. */
@@ -260,7 +205,7 @@ Test(bt, page_fault_on_load_inside_block)
     pair_init(&p, H_PROT32, code_pf, sizeof(code_pf));
     enable_paging(p.hi);
     enable_paging(p.hb);
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->exceptions[EXC_PF], 1);
@@ -272,7 +217,7 @@ Test(bt, page_fault_on_load_inside_block)
     cr_assert_eq(v->icount, 4 + 1);                          /* 4 retired + HLT in the stub */
     /* The pushed EFLAGS hold CMP 1,2's flags (CF SF AF PF set). */
     cr_assert_eq(harness_stack(p.hb, 3) & F_ARITH, F_CF | F_SF | F_AF | F_PF);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt, page_fault_on_store_inside_block)
@@ -281,7 +226,7 @@ Test(bt, page_fault_on_store_inside_block)
     pair_init(&p, H_PROT32, code_pfw, sizeof(code_pfw));
     enable_paging(p.hi);
     enable_paging(p.hb);
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->exceptions[EXC_PF], 1);
@@ -290,7 +235,7 @@ Test(bt, page_fault_on_store_inside_block)
     cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE + 8); /* the faulting MOV */
     /* Nothing of the 4-byte store reached the present page 0x51000. */
     cr_assert_eq(harness_read32(p.hb, 0x51000), harness_read32(p.hi, 0x51000));
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* Two address spaces: the low 4 MiB identity-mapped in both, linear 0x400000
@@ -315,37 +260,37 @@ Test(bt, cr3_switch_drops_stale_jump_targets)
     pair_init(&p, H_PROT32, code_cr3, sizeof(code_cr3));
     two_address_spaces(p.hi);
     two_address_spaces(p.hb);
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->r[R_ESI], 1);
     cr_assert_eq(v->r[R_EDI], 2);
     cr_assert_eq(v->r[R_EBP], 1);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt, divide_error_inside_block)
 {
     struct pair p;
     pair_init(&p, H_PROT32, code_de, sizeof(code_de));
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     cr_assert_eq(p.hb->v->exceptions[EXC_DE], 1);
     cr_assert_eq(harness_stack(p.hb, 0), HARNESS_CODE + 12); /* the DIV */
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt, self_modifying_code)
 {
     struct pair p;
     pair_init(&p, H_PROT32, code_smc, sizeof(code_smc));
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->r[R_EAX] & 0xff, 2);  /* last MOV EAX was the patched one */
     cr_assert_eq(v->r[R_EDX], 51 + 2 * 49); /* 51 iterations before the patch took effect */
-    cr_assert_geq(stats(&p).invalidated, 2);
-    pair_free(&p);
+    cr_assert_geq(bt_pair_stats(&p).invalidated, 2);
+    bt_pair_free(&p);
 }
 
 Test(bt, self_modifying_next_instruction)
@@ -355,10 +300,10 @@ Test(bt, self_modifying_next_instruction)
     static const uint8_t code[] = { 0xc6, 0x05, 0x08, 0x00, 0x01, 0x00, 0x42, 0xb0, 0x11, 0xf4 };
     struct pair p;
     pair_init(&p, H_PROT32, code, sizeof(code));
-    run_pair(&p, 100);
+    bt_pair_run(&p, 100);
     compare(&p);
     cr_assert_eq(p.hb->v->r[R_EAX] & 0xff, 0x42);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt, decode_cache_flush_drops_translations)
@@ -379,7 +324,7 @@ Test(bt, decode_cache_flush_drops_translations)
     memcpy(code + 0x1100, f, sizeof(f));
     struct pair p;
     pair_init(&p, H_PROT32, code, sizeof(code));
-    run_pair(&p, 1000);
+    bt_pair_run(&p, 1000);
     compare(&p);
     cr_assert_eq(p.hb->v->r[R_EAX], 1);
     struct harness *hs[2] = { p.hi, p.hb };
@@ -388,10 +333,10 @@ Test(bt, decode_cache_flush_drops_translations)
         hs[k]->v->halted = 0;
         hs[k]->v->eip = HARNESS_CODE + 6;
     }
-    run_pair(&p, 1000);
+    bt_pair_run(&p, 1000);
     compare(&p);
     cr_assert_eq(p.hb->v->r[R_EAX], 2);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* --- regressions found by the lockstep fuzzer (tests/fuzz) --- */
@@ -405,10 +350,10 @@ Test(bt, imul_leaves_sf_zf_af_pf_as_the_interpreter_does)
     pair_init(&p, H_PROT32, code, sizeof(code));
     enable_paging(p.hi);
     enable_paging(p.hb);
-    run_pair(&p, 1000);
+    bt_pair_run(&p, 1000);
     compare(&p); /* the PUSHFD image and the #PF frame's EFLAGS included */
     cr_assert_eq(p.hb->v->exceptions[EXC_PF], 1);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* cmp eax, ebx ; mov ecx, [0x20000] ; mov edx, [0x50010] (#PF) ; cmp eax, ecx:
@@ -436,12 +381,12 @@ static void dead_flags_fault(bool warm)
     enable_paging(p.hb);
     p.hi->v->r[R_EAX] = p.hb->v->r[R_EAX] = 1;
     p.hi->v->r[R_EBX] = p.hb->v->r[R_EBX] = 2;
-    run_pair(&p, 1000);
+    bt_pair_run(&p, 1000);
     compare(&p);
     cr_assert_eq(p.hb->v->exceptions[EXC_PF], 1);
     cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE + (warm ? sizeof(warmup) : 0) + 8);
     cr_assert_eq(harness_stack(p.hb, 3) & F_ARITH, F_CF | F_SF | F_AF | F_PF);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt, flags_exact_at_a_fault_after_a_dead_flags_access) { dead_flags_fault(true); }
@@ -466,11 +411,11 @@ Test(bt, flags_restored_at_an_indirect_exit)
     p.hi->v->r[R_EAX] = p.hb->v->r[R_EAX] = 1;
     p.hi->v->r[R_EBX] = p.hb->v->r[R_EBX] = 2;
     p.hi->v->eip = p.hb->v->eip = HARNESS_CODE;
-    run_pair(&p, 1000);
+    bt_pair_run(&p, 1000);
     compare(&p);
     cr_assert_eq(p.hb->v->eip, HARNESS_CODE + 0x104);
     cr_assert_eq(p.hb->v->r[R_EBX] & 0xff, 1); /* CF of CMP 1, 2 survived INC */
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt, sign_extensions_follow_the_operand_size)
@@ -482,10 +427,10 @@ Test(bt, sign_extensions_follow_the_operand_size)
     struct pair p;
     pair_init(&p, H_PROT32, code, sizeof(code));
     p.hi->v->r[R_EAX] = p.hb->v->r[R_EAX] = 0x12345678;
-    run_pair(&p, 1000);
+    bt_pair_run(&p, 1000);
     compare(&p);
     cr_assert_eq(p.hb->v->r[R_EAX], 0xff80);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* --- interrupts reaching a chained loop --- */
@@ -522,7 +467,7 @@ Test(bt, interrupt_reaches_chained_loop)
         hs[k]->v->eflags |= F_IF;
         hs[k]->v->r[R_EAX] = 0;
     }
-    run_pair(&p, 10000000);
+    bt_pair_run(&p, 10000000);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->stop, STOP_HALT_FOREVER);
@@ -531,8 +476,8 @@ Test(bt, interrupt_reaches_chained_loop)
     /* Taken at the first block boundary after the third poll. */
     cr_assert_geq(v->r[R_EAX], 3 * 4096 / 3 - 3);
     cr_assert_lt(v->r[R_EAX], 3 * 4096 / 3 + 3);
-    cr_assert_gt(stats(&p).chains, 0);
-    pair_free(&p);
+    cr_assert_gt(bt_pair_stats(&p).chains, 0);
+    bt_pair_free(&p);
 }
 
 /* --- code cache flush --- */
@@ -559,12 +504,12 @@ Test(bt, code_cache_flush_when_full)
     bt_set_cache_size(64 * 1024);
     struct pair p;
     pair_init(&p, H_PROT32, code, n);
-    run_pair(&p, 1000000);
+    bt_pair_run(&p, 1000000);
     bt_set_cache_size(32u << 20);
     compare(&p);
     cr_assert_eq(p.hb->v->r[R_EAX], p.hi->v->r[R_EAX]);
-    cr_assert_geq(stats(&p).flushes, 2);
-    pair_free(&p);
+    cr_assert_geq(bt_pair_stats(&p).flushes, 2);
+    bt_pair_free(&p);
 }
 
 Test(bt, sixteen_bit_code_runs_interpreted)
@@ -577,11 +522,11 @@ Test(bt, sixteen_bit_code_runs_interpreted)
     p.hi->v->seg[S_CS].base = p.hb->v->seg[S_CS].base = HARNESS_CODE;
     seg_cache_refresh(&p.hi->v->seg[S_CS], true);
     seg_cache_refresh(&p.hb->v->seg[S_CS], true);
-    run_pair(&p, 1000);
+    bt_pair_run(&p, 1000);
     compare(&p);
     cr_assert_eq(p.hb->v->r[R_ECX] & 0xffff, (0x1234 + p.hb->v->r[R_EBX]) & 0xffff);
-    cr_assert_eq(stats(&p).tbs, 0);
-    pair_free(&p);
+    cr_assert_eq(bt_pair_stats(&p).tbs, 0);
+    bt_pair_free(&p);
 }
 
 /* The guest remaps its own code page without flushing the TLB, then a data
@@ -624,12 +569,12 @@ Test(bt, stale_code_translation_follows_the_interpreter)
     stale_code_mapping(p.hi);
     stale_code_mapping(p.hb);
     cr_assert_eq(tlb_slot(&p.hb->v->tlb, 0, p.hb->v->r[R_EDI]), tlb_slot(&p.hb->v->tlb, 0, HARNESS_CODE));
-    run_pair(&p, 1000);
+    bt_pair_run(&p, 1000);
     compare(&p);
-    compare_range(&p, 0x31000, 0x100);
+    bt_pair_compare_range(&p, 0x31000, 0x100);
     cr_assert_eq(p.hb->v->r[R_EBX], 2);    /* L1 ran twice from the old page */
     cr_assert_eq(p.hb->v->r[R_ESI], 0x66); /* `done` came from the new one */
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* One-operand MUL/IMUL run natively: CF and OF from the product, SF ZF AF PF
@@ -648,12 +593,12 @@ Test(bt, one_operand_mul_keeps_sf_zf_af_pf)
     enable_paging(p.hb);
     struct vcpu *v = p.hb->v;
     uint32_t a = v->r[R_EAX], b = v->r[R_EBX], c = v->r[R_ECX], d = a - b;
-    run_pair(&p, 1000);
+    bt_pair_run(&p, 1000);
     compare(&p); /* the PUSHFD images and the #PF frame's EFLAGS included */
     cr_assert_eq(v->exceptions[EXC_PF], 1);
     /* Only the HLTs (after the MOV, in the #PF stub) call the interpreter:
      * the PUSHFDs are inline at CPL 0 (adaptive translation). */
-    cr_assert_eq(stats(&p).fallback, 2, "fallbacks %lu", (unsigned long)stats(&p).fallback);
+    cr_assert_eq(bt_pair_stats(&p).fallback, 2, "fallbacks %lu", (unsigned long)bt_pair_stats(&p).fallback);
     /* The first PUSHFD (4 pushes and the #PF frame above it): CMP's SF ZF AF PF, MUL's CF OF. */
     uint64_t prod = (uint64_t)a * c;
     uint32_t want = (d >> 31 ? F_SF : 0) | (d == 0 ? F_ZF : 0) | ((a ^ b ^ d) & 0x10 ? F_AF : 0) |
@@ -661,7 +606,7 @@ Test(bt, one_operand_mul_keeps_sf_zf_af_pf)
     uint32_t esp0 = HARNESS_STACK;
     cr_assert_eq(harness_read32(p.hb, esp0 - 4) & F_ARITH, want, "pushed %#x, want %#x",
                  harness_read32(p.hb, esp0 - 4) & F_ARITH, want);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* A memory operand with the address of the previous probe reuses it (no
@@ -689,14 +634,14 @@ Test(bt, same_address_reuses_the_probe)
         enable_paging(p.hi);
         enable_paging(p.hb);
         for (int i = 0; i < 200 && !p.hb->v->halted; i++) {
-            run_pair(&p, step);
+            bt_pair_run(&p, step);
             compare(&p);
-            compare_range(&p, 0x20100, 0x200);
+            bt_pair_compare_range(&p, 0x20100, 0x200);
         }
         cr_assert(p.hb->v->halted);
         cr_assert_eq(p.hb->v->r[R_EDI], 0);
-        if (step >= 40) cr_assert_geq(stats(&p).probes_reused, 3); /* (shorter limits run it interpreted) */
-        pair_free(&p);
+        if (step >= 40) cr_assert_geq(bt_pair_stats(&p).probes_reused, 3); /* (shorter limits run it interpreted) */
+        bt_pair_free(&p);
     }
 }
 
@@ -723,11 +668,11 @@ Test(bt, table_lookups_predict_their_page)
     pair_init(&p, H_PROT32, code, sizeof(code));
     enable_paging(p.hi);
     enable_paging(p.hb);
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
-    compare_range(&p, 0x21000, 0x1000);
-    compare_range(&p, 0x22000, 0x1000);
-    compare_range(&p, 0x60000, 0x1000);
+    bt_pair_compare_range(&p, 0x21000, 0x1000);
+    bt_pair_compare_range(&p, 0x22000, 0x1000);
+    bt_pair_compare_range(&p, 0x60000, 0x1000);
     struct vcpu *v = p.hb->v;
     cr_assert(v->halted);
     cr_assert_eq(v->r[R_ECX], 0);
@@ -744,7 +689,7 @@ Test(bt, table_lookups_predict_their_page)
     }
     cr_assert_geq(stopped, 1);    /* the alternating load */
     cr_assert_geq(predicting, 1); /* the store */
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* The indirect-jump cache across TLB flushes follows the TLB, as the
@@ -787,11 +732,11 @@ Test(bt, indirect_jump_cache_follows_tlb_flushes)
     pair_init(&p, H_PROT32, code, sizeof(code));
     ijc_mappings(p.hi);
     ijc_mappings(p.hb);
-    run_pair(&p, 1000000); /* (a small limit makes every block return to the dispatcher) */
+    bt_pair_run(&p, 1000000); /* (a small limit makes every block return to the dispatcher) */
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->r[R_EDI], 0x11); /* global: the old translation survived MOV CR3 */
     cr_assert_eq(v->r[R_EDX], 0x44); /* non-global: walked afresh */
     cr_assert_eq(v->r[R_EBX], 0x22); /* INVLPG */
-    pair_free(&p);
+    bt_pair_free(&p);
 }

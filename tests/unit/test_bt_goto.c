@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cpu/interp.h"
+#include "bt_pair.h"
 #include "harness.h"
 #include "translator/bt.h"
 #include "translator/bt_internal.h"
@@ -132,9 +133,6 @@ static const uint8_t code_smc[] = {
 #define HANDLER (HARNESS_CODE + 0x100)
 #define IRQ_HANDLER (HARNESS_CODE + 0x140)
 
-struct pair {
-    struct harness *hi, *hb; /* interpreter, translator */
-};
 
 /* An interrupt gate (DPL 3) for vector n to 0x08:off. */
 static void set_gate(struct harness *h, int n, uint32_t off)
@@ -147,14 +145,11 @@ static void set_gate(struct harness *h, int n, uint32_t off)
  * enter the handler at HANDLER. */
 static void pair_init(struct pair *p, const uint8_t *code, size_t len)
 {
-    p->hi = harness_new(H_USER32);
-    p->hb = harness_new(H_USER32);
-    cr_assert(p->hi && p->hb);
+    bt_pair_setup(p, H_USER32, code, len);
     struct harness *hs[2] = { p->hi, p->hb };
     for (int k = 0; k < 2; k++) {
         struct harness *h = hs[k];
         struct vcpu *v = h->v;
-        harness_poke(h, HARNESS_CODE, code, len);
         set_gate(h, 0x80, HANDLER);
         set_gate(h, 0x40, IRQ_HANDLER);
         v->msr.sysenter_cs = 0x08;
@@ -163,59 +158,18 @@ static void pair_init(struct pair *p, const uint8_t *code, size_t len)
         for (int r = 0; r < 8; r++)
             if (r != R_ESP) v->r[r] = 0x1000u * (uint32_t)r + 7;
         v->eflags = F_FIXED1 | F_IF;
-        v->eip = HARNESS_CODE;
     }
-}
-
-static void pair_free(struct pair *p)
-{
-    bt_vcpu_free(p->hb->v);
-    harness_free(p->hi);
-    harness_free(p->hb);
-}
-
-static void compare_range(struct pair *p, uint32_t pa, uint32_t len)
-{
-    static uint8_t a[0x1000], b[0x1000];
-    cr_assert(len <= sizeof(a));
-    harness_peek(p->hi, pa, a, len);
-    harness_peek(p->hb, pa, b, len);
-    for (uint32_t i = 0; i < len; i++)
-        cr_assert_eq(a[i], b[i], "memory at %#x: interp %#x, bt %#x", pa + i, a[i], b[i]);
 }
 
 static void compare(struct pair *p)
 {
     struct vcpu *a = p->hi->v, *b = p->hb->v;
-    for (int r = 0; r < 8; r++) cr_assert_eq(a->r[r], b->r[r], "reg %d: interp %#x, bt %#x", r, a->r[r], b->r[r]);
-    cr_assert_eq(a->eip, b->eip, "eip: interp %#x, bt %#x", a->eip, b->eip);
-    cr_assert_eq(a->eflags, b->eflags, "eflags: interp %#x, bt %#x", a->eflags, b->eflags);
-    cr_assert_eq(a->icount, b->icount, "icount: interp %lu, bt %lu", (unsigned long)a->icount,
-                 (unsigned long)b->icount);
-    cr_assert_eq(a->cpl, b->cpl);
-    for (int s = 0; s < S_COUNT; s++) cr_assert_eq(a->seg[s].sel, b->seg[s].sel, "segment %d", s);
-    cr_assert_eq(a->halted, b->halted);
-    cr_assert_eq(a->stop, b->stop);
-    for (int i = 0; i < 32; i++) cr_assert_eq(a->exceptions[i], b->exceptions[i], "exceptions[%d]", i);
+    bt_pair_compare_state(p);
     for (int i = 0; i < EXIT_COUNT; i++) cr_assert_eq(a->exits[i], b->exits[i], "exits[%d]", i);
-    compare_range(p, HARNESS_DATA, 0x100);
-    compare_range(p, HARNESS_CODE, 0x200);
-    compare_range(p, HARNESS_STACK - 0x100, 0x200);
-    compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
-}
-
-static void run_pair(struct pair *p, uint64_t max)
-{
-    enum vcpu_stop si = cpu_run(p->hi->v, max);
-    enum vcpu_stop sb = bt_run(p->hb->v, max);
-    cr_assert_eq(si, sb, "stop: interp %d, bt %d", si, sb);
-}
-
-static struct bt_stats stats(struct pair *p)
-{
-    struct bt_stats s;
-    bt_get_stats(p->hb->v, &s);
-    return s;
+    bt_pair_compare_range(p, HARNESS_DATA, 0x100);
+    bt_pair_compare_range(p, HARNESS_CODE, 0x200);
+    bt_pair_compare_range(p, HARNESS_STACK - 0x100, 0x200);
+    bt_pair_compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
 }
 
 /* The user's final HLT is #GP at CPL 3: the run ends in its stub. */
@@ -231,33 +185,33 @@ Test(bt_goto, int80_iret_round_trips_skip_the_dispatcher)
 {
     struct pair p;
     pair_init(&p, code_int80, sizeof(code_int80));
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     check_end(&p);
     cr_assert_eq(harness_read32(p.hb, HARNESS_DATA), 500);
     cr_assert_eq(p.hb->v->r[R_EAX], 500);
-    struct bt_stats s = stats(&p);
+    struct bt_stats s = bt_pair_stats(&p);
     /* 500 INT and 500 IRET: all but the first few (before the targets
      * were translated) jump straight to the next translation. */
     cr_assert_geq(s.gotos, 995, "gotos %lu", (unsigned long)s.gotos);
     cr_assert_leq(s.gotos, 1000);
     cr_assert_lt(s.dispatches, 20, "dispatches %lu", (unsigned long)s.dispatches);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt_goto, sysenter_sysexit_round_trips_skip_the_dispatcher)
 {
     struct pair p;
     pair_init(&p, code_sysenter, sizeof(code_sysenter));
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     check_end(&p);
     cr_assert_eq(harness_read32(p.hb, HARNESS_DATA), 500);
     cr_assert_eq(p.hb->v->seg[S_CS].sel, 0x08); /* in the #GP stub */
-    struct bt_stats s = stats(&p);
+    struct bt_stats s = bt_pair_stats(&p);
     cr_assert_geq(s.gotos, 995, "gotos %lu", (unsigned long)s.gotos);
     cr_assert_lt(s.dispatches, 20, "dispatches %lu", (unsigned long)s.dispatches);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt_goto, exact_instruction_limits_across_round_trips)
@@ -267,14 +221,14 @@ Test(bt_goto, exact_instruction_limits_across_round_trips)
     /* Uneven steps ending in the user loop, in the handler, on INT/IRET. */
     uint64_t steps[] = { 1, 2, 3, 1, 5, 7, 64, 65, 1, 2, 999, 4, 4, 4, 333 };
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        run_pair(&p, steps[i]);
+        bt_pair_run(&p, steps[i]);
         cr_assert_eq(p.hb->v->stop, STOP_INSN_LIMIT);
         compare(&p);
     }
-    run_pair(&p, 0);
+    bt_pair_run(&p, 0);
     compare(&p);
     check_end(&p);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* A timer line rises at the third poll (every 4,096 instructions); the
@@ -308,7 +262,7 @@ Test(bt_goto, pending_interrupt_is_taken_where_the_interpreter_takes_it)
         hs[k]->m.poll = irq_poll;
         hs[k]->m.irq_ack = irq_ack;
     }
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p); /* including the loop counter the handler saved */
     check_end(&p);
     cr_assert_eq(harness_read32(p.hb, HARNESS_DATA), 5000);
@@ -319,25 +273,25 @@ Test(bt_goto, pending_interrupt_is_taken_where_the_interpreter_takes_it)
     uint32_t ecx = harness_read32(p.hb, HARNESS_DATA + 8);
     cr_assert_geq(ecx, 5000 - 3 * 4096 / 5 - 2, "ecx %u", ecx);
     cr_assert_leq(ecx, 5000 - 3 * 4096 / 5 + 2, "ecx %u", ecx);
-    cr_assert_gt(stats(&p).gotos, 9000);
-    pair_free(&p);
+    cr_assert_gt(bt_pair_stats(&p).gotos, 9000);
+    bt_pair_free(&p);
 }
 
 Test(bt_goto, code_written_by_the_handler_is_retranslated)
 {
     struct pair p;
     pair_init(&p, code_smc, sizeof(code_smc));
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     check_end(&p);
     /* EBX = 5 + 6 + ... + 304: every round trip saw the new immediate. */
     cr_assert_eq(p.hb->v->r[R_EBX], 300u * (5 + 304) / 2);
     /* Every IRET found its page's translations queued for dropping: back
      * to the dispatcher each time. */
-    struct bt_stats s = stats(&p);
+    struct bt_stats s = bt_pair_stats(&p);
     cr_assert_geq(s.invalidated, 300);
     cr_assert_geq(s.dispatches, 300);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt_goto, switched_off_every_round_trip_goes_through_the_dispatcher)
@@ -345,14 +299,14 @@ Test(bt_goto, switched_off_every_round_trip_goes_through_the_dispatcher)
     /* BT86_BT_NO_GOTO=1's switch: the same results, no gotos. */
     struct pair p;
     pair_init(&p, code_sysenter, sizeof(code_sysenter));
-    run_pair(&p, 1); /* creates the translator's state */
+    bt_pair_run(&p, 1); /* creates the translator's state */
     p.hb->v->bt->no_goto = true;
-    run_pair(&p, 100000);
+    bt_pair_run(&p, 100000);
     compare(&p);
     check_end(&p);
-    struct bt_stats s = stats(&p);
+    struct bt_stats s = bt_pair_stats(&p);
     cr_assert_eq(s.gotos, 0);
     cr_assert_eq(s.goto_misses, 0);
     cr_assert_geq(s.dispatches, 1000);
-    pair_free(&p);
+    bt_pair_free(&p);
 }

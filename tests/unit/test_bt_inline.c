@@ -13,74 +13,20 @@
 #include "cpu/interp.h"
 #include "cpu/segment.h"
 #include "cpu/vmm_trace.h"
+#include "bt_pair.h"
 #include "harness.h"
 #include "memory/tlb.h"
 #include "translator/bt.h"
 
-struct pair {
-    struct harness *hi, *hb; /* interpreter, translator */
-};
-
-static void pair_init(struct pair *p, enum harness_mode mode, const uint8_t *code, size_t len)
-{
-    p->hi = harness_new(mode);
-    p->hb = harness_new(mode);
-    cr_assert(p->hi && p->hb);
-    struct harness *hs[2] = { p->hi, p->hb };
-    for (int k = 0; k < 2; k++) {
-        struct vcpu *v = hs[k]->v;
-        harness_poke(hs[k], HARNESS_CODE, code, len);
-        uint32_t s = 777;
-        for (int r = 0; r < 8; r++) {
-            s = s * 2654435761u + 1;
-            if (r != R_ESP) v->r[r] = s;
-        }
-        v->eflags = F_FIXED1 | F_CF | F_AF;
-        v->eip = HARNESS_CODE;
-    }
-}
-
-static void pair_free(struct pair *p)
-{
-    bt_vcpu_free(p->hb->v);
-    harness_free(p->hi);
-    harness_free(p->hb);
-}
-
 static void compare(struct pair *p)
 {
-    struct vcpu *a = p->hi->v, *b = p->hb->v;
-    for (int r = 0; r < 8; r++) cr_assert_eq(a->r[r], b->r[r], "reg %d: interp %#x, bt %#x", r, a->r[r], b->r[r]);
-    cr_assert_eq(a->eip, b->eip, "eip: interp %#x, bt %#x", a->eip, b->eip);
-    cr_assert_eq(a->eflags, b->eflags, "eflags: interp %#x, bt %#x", a->eflags, b->eflags);
-    cr_assert_eq(a->icount, b->icount, "icount: interp %lu, bt %lu", (unsigned long)a->icount, (unsigned long)b->icount);
-    cr_assert_eq(a->irq_shadow, b->irq_shadow, "irq_shadow: interp %d, bt %d", a->irq_shadow, b->irq_shadow);
-    cr_assert_eq(a->cr2, b->cr2);
-    cr_assert_eq(a->stop, b->stop);
-    for (int i = 0; i < 32; i++) cr_assert_eq(a->exceptions[i], b->exceptions[i], "exceptions[%d]", i);
-    static uint8_t ma[0x200], mb[0x200];
-    harness_peek(p->hi, HARNESS_STACK - 0x100, ma, sizeof(ma));
-    harness_peek(p->hb, HARNESS_STACK - 0x100, mb, sizeof(mb));
-    cr_assert(memcmp(ma, mb, sizeof(ma)) == 0, "stack memory differs");
+    bt_pair_compare_state(p);
+    bt_pair_compare_range(p, HARNESS_STACK - 0x100, 0x200);
 }
 
 /* Runs long enough that the translator is not stepping block by block
  * towards the limit (then STI must take the VMM path, see bt_gen.c). */
 #define LONG 1000000
-
-static void run_pair(struct pair *p, uint64_t max)
-{
-    enum vcpu_stop si = cpu_run(p->hi->v, max);
-    enum vcpu_stop sb = bt_run(p->hb->v, max);
-    cr_assert_eq(si, sb, "stop: interp %d, bt %d", si, sb);
-}
-
-static struct bt_stats stats(struct pair *p)
-{
-    struct bt_stats s;
-    bt_get_stats(p->hb->v, &s);
-    return s;
-}
 
 static uint64_t flag_exits(struct harness *h) { return h->v->exits[EXIT_BT_FLAGS]; }
 #define flag_exits_eq(h, n) cr_assert_eq(flag_exits(h), (n), "VMM flag entries %lu, want %lu", (unsigned long)flag_exits(h), (unsigned long)(n))
@@ -113,8 +59,8 @@ static const uint8_t code_loop[] = { 0xb9, 0x64, 0x00, 0x00, 0x00, 0xfa, 0xfb, 0
 Test(bt_inline, cli_sti_loop_stays_in_translated_code)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_loop, sizeof(code_loop));
-    run_pair(&p, LONG);
+    bt_pair_setup(&p, H_PROT32, code_loop, sizeof(code_loop));
+    bt_pair_run(&p, LONG);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->r[R_ECX], 0);
@@ -126,11 +72,11 @@ Test(bt_inline, cli_sti_loop_stays_in_translated_code)
      * runs the instruction through the VMM). */
     flag_exits_eq(p.hi, 2 * 100 + 2);
     flag_exits_eq(p.hb, 1);
-    struct bt_stats s = stats(&p);
+    struct bt_stats s = bt_pair_stats(&p);
     cr_assert_geq(s.sensitive_native, 4); /* CLI, STI, CLI, PUSHFD */
     cr_assert_eq(s.sensitive_called, 1);  /* the HLT */
     cr_assert_lt(s.dispatches, 20, "the loop should stay chained (%lu dispatches)", (unsigned long)s.dispatches);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* sti; inc eax; inc eax; hlt */
@@ -139,26 +85,26 @@ static const uint8_t code_sti[] = { 0xfb, 0x40, 0x40, 0xf4 };
 Test(bt_inline, sti_without_a_pending_interrupt_is_inline)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_sti, sizeof(code_sti));
+    bt_pair_setup(&p, H_PROT32, code_sti, sizeof(code_sti));
     uint32_t eax = p.hb->v->r[R_EAX];
-    run_pair(&p, LONG);
+    bt_pair_run(&p, LONG);
     compare(&p);
     cr_assert_eq(p.hb->v->eflags & F_IF, F_IF);
     cr_assert_eq(p.hb->v->r[R_EAX], eax + 2);
     cr_assert_eq(p.hb->v->irq_shadow, 0);
     flag_exits_eq(p.hi, 1);
     flag_exits_eq(p.hb, 0);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt_inline, sti_shadow_delays_a_pending_interrupt_by_one_instruction)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_sti, sizeof(code_sti));
+    bt_pair_setup(&p, H_PROT32, code_sti, sizeof(code_sti));
     int ai = 0, ab = 0;
     pend_irq(&p, &ai, &ab);
     uint32_t eax = p.hb->v->r[R_EAX];
-    run_pair(&p, LONG);
+    bt_pair_run(&p, LONG);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->eip, stub_end(0x40));
@@ -166,25 +112,25 @@ Test(bt_inline, sti_shadow_delays_a_pending_interrupt_by_one_instruction)
     cr_assert_eq(harness_stack(p.hb, 0), HARNESS_CODE + 2, "saved EIP %#x", harness_stack(p.hb, 0));
     cr_assert_eq(ab, 1);
     flag_exits_eq(p.hb, 1); /* IF 0 -> 1 with a request: the VMM's STI */
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt_inline, sti_at_the_instruction_limit_leaves_the_shadow_set)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_sti, sizeof(code_sti));
-    run_pair(&p, 1);
+    bt_pair_setup(&p, H_PROT32, code_sti, sizeof(code_sti));
+    bt_pair_run(&p, 1);
     compare(&p);
     cr_assert_eq(p.hb->v->irq_shadow, 1);
     cr_assert_eq(p.hb->v->eip, HARNESS_CODE + 1);
     /* The next instruction runs in the shadow, then the rest. */
     int ai = 0, ab = 0;
     pend_irq(&p, &ai, &ab);
-    run_pair(&p, LONG);
+    bt_pair_run(&p, LONG);
     compare(&p);
     cr_assert_eq(p.hb->v->eip, stub_end(0x40));
     cr_assert_eq(harness_stack(p.hb, 0), HARNESS_CODE + 2);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* cmp eax, ebx; pushfd; pop edx; xor edx, 0x207cd5; push edx; popfd;
@@ -195,7 +141,7 @@ static const uint8_t code_flags[] = { 0x39, 0xd8, 0x9c, 0x5a, 0x81, 0xf2, 0xd5, 
 Test(bt_inline, pushf_popf_merge_arithmetic_and_system_flags)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_flags, sizeof(code_flags));
+    bt_pair_setup(&p, H_PROT32, code_flags, sizeof(code_flags));
     struct vcpu *v = p.hb->v;
     uint32_t a = v->r[R_EAX], b = v->r[R_EBX], d = a - b;
     uint32_t arith = (d >> 31 ? F_SF : 0) | (d == 0 ? F_ZF : 0) | ((a ^ b ^ d) & 0x10 ? F_AF : 0) |
@@ -203,7 +149,7 @@ Test(bt_inline, pushf_popf_merge_arithmetic_and_system_flags)
                      (((a ^ b) & (a ^ d)) >> 31 ? F_OF : 0);
     uint32_t pushed = F_FIXED1 | arith;
     uint32_t popped = pushed ^ 0x207cd5u; /* all six arithmetic flags, DF, IOPL, NT, ID */
-    run_pair(&p, LONG);
+    bt_pair_run(&p, LONG);
     compare(&p);
     cr_assert_eq(v->r[R_EDX], popped, "first PUSHFD %#x, want %#x", v->r[R_EDX] ^ 0x207cd5u, pushed);
     cr_assert_eq(v->r[R_ESI], popped, "second PUSHFD %#x, want %#x", v->r[R_ESI], popped);
@@ -212,7 +158,7 @@ Test(bt_inline, pushf_popf_merge_arithmetic_and_system_flags)
                  "SETC/SETO after POPFD read %#x", v->r[R_ECX] & 0xffff);
     flag_exits_eq(p.hi, 3);
     flag_exits_eq(p.hb, 1); /* the first PUSHFD: a TLB miss */
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* push 0x202; popfd; inc eax; inc eax; hlt */
@@ -221,28 +167,28 @@ static const uint8_t code_popf_if[] = { 0x68, 0x02, 0x02, 0x00, 0x00, 0x9d, 0x40
 Test(bt_inline, popf_setting_if_is_inline_without_a_request)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_popf_if, sizeof(code_popf_if));
-    run_pair(&p, LONG);
+    bt_pair_setup(&p, H_PROT32, code_popf_if, sizeof(code_popf_if));
+    bt_pair_run(&p, LONG);
     compare(&p);
     cr_assert_eq(p.hb->v->eflags & ~F_ARITH, F_FIXED1 | F_IF);
     flag_exits_eq(p.hb, 0);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 Test(bt_inline, popf_setting_if_with_a_request_takes_the_interrupt_after_it)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_popf_if, sizeof(code_popf_if));
+    bt_pair_setup(&p, H_PROT32, code_popf_if, sizeof(code_popf_if));
     int ai = 0, ab = 0;
     pend_irq(&p, &ai, &ab);
     uint32_t eax = p.hb->v->r[R_EAX];
-    run_pair(&p, LONG);
+    bt_pair_run(&p, LONG);
     compare(&p);
     cr_assert_eq(p.hb->v->eip, stub_end(0x40));
     cr_assert_eq(p.hb->v->r[R_EAX], eax); /* no shadow after POPF */
     cr_assert_eq(harness_stack(p.hb, 0), HARNESS_CODE + 6);
     flag_exits_eq(p.hb, 1);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* pushfd; or dword [esp], 0x40100 (AC, TF); popfd; inc eax;
@@ -253,23 +199,23 @@ static const uint8_t code_popf_ac[] = { 0x9c, 0x81, 0x0c, 0x24, 0x00, 0x01, 0x04
 Test(bt_inline, popf_changing_ac_or_tf_goes_through_the_vmm)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_popf_ac, sizeof(code_popf_ac));
-    run_pair(&p, LONG);
+    bt_pair_setup(&p, H_PROT32, code_popf_ac, sizeof(code_popf_ac));
+    bt_pair_run(&p, LONG);
     compare(&p);
     cr_assert_eq(p.hb->v->eflags & (F_AC | F_TF), 0);
     flag_exits_eq(p.hi, 4);
     flag_exits_eq(p.hb, 3); /* the two POPFDs and the first PUSHFD (a TLB miss) */
     /* Each of them ended its block: the interpreter's handler ran and the
      * rest started from the dispatcher. */
-    cr_assert_geq(stats(&p).dispatches, 3);
+    cr_assert_geq(bt_pair_stats(&p).dispatches, 3);
     /* Stopping right after the first POPFD: the same state. */
     struct pair q;
-    pair_init(&q, H_PROT32, code_popf_ac, sizeof(code_popf_ac));
-    run_pair(&q, 3);
+    bt_pair_setup(&q, H_PROT32, code_popf_ac, sizeof(code_popf_ac));
+    bt_pair_run(&q, 3);
     compare(&q);
     cr_assert_eq(q.hb->v->eflags & (F_AC | F_TF), F_AC | F_TF);
-    pair_free(&q);
-    pair_free(&p);
+    bt_pair_free(&q);
+    bt_pair_free(&p);
 }
 
 /* inc eax; cli; inc eax; hlt */
@@ -278,17 +224,17 @@ static const uint8_t code_cpl3[] = { 0x40, 0xfa, 0x40, 0xf4 };
 Test(bt_inline, cli_at_cpl3_keeps_the_vmm_call_and_its_gp)
 {
     struct pair p;
-    pair_init(&p, H_USER32, code_cpl3, sizeof(code_cpl3));
-    run_pair(&p, LONG);
+    bt_pair_setup(&p, H_USER32, code_cpl3, sizeof(code_cpl3));
+    bt_pair_run(&p, LONG);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->exceptions[EXC_GP], 1);
     cr_assert_eq(v->eip, stub_end(EXC_GP));
     cr_assert_eq(harness_stack(p.hb, 0), 0);                /* error code */
     cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE + 1); /* the CLI */
-    cr_assert_eq(stats(&p).sensitive_native, 0);
+    cr_assert_eq(bt_pair_stats(&p).sensitive_native, 0);
     flag_exits_eq(p.hb, 1);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* mov eax, cr0; mov ebx, cr2; mov ecx, cr3; mov edx, cr4; mov edi, cr0; hlt */
@@ -298,14 +244,14 @@ static const uint8_t code_rdcr[] = { 0x0f, 0x20, 0xc0, 0x0f, 0x20, 0xd3, 0x0f, 0
 Test(bt_inline, mov_from_cr_reads_the_vcpu)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_rdcr, sizeof(code_rdcr));
+    bt_pair_setup(&p, H_PROT32, code_rdcr, sizeof(code_rdcr));
     struct harness *hs[2] = { p.hi, p.hb };
     for (int k = 0; k < 2; k++) {
         hs[k]->v->cr2 = 0xdeadb000u;
         hs[k]->v->cr3 = 0x30000u;
         hs[k]->v->cr4 = 0x10u;
     }
-    run_pair(&p, LONG);
+    bt_pair_run(&p, LONG);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->r[R_EAX], v->cr0);
@@ -315,7 +261,7 @@ Test(bt_inline, mov_from_cr_reads_the_vcpu)
     cr_assert_eq(v->r[R_EDX], 0x10u);
     cr_assert_eq(p.hi->v->exits[EXIT_CR_ACCESS], 5);
     cr_assert_eq(v->exits[EXIT_CR_ACCESS], 0);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* Identity-map the first 4 MiB with 4 KiB pages, page 0x50 not present. */
@@ -336,19 +282,19 @@ static const uint8_t code_popf_pf[] = { 0x39, 0xd8, 0xbc, 0x00, 0x00, 0x05, 0x00
 Test(bt_inline, popf_page_fault_pushes_the_exact_flags)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_popf_pf, sizeof(code_popf_pf));
+    bt_pair_setup(&p, H_PROT32, code_popf_pf, sizeof(code_popf_pf));
     enable_paging(p.hi);
     enable_paging(p.hb);
     struct vcpu *v = p.hb->v;
     uint32_t a = v->r[R_EAX], b = v->r[R_EBX];
-    run_pair(&p, LONG);
+    bt_pair_run(&p, LONG);
     compare(&p);
     cr_assert_eq(v->exceptions[EXC_PF], 1);
     cr_assert_eq(v->cr2, 0x50000u);
     cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE + 7);  /* the POPFD */
     cr_assert_eq(harness_stack(p.hb, 3) & F_CF, a < b ? F_CF : 0); /* EFLAGS of the CMP */
     cr_assert_eq(harness_stack(p.hb, 3) & F_ZF, a == b ? F_ZF : 0);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* cmp eax, ebx; pushfd; pushfd; hlt: the first PUSHFD misses the (flushed)
@@ -358,10 +304,10 @@ static const uint8_t code_pushf_miss[] = { 0x39, 0xd8, 0x9c, 0x9c, 0xf4 };
 Test(bt_inline, pushf_tlb_miss_takes_the_vmm_with_exact_flags)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_pushf_miss, sizeof(code_pushf_miss));
+    bt_pair_setup(&p, H_PROT32, code_pushf_miss, sizeof(code_pushf_miss));
     enable_paging(p.hi);
     enable_paging(p.hb);
-    run_pair(&p, LONG);
+    bt_pair_run(&p, LONG);
     compare(&p);
     struct vcpu *v = p.hb->v;
     uint32_t first = harness_read32(p.hb, HARNESS_STACK - 4), second = harness_read32(p.hb, HARNESS_STACK - 8);
@@ -369,7 +315,7 @@ Test(bt_inline, pushf_tlb_miss_takes_the_vmm_with_exact_flags)
     cr_assert_eq(first & F_ARITH, v->eflags & F_ARITH);
     flag_exits_eq(p.hi, 2);
     flag_exits_eq(p.hb, 1);
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* xor eax, eax; cpuid; mov esi, eax; pushfd; push 8; push 0x1000f; iretd;
@@ -381,8 +327,8 @@ static const uint8_t code_direct[] = { 0x31, 0xc0, 0x0f, 0xa2, 0x89, 0xc6, 0x9c,
 Test(bt_inline, direct_vmm_entries_are_counted_as_vmm_call_counts_them)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_direct, sizeof(code_direct));
-    run_pair(&p, LONG);
+    bt_pair_setup(&p, H_PROT32, code_direct, sizeof(code_direct));
+    bt_pair_run(&p, LONG);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->eip, stub_end(0x40));
@@ -393,7 +339,7 @@ Test(bt_inline, direct_vmm_entries_are_counted_as_vmm_call_counts_them)
                      (unsigned long)p.hi->v->exits[r], (unsigned long)v->exits[r]);
     cr_assert_eq(v->exits[EXIT_CPUID], 1);
     cr_assert_eq(v->exits[EXIT_BT_INT], 2); /* the IRET and the INT */
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* cli; sti; pushfd; popfd; mov eax, cr0; hlt */
@@ -402,24 +348,24 @@ static const uint8_t code_observed[] = { 0xfa, 0xfb, 0x9c, 0x9d, 0x0f, 0x20, 0xc
 Test(bt_inline, nothing_is_inline_under_an_observer)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_observed, sizeof(code_observed));
+    bt_pair_setup(&p, H_PROT32, code_observed, sizeof(code_observed));
     p.hi->v->obs = vmm_obs_new(false, NULL, stderr);
     p.hb->v->obs = vmm_obs_new(false, NULL, stderr);
     cr_assert(p.hi->v->obs && p.hb->v->obs);
-    run_pair(&p, LONG);
+    bt_pair_run(&p, LONG);
     compare(&p);
     struct vcpu *v = p.hb->v;
-    cr_assert_eq(stats(&p).sensitive_native, 0);
+    cr_assert_eq(bt_pair_stats(&p).sensitive_native, 0);
     /* CLI, STI, POPFD, MOV from CR0, HLT translated as VMM calls (the
      * PUSHFD runs alone in STI's shadow, through the interpreter path). */
-    cr_assert_eq(stats(&p).sensitive_called, 5, "%lu", (unsigned long)stats(&p).sensitive_called);
+    cr_assert_eq(bt_pair_stats(&p).sensitive_called, 5, "%lu", (unsigned long)bt_pair_stats(&p).sensitive_called);
     flag_exits_eq(p.hb, 4);
     cr_assert_eq(v->exits[EXIT_CR_ACCESS], 1);
     for (int r = 0; r < EXIT_COUNT; r++) cr_assert_eq(v->exits[r], p.hi->v->exits[r], "exits[%d]", r);
     vmm_obs_free(p.hi->v->obs);
     vmm_obs_free(p.hb->v->obs);
     p.hi->v->obs = p.hb->v->obs = NULL;
-    pair_free(&p);
+    bt_pair_free(&p);
 }
 
 /* push 2; popfd; hlt — POPF clearing IF (and every arithmetic flag) inline. */
@@ -428,10 +374,10 @@ static const uint8_t code_popf_cli[] = { 0x6a, 0x02, 0x9d, 0xf4 };
 Test(bt_inline, popf_clearing_if_is_inline)
 {
     struct pair p;
-    pair_init(&p, H_PROT32, code_popf_cli, sizeof(code_popf_cli));
+    bt_pair_setup(&p, H_PROT32, code_popf_cli, sizeof(code_popf_cli));
     p.hi->v->eflags |= F_IF | F_OF | F_ZF;
     p.hb->v->eflags |= F_IF | F_OF | F_ZF;
-    run_pair(&p, LONG);
+    bt_pair_run(&p, LONG);
     compare(&p);
     cr_assert_eq(p.hb->v->eflags, F_FIXED1);
     cr_assert_eq(p.hb->v->stop, STOP_HALT_FOREVER);
@@ -439,5 +385,5 @@ Test(bt_inline, popf_clearing_if_is_inline)
     flag_exits_eq(p.hi, 1);
     /* The PUSH filled the TLB entry the POPFD uses: no VMM entry. */
     flag_exits_eq(p.hb, 0);
-    pair_free(&p);
+    bt_pair_free(&p);
 }

@@ -1,0 +1,74 @@
+/* The interpreter/translator machine pair of the translator's tests
+ * (tests/unit/bt_pair.h). */
+#include "bt_pair.h"
+
+#include <criterion/criterion.h>
+
+#include "cpu/interp.h"
+
+void bt_pair_setup(struct pair *p, enum harness_mode mode, const uint8_t *code, size_t len)
+{
+    p->hi = harness_new(mode);
+    p->hb = harness_new(mode);
+    cr_assert(p->hi && p->hb);
+    struct harness *hs[2] = { p->hi, p->hb };
+    for (int k = 0; k < 2; k++) {
+        struct vcpu *v = hs[k]->v;
+        harness_poke(hs[k], HARNESS_CODE, code, len);
+        uint32_t s = 777;
+        for (int r = 0; r < 8; r++) {
+            s = s * 2654435761u + 1;
+            if (r != R_ESP) v->r[r] = s;
+        }
+        v->eflags = F_FIXED1 | F_CF | F_AF;
+        v->eip = HARNESS_CODE;
+    }
+}
+
+void bt_pair_free(struct pair *p)
+{
+    bt_vcpu_free(p->hb->v);
+    harness_free(p->hi);
+    harness_free(p->hb);
+}
+
+void bt_pair_run(struct pair *p, uint64_t max)
+{
+    enum vcpu_stop si = cpu_run(p->hi->v, max);
+    enum vcpu_stop sb = bt_run(p->hb->v, max);
+    cr_assert_eq(si, sb, "stop: interp %d, bt %d", si, sb);
+}
+
+void bt_pair_compare_state(struct pair *p)
+{
+    struct vcpu *a = p->hi->v, *b = p->hb->v;
+    for (int r = 0; r < 8; r++) cr_assert_eq(a->r[r], b->r[r], "reg %d: interp %#x, bt %#x", r, a->r[r], b->r[r]);
+    cr_assert_eq(a->eip, b->eip, "eip: interp %#x, bt %#x", a->eip, b->eip);
+    cr_assert_eq(a->eflags, b->eflags, "eflags: interp %#x, bt %#x", a->eflags, b->eflags);
+    cr_assert_eq(a->icount, b->icount, "icount: interp %lu, bt %lu", (unsigned long)a->icount,
+                 (unsigned long)b->icount);
+    cr_assert_eq(a->irq_shadow, b->irq_shadow, "irq_shadow: interp %d, bt %d", a->irq_shadow, b->irq_shadow);
+    cr_assert_eq(a->cpl, b->cpl);
+    for (int s = 0; s < S_COUNT; s++) cr_assert_eq(a->seg[s].sel, b->seg[s].sel, "segment %d", s);
+    cr_assert_eq(a->cr2, b->cr2);
+    cr_assert_eq(a->halted, b->halted);
+    cr_assert_eq(a->stop, b->stop);
+    for (int i = 0; i < 32; i++) cr_assert_eq(a->exceptions[i], b->exceptions[i], "exceptions[%d]", i);
+}
+
+void bt_pair_compare_range(struct pair *p, uint32_t pa, uint32_t len)
+{
+    static uint8_t a[0x2000], b[0x2000];
+    cr_assert(len <= sizeof(a));
+    harness_peek(p->hi, pa, a, len);
+    harness_peek(p->hb, pa, b, len);
+    for (uint32_t i = 0; i < len; i++)
+        cr_assert_eq(a[i], b[i], "memory at %#x: interp %#x, bt %#x", pa + i, a[i], b[i]);
+}
+
+struct bt_stats bt_pair_stats(struct pair *p)
+{
+    struct bt_stats s;
+    bt_get_stats(p->hb->v, &s);
+    return s;
+}

@@ -1,0 +1,30 @@
+/* Two harness machines running the same code, one under the interpreter
+ * and one under the translator, for the translator's tests (test_bt*.c):
+ * set-up, running, and the comparison of what both must agree on. */
+#ifndef BT86_TESTS_BT_PAIR_H
+#define BT86_TESTS_BT_PAIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "harness.h"
+#include "translator/bt.h"
+
+struct pair {
+    struct harness *hi, *hb; /* interpreter, translator */
+};
+
+/* Both machines in `mode` with `code` at HARNESS_CODE, the same seeded
+ * general registers (ESP aside), EFLAGS CF|AF, EIP at the code. */
+void bt_pair_setup(struct pair *p, enum harness_mode mode, const uint8_t *code, size_t len);
+void bt_pair_free(struct pair *p);
+/* cpu_run on one, bt_run on the other: the same stop reason. */
+void bt_pair_run(struct pair *p, uint64_t max);
+/* Registers, EIP, EFLAGS, instruction count, interrupt shadow, CPL,
+ * segment selectors, CR2, HLT state, stop reason and exception counts. */
+void bt_pair_compare_state(struct pair *p);
+/* Guest physical memory [pa, pa + len), len <= 8 KiB. */
+void bt_pair_compare_range(struct pair *p, uint32_t pa, uint32_t len);
+struct bt_stats bt_pair_stats(struct pair *p);
+
+#endif
