@@ -110,6 +110,12 @@ int lapic_ack(struct lapic *l)
     clear_bit(l->irr, v);
     set_bit(l->isr, v);
     l->acks++;
+    if (l->timer_backlog && v == (int)(l->lvt[LVT_TIMER] & 0xff)) {
+        /* A lost tick: pending again, taken after this one's EOI. */
+        l->timer_backlog--;
+        l->ticks_reinjected++;
+        set_bit(l->irr, v);
+    }
     return v;
 }
 
@@ -230,7 +236,8 @@ static void timer_schedule(struct lapic *l, uint64_t t)
     }
     uint64_t T = l->timer_base;
     if (t >= T && timer_periodic(l)) T += ((t - T) / l->timer_initial + 1) * l->timer_initial;
-    vtimer_arm(&l->timer, l->timer_start_ns + (T << timer_shift(l->timer_dcr)));
+    l->timer_due_ns = l->timer_start_ns + (T << timer_shift(l->timer_dcr));
+    vtimer_arm(&l->timer, l->timer_due_ns);
 }
 
 static void timer_fire(void *opaque, uint64_t now)
@@ -239,9 +246,20 @@ static void timer_fire(void *opaque, uint64_t now)
     if (!l->timer_running) return;
     l->timer_fires++;
     uint32_t e = l->lvt[LVT_TIMER];
+    if (timer_periodic(l) && l->reinject_ticks && !(e & APIC_LVT_MASKED)) {
+        /* Expiries this one stands for beyond the first (the vtimer ran
+         * late), and a previous tick still waiting to be accepted. */
+        uint64_t due = l->timer_due_ns;
+        uint64_t period_ns = (uint64_t)l->timer_initial << timer_shift(l->timer_dcr);
+        uint64_t lost = period_ns && now > due ? (now - due) / period_ns : 0;
+        if (test_bit(l->irr, (int)(e & 0xff))) lost++;
+        l->timer_backlog = (uint32_t)(l->timer_backlog + lost > LAPIC_TIMER_BACKLOG_MAX
+                                          ? LAPIC_TIMER_BACKLOG_MAX : l->timer_backlog + lost);
+    }
     if (!(e & APIC_LVT_MASKED)) lapic_set_irq(l, (int)(e & 0xff), false);
     if (timer_periodic(l)) {
-        /* Periods missed while the host was busy are coalesced into this one. */
+        /* Periods missed while the host was busy are coalesced into this
+         * one (and given back later with reinject_ticks). */
         timer_schedule(l, ticks_at(l, now));
     } else {
         l->timer_running = false;

@@ -98,9 +98,20 @@ struct lapic {
     void (*send_ipi)(void *opaque, uint32_t icr_lo, uint32_t icr_hi); /* route an IPI (not self-only) */
     void (*eoi)(void *opaque, int vector); /* EOI of a level-triggered vector: broadcast to I/O APICs */
     void *opaque;
+    /* Lost periodic ticks given back (-smp with a host thread per vCPU,
+     * set by the board): a periodic expiry that finds the previous one not
+     * yet accepted, or that comes several periods late because the vCPU's
+     * thread was not running, is counted in timer_backlog (at most
+     * LAPIC_TIMER_BACKLOG_MAX) and delivered again as each timer interrupt
+     * is accepted, so a guest counting ticks (Linux's jiffies) keeps up with
+     * the clock, as QEMU's lost_tick_policy=delay does for its PIT. */
+    bool     reinject_ticks;
+    uint32_t timer_backlog;
+    uint64_t timer_due_ns;    /* the armed expiry's virtual time (timer_schedule) */
     /* Statistics. */
-    uint64_t timer_fires, acks, eois, ipis_sent;
+    uint64_t timer_fires, acks, eois, ipis_sent, ticks_reinjected;
 };
+#define LAPIC_TIMER_BACKLOG_MAX 1000u
 
 /* Power-up state for APIC `apic_id`; registers the timer with `clock` (NULL:
  * the timer never fires). APIC 0 is the bootstrap processor and starts as a

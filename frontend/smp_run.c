@@ -442,6 +442,11 @@ static enum vcpu_stop run_threads(struct smp_state *st)
     excl_init(&st->excl, m->cpu, m->ncpu);
     m->excl = &st->excl;
     if (m->dcache) dcache_set_defer_free(m->dcache, true, m->ncpu);
+    /* A vCPU's thread may be descheduled while virtual time goes on: give
+     * the periodic ticks it missed back instead of coalescing them (Linux
+     * counts jiffies by ticks until it switches to one-shot timers, and
+     * its clocksource watchdog compares them with the TSC). */
+    for (int i = 0; i < m->ncpu; i++) pc->lapic[i].reinject_ticks = true;
     wrap_devices(st, true);
     int started = 0;
     for (; started < m->ncpu; started++)
@@ -471,6 +476,7 @@ static enum vcpu_stop run_threads(struct smp_state *st)
     m->code_lock = NULL;
     m->excl = NULL;
     excl_destroy(&st->excl);
+    for (int i = 0; i < m->ncpu; i++) pc->lapic[i].reinject_ticks = false;
     if (m->dcache) {
         dcache_set_defer_free(m->dcache, false, 0);
         dcache_reap_now(m->dcache);

@@ -378,6 +378,58 @@ Test(lapic, timer_periodic_reloads_and_coalesces)
     cr_assert_eq(l.timer_fires, 3);
 }
 
+/* With reinject_ticks (-smp threads), the periods a late expiry stands
+ * for, and a tick that finds the previous one still pending, are given back
+ * one per acceptance, each after the previous one's EOI. */
+Test(lapic, timer_periodic_gives_lost_ticks_back)
+{
+    struct lapic l;
+    setup(&l, 0);
+    l.reinject_ticks = true;
+    enable(&l);
+    wr(&l, LAPIC_REG_TIMER_DCR, 0xb);          /* divide by 1 */
+    wr(&l, LAPIC_REG_LVT_TIMER, 0x20041);      /* periodic, vector 0x41 */
+    wr(&l, LAPIC_REG_TIMER_ICR, 100);          /* expiries at 100, 200, ... */
+    fake_icount = 100;
+    cr_assert_eq(vclock_run_timers(&clk), 1);
+    cr_assert_eq(l.timer_backlog, 0);          /* on time */
+    fake_icount = 200;                         /* the first not yet accepted */
+    cr_assert_eq(vclock_run_timers(&clk), 1);
+    cr_assert_eq(l.timer_backlog, 1);
+    fake_icount = 530;                         /* due at 300, also stands for 400 and 500 */
+    cr_assert_eq(vclock_run_timers(&clk), 1);
+    cr_assert_eq(l.timer_backlog, 4);
+    cr_assert_eq(vclock_next_deadline(&clk), 600);
+    /* Five ticks accepted back to back, each after the previous EOI. */
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(lapic_ack(&l), 0x41, "tick %d", i);
+        cr_assert_eq(lapic_has_interrupt(&l), -1); /* the next waits for the EOI */
+        wr(&l, LAPIC_REG_EOI, 0);
+    }
+    cr_assert_eq(l.timer_backlog, 0);
+    cr_assert_eq(l.ticks_reinjected, 4);
+    cr_assert_eq(lapic_has_interrupt(&l), -1);
+    cr_assert_eq(lapic_ack(&l), 0xff);          /* spurious: nothing left */
+}
+
+/* Without it (one host thread: time stops with the vCPU), late periods are
+ * coalesced as before. */
+Test(lapic, timer_periodic_coalesces_without_reinjection)
+{
+    struct lapic l;
+    setup(&l, 0);
+    enable(&l);
+    wr(&l, LAPIC_REG_TIMER_DCR, 0xb);
+    wr(&l, LAPIC_REG_LVT_TIMER, 0x20041);
+    wr(&l, LAPIC_REG_TIMER_ICR, 100);
+    fake_icount = 530;
+    cr_assert_eq(vclock_run_timers(&clk), 1);
+    cr_assert_eq(l.timer_backlog, 0);
+    cr_assert_eq(lapic_ack(&l), 0x41);
+    wr(&l, LAPIC_REG_EOI, 0);
+    cr_assert_eq(lapic_has_interrupt(&l), -1);
+}
+
 Test(lapic, timer_divide_configurations)
 {
     static const struct { uint32_t dcr, div; } t[] = {
