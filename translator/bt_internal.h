@@ -158,6 +158,10 @@ struct bt_vcpu {
      * BT_IJC_LOG_MAX it sweeps the table. */
     uint32_t ijc_used;
     uint16_t ijc_log[BT_IJC_LOG_MAX];
+    /* One bit per linear 4 KiB page: set when an entry for a TB on that
+     * page goes in, so that INVLPG of a page that holds none (a data page:
+     * nearly always) skips the 4096-slot sweep. Cleared with the table. */
+    uint64_t ijc_pages[(1u << 20) / 64];
 };
 
 /* bt_tramp.c: emit the entry/exit trampolines at the start of the cache. */

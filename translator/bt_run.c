@@ -76,6 +76,7 @@ static void ijc_seen(struct bt_vcpu *bt)
 static void ijc_clear(struct bt_vcpu *bt)
 {
     for (unsigned i = 0; i < BT_IJC_SIZE; i++) bt->ijc[i] = &bt->nothing;
+    memset(bt->ijc_pages, 0, sizeof(bt->ijc_pages));
     bt->ijc_used = 0;
     ijc_seen(bt);
 }
@@ -83,6 +84,11 @@ static void ijc_clear(struct bt_vcpu *bt)
 /* Drop the entries whose TB lies in the linear range [lo, lo + len). */
 static void ijc_drop_range(struct bt_vcpu *bt, uint32_t lo, uint32_t len)
 {
+    if (len <= 0x1000u) {
+        uint32_t pg = lo >> 12;
+        if (!(bt->ijc_pages[pg / 64] >> (pg % 64) & 1)) return; /* no entry was made for it */
+        bt->ijc_pages[pg / 64] &= ~(1ull << (pg % 64));
+    }
     /* A 4 KiB page's EIPs index 4096 consecutive slots; larger: all. */
     uint32_t first = len <= 0x1000u ? lo & (BT_IJC_SIZE - 1) : 0, n = len <= 0x1000u ? len : BT_IJC_SIZE;
     for (uint32_t i = first; i < first + n; i++) {
@@ -132,6 +138,7 @@ static void ijc_set(struct bt_vcpu *bt, uint32_t lin, struct tb *tb, bool global
     }
     tb->global = global;
     bt->ijc[slot] = tb;
+    bt->ijc_pages[(lin >> 12) / 64] |= 1ull << ((lin >> 12) % 64);
 }
 
 static void flush_all(struct bt_vcpu *bt)
