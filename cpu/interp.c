@@ -121,6 +121,40 @@ static void exec_uncached(struct vcpu *v)
     }
     struct uc_entry *e = &v->uc->e[(v->eip ^ (v->eip >> 5)) % UC_ENTRIES];
     bool hit = e->len && e->eip == v->eip && e->code32 == v->code32;
+    /* An instruction crossing into the next page with both pages in the TLB
+     * and 15 bytes inside CS (32-bit code, no EIP wrap): both parts at once,
+     * as no fault can come of it (the hot case: Linux has kernel code doing
+     * this a hundred times per fork). */
+    uint32_t lin0 = cs->base + v->eip, n1 = 0x1000u - (lin0 & 0xfffu);
+    if (v->code32 && n1 < 15 && v->eip <= cs->limit && cs->limit - v->eip >= 14 && v->eip <= 0xffffffffu - 14) {
+        const uint8_t *p1 = tlb_probe_read(&v->tlb, view, lin0, n1);
+        const uint8_t *p2 = tlb_probe_read(&v->tlb, view, lin0 + n1, 15 - n1);
+        if (p1 && p2) {
+            memcpy(bytes, p1, n1);
+            memcpy(bytes + n1, p2, 15 - n1);
+            if (!hit || memcmp(bytes, e->bytes, e->len) != 0) {
+                int r = decode_one(decoder_of(m), bytes, 15, v->eip, v->code32, &e->in);
+                if (r == DECODE_UD) {
+                    e->len = 0;
+                    cpu_ud(v);
+                }
+                if (r == DECODE_OK) {
+                    e->eip = v->eip;
+                    e->code32 = v->code32;
+                    e->len = e->in.len;
+                    memcpy(e->bytes, bytes, e->len);
+                } else {
+                    e->len = 0;
+                    hit = false;
+                    goto slow; /* (not expected with 15 bytes) */
+                }
+            }
+            struct insn in = e->in;
+            exec_one(v, &in);
+            return;
+        }
+    }
+slow:
     /* Fetch byte by byte, in order, so a fault on the second page is raised
      * only if the instruction really reaches it. */
     for (;;) {

@@ -207,3 +207,25 @@ Test(jcache, an_instruction_crossing_the_page_end_is_remembered)
     cr_assert_eq(lookups(h), n + 2);
     harness_free(h);
 }
+
+/* Such an instruction runs from both pages' bytes (one copy each when both
+ * are in the TLB), and a change of its bytes on the second page is seen at
+ * the next run (they are compared with the remembered decode). */
+Test(jcache, an_instruction_crossing_the_page_end_runs_with_current_bytes)
+{
+    struct harness *h = setup();
+    struct vcpu *v = h->v;
+    const uint8_t mov[] = { 0xb8, 0x11, 0x22, 0x33, 0x44 }; /* mov eax, 0x44332211 at 0x40ffe */
+    harness_poke(h, 0x40ffe, mov, sizeof(mov));
+    map(h, 0x70000, 0x40000, G);
+    map(h, 0x71000, 0x41000, G);
+    for (int round = 0; round < 2; round++) {
+        v->eip = 0x70ffe;
+        cr_assert_eq(cpu_step(v), STOP_INSN_LIMIT);
+        cr_assert_eq(v->eip, 0x71003);
+        cr_assert_eq(v->r[R_EAX], round == 0 ? 0x44332211u : 0x44aa2211u, "round %d: eax %#x", round, v->r[R_EAX]);
+        const uint8_t b = 0xaa;
+        harness_poke(h, 0x41001, &b, 1); /* the immediate's third byte */
+    }
+    harness_free(h);
+}
