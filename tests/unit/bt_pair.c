@@ -72,3 +72,25 @@ struct bt_stats bt_pair_stats(struct pair *p)
     bt_get_stats(p->hb->v, &s);
     return s;
 }
+
+static void irq_poll(struct machine *m, struct vcpu *v)
+{
+    struct irq_board *b = m->board;
+    if (++b->polls == 3) v->irq_req = 1;
+}
+
+static int irq_ack(struct machine *m, struct vcpu *v)
+{
+    (void)v;
+    struct irq_board *b = m->board;
+    return b->acks++ == 0 ? 0x40 : -1;
+}
+
+void bt_pair_irq_board(struct pair *p, struct irq_board *bi, struct irq_board *bb)
+{
+    *bi = *bb = (struct irq_board){ 0, 0 };
+    p->hi->m.board = bi;
+    p->hb->m.board = bb;
+    p->hi->m.poll = p->hb->m.poll = irq_poll;
+    p->hi->m.irq_ack = p->hb->m.irq_ack = irq_ack;
+}

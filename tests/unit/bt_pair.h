@@ -27,4 +27,11 @@ void bt_pair_compare_state(struct pair *p);
 void bt_pair_compare_range(struct pair *p, uint32_t pa, uint32_t len);
 struct bt_stats bt_pair_stats(struct pair *p);
 
+/* An interrupt controller for both machines: vector 0x40 becomes pending
+ * at the third poll and is acknowledged once (then none). */
+struct irq_board {
+    int polls, acks;
+};
+void bt_pair_irq_board(struct pair *p, struct irq_board *bi, struct irq_board *bb);
+
 #endif

@@ -435,35 +435,14 @@ Test(bt, sign_extensions_follow_the_operand_size)
 
 /* --- interrupts reaching a chained loop --- */
 
-struct irq_board {
-    int polls;
-    int acks;
-};
-
-static void irq_poll(struct machine *m, struct vcpu *v)
-{
-    struct irq_board *b = m->board;
-    if (++b->polls == 3) v->irq_req = 1;
-}
-
-static int irq_ack(struct machine *m, struct vcpu *v)
-{
-    (void)v;
-    struct irq_board *b = m->board;
-    return b->acks++ == 0 ? 0x40 : -1;
-}
-
 Test(bt, interrupt_reaches_chained_loop)
 {
     struct pair p;
     pair_init(&p, H_PROT32, code_spin, sizeof(code_spin));
-    struct irq_board bi = { 0, 0 }, bb = { 0, 0 };
-    p.hi->m.board = &bi;
-    p.hb->m.board = &bb;
+    struct irq_board bi, bb;
+    bt_pair_irq_board(&p, &bi, &bb);
     struct harness *hs[2] = { p.hi, p.hb };
     for (int k = 0; k < 2; k++) {
-        hs[k]->m.poll = irq_poll;
-        hs[k]->m.irq_ack = irq_ack;
         hs[k]->v->eflags |= F_IF;
         hs[k]->v->r[R_EAX] = 0;
     }

@@ -233,35 +233,12 @@ Test(bt_goto, exact_instruction_limits_across_round_trips)
 
 /* A timer line rises at the third poll (every 4,096 instructions); the
  * first acknowledge gives vector 0x40. */
-struct irq_board {
-    int polls, acks;
-};
-
-static void irq_poll(struct machine *m, struct vcpu *v)
-{
-    struct irq_board *b = m->board;
-    if (++b->polls == 3) v->irq_req = 1;
-}
-
-static int irq_ack(struct machine *m, struct vcpu *v)
-{
-    (void)v;
-    struct irq_board *b = m->board;
-    return b->acks++ == 0 ? 0x40 : -1;
-}
-
 Test(bt_goto, pending_interrupt_is_taken_where_the_interpreter_takes_it)
 {
     struct pair p;
     pair_init(&p, code_irq, sizeof(code_irq));
-    struct irq_board bi = { 0, 0 }, bb = { 0, 0 };
-    p.hi->m.board = &bi;
-    p.hb->m.board = &bb;
-    struct harness *hs[2] = { p.hi, p.hb };
-    for (int k = 0; k < 2; k++) {
-        hs[k]->m.poll = irq_poll;
-        hs[k]->m.irq_ack = irq_ack;
-    }
+    struct irq_board bi, bb;
+    bt_pair_irq_board(&p, &bi, &bb);
     bt_pair_run(&p, 100000);
     compare(&p); /* including the loop counter the handler saved */
     check_end(&p);
