@@ -10,11 +10,16 @@ BIN=${1:-build/sdl-run}
 [ -x "$BIN" ] || bash tests/display/build.sh
 GUEST=build/guests/vgademo.elf
 tmp=$(mktemp -d)
-Xvfb :98 -screen 0 1024x768x24 >"$tmp/xvfb.log" 2>&1 &
+# A free display number chosen by Xvfb itself (-displayfd: it writes the
+# number once it accepts connections), so a display left by another run
+# cannot get in the way; up to 30 s for a slow start on a loaded host.
+Xvfb -displayfd 1 -screen 0 1024x768x24 >"$tmp/display" 2>"$tmp/xvfb.log" &
 xpid=$!
 trap 'kill $xpid 2>/dev/null || true; rm -rf "$tmp"' EXIT
-export DISPLAY=:98
-for _ in $(seq 50); do xdotool getmouselocation >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 300); do [ -s "$tmp/display" ] && break; sleep 0.1; done
+[ -s "$tmp/display" ] || { echo "FAIL: Xvfb did not start: $(tail -3 "$tmp/xvfb.log" | tr '\n' ' ')"; exit 1; }
+export DISPLAY=:$(head -1 "$tmp/display")
+for _ in $(seq 100); do xdotool getmouselocation >/dev/null 2>&1 && break; sleep 0.1; done
 "$BIN" -display sdl -kernel "$GUEST" </dev/null >"$tmp/out" 2>"$tmp/err" &
 bpid=$!
 for _ in $(seq 100); do w=$(xdotool search --name '^bt86$' 2>/dev/null | head -1) && [ -n "$w" ] && break; sleep 0.1; done
