@@ -29,7 +29,6 @@ struct decode_cache {
     struct block *rom;        /* blocks outside RAM (never invalidated), via pnext */
     struct block *dead;       /* via dnext */
     struct dcache_stats st;
-    uint64_t gen;             /* bumped whenever blocks are dropped */
     uint64_t flushes;         /* dcache_flush calls (atomic: read by other threads) */
     uint64_t drops;           /* pages whose blocks dcache_invalidate dropped */
     uint32_t drop_log[DCACHE_DROP_LOG]; /* the last ones, by drops % DCACHE_DROP_LOG */
@@ -103,7 +102,6 @@ static size_t block_bytes(const struct block *b)
 static void kill(struct decode_cache *dc, struct block *b)
 {
     dc->live_bytes -= block_bytes(b);
-    dc->gen++;
     b->dead = true;
     b->dead_epoch = __atomic_fetch_add(&dc->epoch, 1, __ATOMIC_SEQ_CST);
     b->dnext = dc->dead;
@@ -229,7 +227,6 @@ void dcache_flush(struct decode_cache *dc)
     }
     /* ROM blocks sit on the rom list only (not in a page chain): the hash
      * walk above reached them too. */
-    dc->gen++;
     __atomic_add_fetch(&dc->flushes, 1, __ATOMIC_SEQ_CST);
     memset(dc->page_head, 0, dc->npages * sizeof(*dc->page_head));
     if (dc->pm->code_pages) memset(dc->pm->code_pages, 0, dc->npages);
@@ -283,11 +280,6 @@ void dcache_reap_now(struct decode_cache *dc)
 {
     free_chain_dead(dc->dead);
     dc->dead = NULL;
-}
-
-uint64_t dcache_generation(const struct decode_cache *dc)
-{
-    return dc->gen;
 }
 
 uint64_t dcache_drop_count(const struct decode_cache *dc)

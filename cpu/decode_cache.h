@@ -50,10 +50,6 @@ struct block *dcache_get(struct decode_cache *dc, struct decoder *d, const uint8
 /* The guest wrote [pa, pa+size): drop every block on the page(s) touched. */
 void dcache_invalidate(struct decode_cache *dc, uint32_t pa, unsigned size);
 void dcache_flush(struct decode_cache *dc);
-/* Changes whenever any block is dropped (invalidated, flushed, or evicted
- * because the cache reached its size limit): caches of block pointers
- * compare it to know they are stale. */
-uint64_t dcache_generation(const struct decode_cache *dc);
 /* Counts whole-cache flushes (dcache_flush, e.g. at the size limit): the
  * drops that no code-write notification reports (the translator then drops
  * everything). Readable from any thread. */

@@ -107,6 +107,15 @@ struct uncached_insns {
 
 /* Fetch, decode and run one instruction without the decode cache: it crosses
  * a page boundary, lies in MMIO, or runs past the CS limit. */
+/* Remember the instruction just decoded at EIP from its len bytes. */
+static void uc_store(struct uc_entry *e, const struct vcpu *v, const uint8_t *bytes, unsigned len)
+{
+    e->eip = v->eip;
+    e->code32 = v->code32;
+    e->len = (uint8_t)len;
+    memcpy(e->bytes, bytes, len);
+}
+
 static void exec_uncached(struct vcpu *v)
 {
     struct machine *m = v->m;
@@ -134,27 +143,18 @@ static void exec_uncached(struct vcpu *v)
             memcpy(bytes + n1, p2, 15 - n1);
             if (!hit || memcmp(bytes, e->bytes, e->len) != 0) {
                 int r = decode_one(decoder_of(m), bytes, 15, v->eip, v->code32, &e->in);
-                if (r == DECODE_UD) {
-                    e->len = 0;
-                    cpu_ud(v);
-                }
-                if (r == DECODE_OK) {
-                    e->eip = v->eip;
-                    e->code32 = v->code32;
-                    e->len = e->in.len;
-                    memcpy(e->bytes, bytes, e->len);
-                } else {
-                    e->len = 0;
-                    hit = false;
-                    goto slow; /* (not expected with 15 bytes) */
-                }
+                if (r != DECODE_OK) e->len = 0;
+                if (r == DECODE_UD) cpu_ud(v);
+                if (r == DECODE_OK) uc_store(e, v, bytes, e->in.len);
             }
-            struct insn in = e->in;
-            exec_one(v, &in);
-            return;
+            if (e->len) {
+                struct insn in = e->in;
+                exec_one(v, &in);
+                return;
+            }
+            hit = false; /* (not expected with 15 bytes: decode as below) */
         }
     }
-slow:
     /* Fetch byte by byte, in order, so a fault on the second page is raised
      * only if the instruction really reaches it. */
     for (;;) {
@@ -170,10 +170,7 @@ slow:
         }
         int r = decode_one(decoder_of(m), bytes, n, v->eip, v->code32, &e->in);
         if (r == DECODE_OK) {
-            e->eip = v->eip;
-            e->code32 = v->code32;
-            e->len = (uint8_t)n;
-            memcpy(e->bytes, bytes, n);
+            uc_store(e, v, bytes, n);
             break;
         }
         e->len = 0;
@@ -191,7 +188,9 @@ static inline unsigned jc_index(uint32_t lin)
 /* Does a logged TLB page flush (tlb.page_log) cover linear address lin? */
 static inline bool jc_page_flushed(uint32_t logged, uint32_t lin)
 {
-    return (logged & 1) ? (lin & 0xffc00000u) == (logged & ~1u) : (lin & ~0xfffu) == logged;
+    uint32_t lo, len;
+    tlb_logged_range(logged, &lo, &len);
+    return lin - lo < len;
 }
 
 /* The jump cache's entry for "no decoded block here" (never run). */

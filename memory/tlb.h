@@ -108,6 +108,14 @@ static inline struct tlb_entry *tlb_slot(const struct tlb *t, int view, uint32_t
     return &t->view[view][(lin >> 12) & t->mask];
 }
 
+/* The linear range [*lo, *lo + *len) that the INVLPG logged as `logged`
+ * (an entry of page_log) dropped: a 4 KiB page, or a 4 MiB region. */
+static inline void tlb_logged_range(uint32_t logged, uint32_t *lo, uint32_t *len)
+{
+    *lo = logged & ~1u;
+    *len = (logged & 1) ? 0x400000u : 0x1000u;
+}
+
 /* Is lin's page entered for reading in view (0 or 1) from a global page? */
 static inline bool tlb_is_global(const struct tlb *t, int view, uint32_t lin)
 {

@@ -119,9 +119,9 @@ static void ijc_resync(struct bt_vcpu *bt)
         bt->ijc_used = 0;
     }
     for (uint64_t g = bt->seen_page_gen; g != t->page_gen; g++) {
-        uint32_t p = t->page_log[g % TLB_PAGE_LOG];
-        if (p & 1) ijc_drop_range(bt, p & ~1u, 0x400000u);
-        else ijc_drop_range(bt, p, 0x1000u);
+        uint32_t lo, len;
+        tlb_logged_range(t->page_log[g % TLB_PAGE_LOG], &lo, &len);
+        ijc_drop_range(bt, lo, len);
     }
     ijc_seen(bt);
 }
