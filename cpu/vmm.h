@@ -85,9 +85,11 @@ extern const struct vmm_callout vmm_callouts[VMM_CALLOUT_COUNT];
 
 int vmm_init(void); /* builds the libffi call interfaces; 0 or -1 */
 
-/* Call a handler through libffi with up to 4 uint32 arguments after the vCPU;
- * counts the entry under its exit reason (and, with v->obs set, times and
- * traces it: cpu/vmm_trace.h). Returns the handler's result (0 for void). */
+/* Call a handler with up to 4 uint32 arguments after the vCPU; counts the
+ * entry under its exit reason. With v->obs set it also times and traces it
+ * (cpu/vmm_trace.h) and calls through libffi; without, directly through a
+ * pointer of the handler's own type. Returns the handler's result (0 for
+ * void). */
 uint64_t vmm_call(struct vcpu *v, enum vmm_callout_id id, const uint32_t *args);
 
 /* Count a VMM entry that is not a callout (exception delivery, interrupts). */

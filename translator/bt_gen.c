@@ -17,7 +17,8 @@
  * exact at every call into C (see bt_internal.h). At CPL 0, CLI, STI,
  * PUSHF, POPF and MOV from CRn are translated inline against the vCPU
  * state (adaptive translation: gen_sensitive); other sensitive
- * instructions call the VMM directly (bt_vmm_direct.c). */
+ * instructions call the interpreter's handler, which enters the VMM through
+ * vmm_call. */
 #include <capstone/capstone.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1208,8 +1209,7 @@ static void dump_tb(const struct tb *tb, const uint8_t *end)
 }
 
 /* BT86_BT_NO_ADAPTIVE=1: every sensitive instruction through vmm_call, as
- * under -stats (for before/after measurements of gen_sensitive and
- * bt_vmm_direct.c). */
+ * under -stats (for before/after measurements of gen_sensitive). */
 static bool no_adaptive(void)
 {
     static int v = -1;
@@ -1254,12 +1254,6 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
         /* Under -stats/-trace (v->obs) every sensitive instruction goes
          * through vmm_call, so that each VMM entry is counted and traced. */
         if ((tb->in[k].flags & IF_SENSITIVE) && plain_vmm) g->native[k] = false;
-        /* The others (and the inline ones' cold paths) enter the VMM
-         * without libffi while nothing observes it (bt_vmm_direct.c). */
-        if ((tb->in[k].flags & IF_SENSITIVE) && !plain_vmm) {
-            insn_exec_fn direct = bt_vmm_direct(&tb->in[k]);
-            if (direct) tb->in[k].exec = direct;
-        }
     }
     uint32_t live = FL_ALL;
     g->live_before[n] = live;

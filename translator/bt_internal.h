@@ -179,8 +179,5 @@ uintptr_t bt_helper_exec(struct vcpu *v, const struct insn *in);
  * new CS:EIP and mode when the dispatcher would do nothing else before
  * running it, else 1 (return to the dispatcher). */
 uintptr_t bt_goto_lookup(struct vcpu *v);
-/* bt_vmm_direct.c: a handler entering the VMM without libffi for a
- * sensitive record, or NULL (used only while v->obs is NULL). */
-insn_exec_fn bt_vmm_direct(const struct insn *in);
 
 #endif

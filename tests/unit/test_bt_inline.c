@@ -319,8 +319,9 @@ Test(bt_inline, pushf_tlb_miss_takes_the_vmm_with_exact_flags)
 }
 
 /* xor eax, eax; cpuid; mov esi, eax; pushfd; push 8; push 0x1000f; iretd;
- * (0x1000f:) int 0x40; hlt — CPUID, IRET and INT through the VMM, called
- * directly (translator/bt_vmm_direct.c) rather than through libffi. */
+ * (0x1000f:) int 0x40; hlt — CPUID, IRET and INT from translated code
+ * through vmm_call (its direct, libffi-free path: no observer), counted
+ * exactly as under the interpreter. */
 static const uint8_t code_direct[] = { 0x31, 0xc0, 0x0f, 0xa2, 0x89, 0xc6, 0x9c, 0x6a, 0x08,
                                        0x68, 0x0f, 0x00, 0x01, 0x00, 0xcf, 0xcd, 0x40, 0xf4 };
 
