@@ -18,13 +18,14 @@
  *     check_interrupts has work; v->stop, a halted vCPU, an interrupt
  *     shadow: back;
  *   - queued code invalidations, a TLB flush since the jump cache was last
- *     emptied, a decode-cache flush, a TLB resize: back (run_one acts on
- *     them);
+ *     brought up to date (ijc_resync), a decode-cache flush, a TLB resize:
+ *     back (run_one acts on them);
  *   - 16-bit code or VM86 (interpreted), a CS that is not flat (the jump
  *     cache is by EIP == linear address): back;
  *   - the translation itself comes from the jump cache translated code
  *     already probes at indirect exits (bt->ijc, keyed by EIP and mode, a
- *     hit needs no page-mapping check while no TLB flush happened); a miss
+ *     hit needs no page-mapping check once ijc_resync has seen every TLB
+ *     flush); a miss
  *     goes back to the dispatcher, which translates and fills it.
  * The budget stays as it is (the caller gives back what its block had
  * charged for instructions not run), so interrupt latency and -max-insns are
