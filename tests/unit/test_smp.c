@@ -11,6 +11,7 @@
 #include "frontend/cli.h"
 #include "frontend/multiboot.h"
 #include "frontend/pc.h"
+#include "smp_board.h"
 #include "frontend/smp_run.h"
 #include "devices/lapic.h"
 #include "translator/bt.h"
@@ -101,38 +102,7 @@ Test(smp_vcpu, init_on_bsp_does_not_wait)
 
 /* ---- boards ---- */
 
-/* A board of -smp `smp` vCPUs under -engine `engine`; vCPU 0 enters
- * 32-bit flat code at 0x100000 (Multiboot state). */
-static struct pc *board_engine(const char *smp, const char *engine)
-{
-    struct options o;
-    char err[256];
-    char *argv[] = { "bt86", "-smp", (char *)smp, "-engine", (char *)engine, "-serial", "none", "-kernel", "k", NULL };
-    cr_assert_eq(cli_parse(9, argv, &o, err, sizeof(err)), 0, "%s", err);
-    struct pc *pc = calloc(1, sizeof(*pc));
-    cr_assert_eq(pc_init(pc, &o, err, sizeof(err)), 0, "%s", err);
-    struct mb_boot b = { .entry = 0x100000, .info = 0, .kernel_end = 0x101000 };
-    multiboot_enter(&pc->m, pc->m.cpu[0], &b);
-    return pc;
-}
-
-static struct pc *board(const char *smp) { return board_engine(smp, "bt"); }
-
-static void poke(struct pc *pc, uint32_t pa, const uint8_t *p, size_t n)
-{
-    memcpy(phys_ram_ptr(&pc->m.mem, pa, (uint32_t)n), p, n);
-}
-
-static void done(struct pc *pc)
-{
-    pc_destroy(pc);
-    free(pc);
-}
-
-/* mov dword [0xfee00310], (id << 24); mov dword [0xfee00300], lo */
-#define ICR(id, lo)                                                                              \
-    0xc7, 0x05, 0x10, 0x03, 0xe0, 0xfe, 0, 0, 0, (id),                                           \
-    0xc7, 0x05, 0x00, 0x03, 0xe0, 0xfe, (lo) & 0xff, ((lo) >> 8) & 0xff, ((lo) >> 16) & 0xff, 0
+static struct pc *board(const char *smp) { return smp_board(smp, "bt"); }
 
 /* max_insns 0: no limit, so "-smp 2" runs on host threads. */
 static void init_sipi_starts_an_ap(const char *smp, uint64_t max_insns)
@@ -151,8 +121,8 @@ static void init_sipi_starts_an_ap(const char *smp, uint64_t max_insns)
         0x2e, 0xc6, 0x06, 0x00, 0x10, 0x5a, /* mov byte [cs:0x1000], 0x5a */
         0xfa, 0xf4,                         /* cli; hlt */
     };
-    poke(pc, 0x100000, bsp, sizeof(bsp));
-    poke(pc, 0x8000, ap, sizeof(ap));
+    smp_board_poke(pc, 0x100000, bsp, sizeof(bsp));
+    smp_board_poke(pc, 0x8000, ap, sizeof(ap));
     enum vcpu_stop s = pc_run(pc, max_insns);
     cr_assert_eq(s, STOP_EXIT_PORT, "stop %d; AP waiting %d", s, pc->m.cpu[1]->wait_sipi);
     cr_assert_eq(pc->m.cpu[0]->exit_status, 0x43);
@@ -166,7 +136,7 @@ static void init_sipi_starts_an_ap(const char *smp, uint64_t max_insns)
     } else { /* threads: the run may end while the AP is between its mark and its HLT */
         cr_assert(a->eip >= 6 && a->eip <= 8, "AP EIP %#x", a->eip);
     }
-    done(pc);
+    smp_board_free(pc);
 }
 
 Test(smp_board, init_sipi_starts_an_ap) { init_sipi_starts_an_ap("2,threads=single", 1000000); }
@@ -187,9 +157,9 @@ static void nmi_wakes_an_ap(const char *smp, uint64_t max_insns)
         [0x10] = 0x2e, 0xc6, 0x06, 0x01, 0x10, 0x77, 0xf4, /* NMI handler at 0800:0010: mark; hlt */
     };
     static const uint8_t ivt2[] = { 0x10, 0x00, 0x00, 0x08 }; /* vector 2 -> 0800:0010 */
-    poke(pc, 0x100000, bsp, sizeof(bsp));
-    poke(pc, 0x8000, ap, sizeof(ap));
-    poke(pc, 8, ivt2, sizeof(ivt2));
+    smp_board_poke(pc, 0x100000, bsp, sizeof(bsp));
+    smp_board_poke(pc, 0x8000, ap, sizeof(ap));
+    smp_board_poke(pc, 8, ivt2, sizeof(ivt2));
     cr_assert_eq(pc_run(pc, max_insns), STOP_EXIT_PORT);
     cr_assert_eq(pc->m.cpu[0]->exit_status, 0x0b);
     struct vcpu *a = pc->m.cpu[1];
@@ -197,7 +167,7 @@ static void nmi_wakes_an_ap(const char *smp, uint64_t max_insns)
     if (max_insns) cr_assert_eq(a->eip, 0x17);
     else cr_assert(a->eip == 0x16 || a->eip == 0x17, "AP EIP %#x (threads: maybe not at its HLT yet)", a->eip);
     cr_assert_eq(a->eflags & F_IF, 0);
-    done(pc);
+    smp_board_free(pc);
 }
 
 Test(smp_board, nmi_wakes_an_ap_halted_with_if0) { nmi_wakes_an_ap("2,threads=single", 1000000); }
@@ -207,11 +177,11 @@ static void all_halted_ends_the_run(const char *smp, uint64_t max_insns)
 {
     struct pc *pc = board(smp);
     static const uint8_t bsp[] = { 0xfa, 0xf4 }; /* cli; hlt: APs never started */
-    poke(pc, 0x100000, bsp, sizeof(bsp));
+    smp_board_poke(pc, 0x100000, bsp, sizeof(bsp));
     cr_assert_eq(pc_run(pc, max_insns), STOP_HALT_FOREVER);
     cr_assert_eq(pc->m.cpu[1]->wait_sipi, 1);
     cr_assert_eq(pc->m.cpu[2]->wait_sipi, 1);
-    done(pc);
+    smp_board_free(pc);
 }
 
 Test(smp_board, all_halted_ends_the_run) { all_halted_ends_the_run("3,threads=single", 1000000); }
@@ -222,14 +192,14 @@ Test(smp_board, max_insns_counts_every_vcpu)
     struct pc *pc = board("2,threads=single");
     static const uint8_t bsp[] = { ICR(1, 0x4500), ICR(1, 0x4608), 0xeb, 0xfe }; /* ...; jmp $ */
     static const uint8_t ap[] = { 0xeb, 0xfe };
-    poke(pc, 0x100000, bsp, sizeof(bsp));
-    poke(pc, 0x8000, ap, sizeof(ap));
+    smp_board_poke(pc, 0x100000, bsp, sizeof(bsp));
+    smp_board_poke(pc, 0x8000, ap, sizeof(ap));
     cr_assert_eq(pc_run(pc, 100000), STOP_INSN_LIMIT);
     uint64_t total = pc->m.cpu[0]->icount + pc->m.cpu[1]->icount;
     cr_assert_eq(total, 100000);
     cr_assert_gt(pc->m.cpu[1]->icount, 40000, "the AP got its share (%llu)",
                  (unsigned long long)pc->m.cpu[1]->icount);
-    done(pc);
+    smp_board_free(pc);
 }
 
 /* ---- IPI delivery in the local APIC ---- */
@@ -277,7 +247,7 @@ Test(smp_lapic, shorthands_and_logical_destinations)
  * exactly 200000 (exit 0x11) or not (0x22). */
 static void lock_counters_on_threads(const char *engine)
 {
-    struct pc *pc = board_engine("2", engine);
+    struct pc *pc = smp_board("2", engine);
     cr_assert(pc->smp != NULL);
     static const uint8_t bsp[] = {
         ICR(1, 0x4500), ICR(1, 0x4608),
@@ -301,15 +271,15 @@ static void lock_counters_on_threads(const char *engine)
         0x2e, 0xc6, 0x06, 0x04, 0x10, 0x01,             /* mov byte [cs:0x1004], 1 */
         0xfa, 0xf4,
     };
-    poke(pc, 0x100000, bsp, sizeof(bsp));
-    poke(pc, 0x8000, ap, sizeof(ap));
+    smp_board_poke(pc, 0x100000, bsp, sizeof(bsp));
+    smp_board_poke(pc, 0x8000, ap, sizeof(ap));
     cr_assert_eq(pc_run(pc, 0), STOP_EXIT_PORT);
     cr_assert_eq(pc->m.cpu[0]->exit_status, 0x23, "counters %u %u", *(uint32_t *)phys_ram_ptr(&pc->m.mem, 0x9000, 4),
                  *(uint32_t *)phys_ram_ptr(&pc->m.mem, 0x9008, 4));
     /* The AP ran its loop and its mark (maybe not yet CLI, HLT: the run ends when the BSP exits). */
     uint64_t n = pc->m.cpu[1]->icount;
     cr_assert(n >= 1 + 500000 + 1 && n <= 1 + 500000 + 3, "the AP ran its loop (%llu)", (unsigned long long)n);
-    done(pc);
+    smp_board_free(pc);
 }
 
 Test(smp_board, lock_counters_on_threads) { lock_counters_on_threads("interp"); }
@@ -324,7 +294,7 @@ Test(smp_board, lock_counters_on_threads_bt) { lock_counters_on_threads("bt"); }
  * BSP's translation cache from the AP's thread. */
 static void cross_modifying_code(const char *smp, const char *engine, uint64_t max_insns)
 {
-    struct pc *pc = board_engine(smp, engine);
+    struct pc *pc = smp_board(smp, engine);
     static const uint8_t bsp[] = {
         0xbc, 0x00, 0x00, 0x08, 0x00,             /* mov esp, 0x80000 */
         ICR(1, 0x4500), ICR(1, 0x4608),           /* INIT, STARTUP 0x8000 */
@@ -348,9 +318,9 @@ static void cross_modifying_code(const char *smp, const char *engine, uint64_t m
         0x2e, 0xc6, 0x06, 0x04, 0x10, 0x01,       /* mov byte [cs:0x1004], 1 */
         0xfa, 0xf4,                               /* cli; hlt */
     };
-    poke(pc, 0x100000, bsp, sizeof(bsp));
-    poke(pc, 0x100100, func, sizeof(func));
-    poke(pc, 0x8000, ap, sizeof(ap));
+    smp_board_poke(pc, 0x100000, bsp, sizeof(bsp));
+    smp_board_poke(pc, 0x100100, func, sizeof(func));
+    smp_board_poke(pc, 0x8000, ap, sizeof(ap));
     cr_assert_eq(pc_run(pc, max_insns), STOP_EXIT_PORT);
     cr_assert_eq(pc->m.cpu[0]->exit_status, 0x23, "exit %#x (0x45: the stale function ran)", pc->m.cpu[0]->exit_status);
     cr_assert_eq(*phys_ram_ptr(&pc->m.mem, 0x100101, 1), 2);
@@ -360,7 +330,7 @@ static void cross_modifying_code(const char *smp, const char *engine, uint64_t m
         cr_assert_geq(st.invalidated, 2, "the BSP dropped its loop's and the function's TBs (%llu)",
                       (unsigned long long)st.invalidated);
     }
-    done(pc);
+    smp_board_free(pc);
 }
 
 Test(smp_board, cross_modifying_code_bt_threads) { cross_modifying_code("2", "bt", 0); }

@@ -13,6 +13,7 @@
 #include "frontend/cli.h"
 #include "frontend/multiboot.h"
 #include "frontend/pc.h"
+#include "smp_board.h"
 
 /* ---- the mechanism, with plain host threads ---- */
 
@@ -134,43 +135,6 @@ Test(smp_excl, alone_does_not_wait, .timeout = 10)
 
 /* ---- boards: vCPUs on host threads ---- */
 
-/* -smp `smp`, -engine `engine`; vCPU 0 enters 32-bit flat code at 0x100000. */
-static struct pc *board(const char *smp, const char *engine)
-{
-    struct options o;
-    char err[256];
-    char *argv[] = { "bt86", "-smp", (char *)smp, "-engine", (char *)engine, "-serial", "none", "-kernel", "k", NULL };
-    cr_assert_eq(cli_parse(9, argv, &o, err, sizeof(err)), 0, "%s", err);
-    struct pc *pc = calloc(1, sizeof(*pc));
-    cr_assert_eq(pc_init(pc, &o, err, sizeof(err)), 0, "%s", err);
-    struct mb_boot b = { .entry = 0x100000, .info = 0, .kernel_end = 0x101000 };
-    multiboot_enter(&pc->m, pc->m.cpu[0], &b);
-    return pc;
-}
-
-static void poke(struct pc *pc, uint32_t pa, const uint8_t *p, size_t n)
-{
-    memcpy(phys_ram_ptr(&pc->m.mem, pa, (uint32_t)n), p, n);
-}
-
-static uint32_t peek32(struct pc *pc, uint32_t pa)
-{
-    uint32_t x;
-    memcpy(&x, phys_ram_ptr(&pc->m.mem, pa, 4), 4);
-    return x;
-}
-
-static void done(struct pc *pc)
-{
-    pc_destroy(pc);
-    free(pc);
-}
-
-/* mov dword [0xfee00310], (id << 24); mov dword [0xfee00300], lo */
-#define ICR(id, lo)                                                                              \
-    0xc7, 0x05, 0x10, 0x03, 0xe0, 0xfe, 0, 0, 0, (id),                                           \
-    0xc7, 0x05, 0x00, 0x03, 0xe0, 0xfe, (lo) & 0xff, ((lo) >> 8) & 0xff, ((lo) >> 16) & 0xff, 0
-
 /* The BSP (32-bit) does 100000 LOCK INC on the dword at 0x9ffe (split
  * across pages 9 and 10: exclusive sections) while the AP (real mode at
  * 0800:0000) does 100000 LOCK ADD 1 on the aligned word at 0xa000, the
@@ -182,7 +146,7 @@ static void done(struct pc *pc)
  * it waits for SIPI, which must not hold up the sections. */
 static void split_counters(const char *smp, const char *engine)
 {
-    struct pc *pc = board(smp, engine);
+    struct pc *pc = smp_board(smp, engine);
     cr_assert(pc->smp != NULL);
     static const uint8_t bsp[] = {
         ICR(1, 0x4500), ICR(1, 0x4608),
@@ -206,13 +170,13 @@ static void split_counters(const char *smp, const char *engine)
         0x2e, 0xc6, 0x06, 0x04, 0x10, 0x01,                   /* mov byte [cs:0x1004], 1 */
         0xfa, 0xf4,                                           /* cli; hlt */
     };
-    poke(pc, 0x100000, bsp, sizeof(bsp));
-    poke(pc, 0x8000, ap, sizeof(ap));
+    smp_board_poke(pc, 0x100000, bsp, sizeof(bsp));
+    smp_board_poke(pc, 0x8000, ap, sizeof(ap));
     cr_assert_eq(pc_run(pc, 0), STOP_EXIT_PORT);
-    cr_assert_eq(pc->m.cpu[0]->exit_status, 0x23, "dword %u, word %u", peek32(pc, 0x9ffe),
-                 peek32(pc, 0xa101) & 0xffff);
+    cr_assert_eq(pc->m.cpu[0]->exit_status, 0x23, "dword %u, word %u", smp_board_peek32(pc, 0x9ffe),
+                 smp_board_peek32(pc, 0xa101) & 0xffff);
     cr_assert_null(pc->m.excl, "the section is gone with the threads");
-    done(pc);
+    smp_board_free(pc);
 }
 
 Test(smp_excl_board, split_counters_interp, .timeout = 120) { split_counters("2", "interp"); }
@@ -225,7 +189,7 @@ Test(smp_excl_board, split_counters_bt, .timeout = 120) { split_counters("3", "b
  * lock inside the section. */
 static void exit_while_locking(const char *engine)
 {
-    struct pc *pc = board("3", engine);
+    struct pc *pc = smp_board("3", engine);
     static const uint8_t bsp[] = {
         ICR(1, 0x4500), ICR(1, 0x4608),
         0x81, 0x3d, 0xfe, 0x9f, 0x00, 0x00, 0x10, 0x27, 0x00, 0x00, /* 1: cmp dword [0x9ffe], 10000 */
@@ -240,13 +204,13 @@ static void exit_while_locking(const char *engine)
         0xf0, 0x2e, 0x66, 0xff, 0x06, 0xfe, 0x1f,                   /* 1: lock inc dword [cs:0x1ffe] */
         0xeb, 0xf7,                                                 /* jmp 1b */
     };
-    poke(pc, 0x100000, bsp, sizeof(bsp));
-    poke(pc, 0x8000, ap, sizeof(ap));
+    smp_board_poke(pc, 0x100000, bsp, sizeof(bsp));
+    smp_board_poke(pc, 0x8000, ap, sizeof(ap));
     cr_assert_eq(pc_run(pc, 0), STOP_EXIT_PORT);
     cr_assert_eq(pc->m.cpu[0]->exit_status, 0x23);
-    cr_assert_geq(peek32(pc, 0x9ffe), 11000u);
+    cr_assert_geq(smp_board_peek32(pc, 0x9ffe), 11000u);
     cr_assert_eq(pc->lapic[0].svr & 0x100, 0x100, "the LOCK OR reached the APIC (SVR %#x)", pc->lapic[0].svr);
-    done(pc);
+    smp_board_free(pc);
 }
 
 Test(smp_excl_board, exit_while_locking_interp, .timeout = 60) { exit_while_locking("interp"); }
