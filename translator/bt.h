@@ -48,6 +48,10 @@ struct bt_stats {
      * next translation directly, and those that found none in the jump
      * cache (the others went back for a reason the dispatcher acts on). */
     uint64_t gotos, goto_misses;
+    /* Flag recomputations emitted instead of LAHF/SETO saves around probes
+     * (bt_gen.c, gen_remat), and self-loops translated with their back
+     * edge inside the block (gen_loop). */
+    uint64_t remats, loops;
 };
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
 /* Print the statistics (one "name value" per line) to f. bt_vcpu_free does

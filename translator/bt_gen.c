@@ -59,6 +59,7 @@ struct cold {
     bool stash_after; /* the native path has a stash after the probe */
     bool leave;       /* a later access reuses this probe's r8/r9: leave the block after the fallback */
     uint8_t *jx[2];   /* more rel32s into the same fallback (inline sensitive instructions' checks) */
+    int remat1;       /* 1 + the instruction whose re-execution gives the flags (gen_remat), 0: none */
 };
 
 struct gen {
@@ -66,7 +67,7 @@ struct gen {
     struct emit e;
     struct tb *tb;
     uint32_t mode;
-    struct cold cold[BLOCK_MAX_INSNS];
+    struct cold cold[2 * BLOCK_MAX_INSNS]; /* (a loop emits the body twice) */
     int ncold;
     bool native[BLOCK_MAX_INSNS];
     uint32_t writes[BLOCK_MAX_INSNS]; /* flags each instruction writes */
@@ -82,6 +83,19 @@ struct gen {
     int reuse_cold;           /* its cold path, -1: none */
     struct opnd reuse_op;
     bool reuse_write;
+    /* Flag rematerialisation (gen_remat): fsrc is the last instruction that
+     * wrote all six arithmetic flags (-1: unknown), whose inputs must be
+     * unchanged from fsrc_from on; in remat_mode RFLAGS does not hold the
+     * guest flags but fsrc recomputes them wherever they can be observed. */
+    int fsrc, fsrc_from;
+    bool remat_mode;
+    /* Self-loop (gen_loop): the flag source at the back edge (-1: the block
+     * is not translated as a loop), the back edges' rel32s to point at the
+     * loop check, and whether the loop's copy of the body is being emitted. */
+    int loop_w;
+    int nloop;
+    uint8_t *loop_jmp[2];
+    bool in_loop;
 };
 
 /* ---------- what can be translated natively ---------- */
@@ -405,6 +419,105 @@ static void gen_stash_merge(struct emit *e, uint32_t w, int a, int b)
     emit_op1(e, 4, 0x09, b, rm_reg(a)); /* or a, b */
 }
 
+/* ---------- flag rematerialisation ---------- */
+
+/* A TLB probe clobbers RFLAGS, so the guest flags must be kept wherever they
+ * can still be read or observed (a fault pushes EFLAGS). Saving them costs
+ * LAHF/SETO (4 instructions) and restoring them SAHF (4 more). When the
+ * instruction that last wrote all six is a register-only CMP, TEST, ADD or
+ * SUB whose inputs are still in their registers, running it again gives
+ * them back instead (ADD and SUB first undone: SUB r, x / ADD r, x): no
+ * save at all, and the cold path, or the hot path where the flags are live,
+ * recomputes them. (QEMU's lazy flags keep the last operation's inputs for
+ * the same reason; here the registers are the record.) */
+static void gen_pair(struct gen *g, const struct insn *in, uint8_t op_rm_r, uint8_t op_r_rm, uint8_t grp, int digit);
+static void gen_test(struct gen *g, const struct insn *in);
+static int gpr_full(const struct opnd *o);
+static bool writes_gpr(const struct insn *in, int r);
+
+static bool remat_form(const struct gen *g, int w)
+{
+    if (w < 0 || !g->native[w]) return false;
+    const struct insn *in = &g->tb->in[w];
+    const struct opnd *d = &in->op[0], *s = &in->op[1];
+    if (in->nopnd != 2 || !is_gpr(d) || !(is_gpr(s) || s->kind == OPND_IMM)) return false;
+    switch (in->id) {
+    case X86_INS_CMP: case X86_INS_TEST:
+        return true;
+    case X86_INS_ADD: case X86_INS_SUB:
+        return s->kind == OPND_IMM || gpr_full(s) != gpr_full(d);
+    default:
+        return false;
+    }
+}
+
+/* Might instruction i change a flag? (flag_effects says a shift by CL
+ * writes none, as it may not; liveness wants that, this does not.) */
+static bool may_write_flags(const struct gen *g, int i)
+{
+    const struct insn *in = &g->tb->in[i];
+    if (!g->native[i] || g->writes[i] != 0) return true;
+    return kind_of(in) == K_SHIFT && in->nopnd == 2 && in->op[1].kind != OPND_IMM;
+}
+
+/* Could instructions [from, to) have changed W's inputs or the flags? */
+static bool remat_clobbered(const struct gen *g, int w, int from, int to)
+{
+    const struct insn *win = &g->tb->in[w];
+    int rd = gpr_full(&win->op[0]);
+    int rs = win->op[1].kind == OPND_REG ? gpr_full(&win->op[1]) : -1;
+    for (int i = from; i < to; i++) {
+        const struct insn *in = &g->tb->in[i];
+        if (may_write_flags(g, i) || (in->flags & IF_SENSITIVE)) return true;
+        if (writes_gpr(in, rd) || (rs >= 0 && writes_gpr(in, rs))) return true;
+    }
+    return false;
+}
+
+/* The instruction whose re-execution gives the guest flags before
+ * instruction k, or -1. */
+static int remat_source(const struct gen *g, int k)
+{
+    if (g->stashed || g->fsrc < 0 || !remat_form(g, g->fsrc)) return -1;
+    return remat_clobbered(g, g->fsrc, g->fsrc_from, k) ? -1 : g->fsrc;
+}
+
+/* Can W stand for the flags until they are next rewritten whole, i.e. at
+ * every later probe before that, with nothing else observing them? */
+static bool remat_covers(const struct gen *g, int w, int k)
+{
+    for (int j = k + 1; j < g->tb->n; j++) {
+        const struct insn *in = &g->tb->in[j];
+        if (!g->native[j] || (in->flags & (IF_ENDS_BLOCK | IF_SENSITIVE))) return false;
+        if (probes_memory(in) && remat_clobbered(g, w, g->fsrc_from, j)) return false;
+        if (g->writes[j] == FL_ALL) return true;
+    }
+    return false;
+}
+
+/* RFLAGS' arithmetic flags = those instruction w left (remat_source). */
+static void gen_remat(struct gen *g, int w)
+{
+    const struct insn *in = &g->tb->in[w];
+    switch (in->id) {
+    case X86_INS_CMP:
+        gen_pair(g, in, 0x39, 0x3b, 0x81, 7);
+        break;
+    case X86_INS_TEST:
+        gen_test(g, in);
+        break;
+    case X86_INS_ADD:
+        gen_pair(g, in, 0x29, 0x2b, 0x81, 5);
+        gen_pair(g, in, 0x01, 0x03, 0x81, 0);
+        break;
+    default: /* SUB */
+        gen_pair(g, in, 0x01, 0x03, 0x81, 0);
+        gen_pair(g, in, 0x29, 0x2b, 0x81, 5);
+        break;
+    }
+    g->bt->st.remats++;
+}
+
 /* Inline TLB probe for [r8d, r8d+size): on a hit [r9 + r8] = host address and the
  * guest flags are back in RFLAGS if live; on a miss jump to the cold path of
  * instruction k (recorded; its resume point is set by end_mem). */
@@ -441,7 +554,8 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     /* r11 = the flags when they are needed after the probe or by its cold
      * path (which merges r11 and the stash, see gen_colds). */
     bool live = g->live_before[k] != 0;
-    if (live || !g->stashed || g->w_accum != 0) save_lflags(e, R11);
+    int w = remat_source(g, k);
+    if (w < 0 && (live || !g->stashed || g->w_accum != 0)) save_lflags(e, R11);
     /* Without predict: the full lookup, a miss goes to the cold path. With
      * it: the predicted page P and its TLB slot offset (the last page this
      * probe hit, learned by gen_colds' full probe); the hit path checks
@@ -458,6 +572,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     c->pred = NULL;
     c->jfrom2 = NULL;
     c->jx[0] = c->jx[1] = NULL;
+    c->remat1 = w + 1;
     if (!predict) {
         gen_tlb_lookup(g, size, write);
         c->jfrom = jcc_rel32(e, 0x5); /* jne: TLB miss */
@@ -484,6 +599,24 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     }
     c->stashed = g->stashed;
     c->w_accum = g->w_accum;
+    if (w >= 0) {
+        /* Recompute the flags where they are needed: here when they are
+         * live; else nowhere until they are rewritten whole if W covers
+         * every probe before that (remat_mode: RFLAGS is garbage), or if
+         * nothing can observe them. */
+        c->stash_after = false;
+        if (live) {
+            gen_remat(g, w);
+        } else if (!flags_exposed_after(g, k)) {
+            g->fsrc = -1;
+            g->remat_mode = false;
+        } else if (remat_covers(g, w, k)) {
+            g->remat_mode = true;
+        } else {
+            gen_remat(g, w);
+        }
+        return;
+    }
     /* Restore the flags when they are live (read later in the block or at its
      * exit). When they are dead here they may still be observed by a fault
      * before the next instruction that rewrites them all (the exception frame
@@ -884,6 +1017,22 @@ static void gen_sensitive(struct gen *g, int k, const struct insn *in, uint32_t 
     if (in->flags & IF_ENDS_BLOCK) gen_exit_direct(g, eip + in->len, 0);
 }
 
+static void gen_test(struct gen *g, const struct insn *in)
+{
+    struct emit *e = &g->e;
+    const struct opnd *d = &in->op[0], *s = &in->op[1];
+    if (s->kind == OPND_IMM) {
+        emit_op1(e, d->size, d->size == 1 ? 0xf6 : 0xf7, 0, rm_of(d));
+        emit_imm(e, d->size, s->disp);
+    } else if (d->kind == OPND_MEM) {
+        emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(d));
+    } else if (s->kind == OPND_MEM) {
+        emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(d), rm_of(s));
+    } else {
+        emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(d));
+    }
+}
+
 static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip)
 {
     struct emit *e = &g->e;
@@ -919,16 +1068,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         gen_pair(g, in, 0x89, 0x8b, 0xc7, 0);
         break;
     case K_TEST:
-        if (s->kind == OPND_IMM) {
-            emit_op1(e, d->size, d->size == 1 ? 0xf6 : 0xf7, 0, rm_of(d));
-            emit_imm(e, d->size, s->disp);
-        } else if (d->kind == OPND_MEM) {
-            emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(d));
-        } else if (s->kind == OPND_MEM) {
-            emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(d), rm_of(s));
-        } else {
-            emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(d));
-        }
+        gen_test(g, in);
         break;
     case K_UNARY: {
         int dg = in->id == X86_INS_INC ? 0 : in->id == X86_INS_DEC ? 1 : in->id == X86_INS_NOT ? 2 : 3;
@@ -1051,6 +1191,11 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         return;
     case K_JMP:
         if (in->flags & IF_REL_BRANCH) {
+            if (g->loop_w >= 0 && next + d->disp == g->tb->eip) { /* the back edge (gen_loop) */
+                gen_unstash(g);
+                g->loop_jmp[g->nloop++] = jmp_rel32(e);
+                return;
+            }
             gen_exit_direct(g, next + d->disp, 0);
             return;
         }
@@ -1063,6 +1208,11 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         gen_unstash(g); /* (the JCC reads all flags: nothing is stashed here) */
         g->stashed = false;
         uint8_t *taken = jcc_rel32(e, in->opc & 0xf);
+        if (g->loop_w >= 0 && next + d->disp == g->tb->eip) { /* the back edge (gen_loop) */
+            g->loop_jmp[g->nloop++] = taken;
+            gen_exit_direct(g, next, g->in_loop ? 0 : 1);
+            return;
+        }
         gen_exit_direct(g, next, 1);
         gen_exit_direct_at(g, next + d->disp, 0, taken);
         return;
@@ -1162,9 +1312,13 @@ static void gen_colds(struct gen *g)
         patch_rel32(e, c->jx[1], e->p);
         /* The exact flags: r11 saved by the probe, or the stash merged with
          * what was rewritten since (then in r11). */
-        if (c->stashed && c->w_accum == 0) mov_r_rm(e, 8, R11, rm_mem(RSP, 0));
-        else if (c->stashed) gen_stash_merge(e, c->w_accum, R11, R10);
-        restore_lflags(e, R11);
+        if (c->remat1) {
+            gen_remat(g, c->remat1 - 1);
+        } else {
+            if (c->stashed && c->w_accum == 0) mov_r_rm(e, 8, R11, rm_mem(RSP, 0));
+            else if (c->stashed) gen_stash_merge(e, c->w_accum, R11, R10);
+            restore_lflags(e, R11);
+        }
         uint32_t eip = g->tb->eip;
         for (int j = 0; j < c->k; j++) eip += g->tb->in[j].len;
         gen_fallback(g, c->k, eip);
@@ -1208,6 +1362,18 @@ static void dump_tb(const struct tb *tb, const uint8_t *end)
     fclose(f);
 }
 
+/* BT86_BT_NO_LOOPS=1: no in-block back edges (gen_loop), for before/after
+ * measurements. */
+static bool no_loops(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *s = getenv("BT86_BT_NO_LOOPS");
+        v = s && *s == '1';
+    }
+    return v;
+}
+
 /* BT86_BT_NO_ADAPTIVE=1: every sensitive instruction through vmm_call, as
  * under -stats (for before/after measurements of gen_sensitive). */
 static bool no_adaptive(void)
@@ -1220,13 +1386,119 @@ static bool no_adaptive(void)
     return v;
 }
 
+/* The block's instructions, from the state the prologue or the loop check
+ * (gen_loop) left: the guest flags exact in RFLAGS, or (in the loop) given
+ * by fsrc. */
+static void gen_body(struct gen *g)
+{
+    struct tb *tb = g->tb;
+    struct bt_vcpu *bt = g->bt;
+    g->reuse_cold = -1;
+    uint32_t ip = tb->eip;
+    bool ended = false;
+    for (int k = 0; k < tb->n; k++) {
+        const struct insn *in = &tb->in[k];
+        if (g->native[k]) {
+            gen_native(g, k, in, ip);
+            /* RFLAGS now holds the guest's value of the bits just written. */
+            if (g->writes[k] == FL_ALL) g->stashed = false;
+            else if (g->stashed) g->w_accum |= g->writes[k];
+            if (g->w_accum == FL_ALL) g->stashed = false;
+            if (!g->in_loop) bt->st.native++;
+            if ((in->flags & IF_SENSITIVE) && !g->in_loop) bt->st.sensitive_native++;
+            ended = (in->flags & IF_ENDS_BLOCK) != 0;
+        } else {
+            gen_fallback(g, k, ip);
+            if (!g->in_loop) bt->st.fallback++;
+            if ((in->flags & IF_SENSITIVE) && !g->in_loop) bt->st.sensitive_called++;
+            if (in->flags & IF_ENDS_BLOCK) {
+                eb(&g->e, 0xcc); /* the stub never returns here */
+                ended = true;
+            }
+        }
+        reuse_update(g, in, g->native[k]);
+        if (g->native[k] && g->writes[k] == FL_ALL) {
+            g->fsrc = k;
+            g->fsrc_from = k + 1;
+        } else if (may_write_flags(g, k)) {
+            g->fsrc = -1;
+        }
+        if (may_write_flags(g, k)) g->remat_mode = false;
+        ip += in->len;
+        if (ended) break;
+    }
+    if (!ended) gen_exit_direct(g, ip, 0);
+}
+
+/* Self-loops. A block whose last instruction jumps back to its start, with
+ * flags that gen_remat can recompute there (the loop's CMP, or ADD/SUB of
+ * its counter: loop_source), gets a second copy of its body that the back
+ * edge enters directly instead of through a chained exit and the prologue:
+ * the check that the budget is positive may then clobber RFLAGS (TEST/JS
+ * rather than the prologue's flag-free JRCXZ sequence), and the body's
+ * probes recompute the flags from the loop's own last flag writer instead
+ * of saving them (gen_probe). The budget is charged per iteration as the
+ * prologue would, so instruction counts and interrupt timing do not
+ * change; a guest write to the loop's code ends it at the store's C call
+ * (REQ_BLOCK_END), as it ends any block. */
+static int loop_source(const struct gen *g)
+{
+    const struct tb *tb = g->tb;
+    int last = tb->n - 1;
+    const struct insn *in = &tb->in[last];
+    if (no_loops() || !g->native[last] || !(in->flags & IF_REL_BRANCH)) return -1;
+    enum alu_kind kind = kind_of(in);
+    if (kind != K_JCC && kind != K_JMP) return -1;
+    uint32_t ip = tb->eip;
+    for (int k = 0; k < last; k++) ip += tb->in[k].len;
+    if (ip + in->len + in->op[0].disp != tb->eip) return -1;
+    for (int w = last - 1; w >= 0; w--) {
+        if (!may_write_flags(g, w)) continue;
+        if (!g->native[w] || g->writes[w] != FL_ALL || !remat_form(g, w)) return -1;
+        return remat_clobbered(g, w, w + 1, tb->n) ? -1 : w;
+    }
+    return -1;
+}
+
+static void gen_loop(struct gen *g)
+{
+    struct emit *e = &g->e;
+    uint8_t *check = e->p;
+    for (int i = 0; i < g->nloop; i++) patch_rel32(e, g->loop_jmp[i], check);
+    g->nloop = 0;
+    emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15: budget - 1 < 0? */
+    uint8_t *out = jcc_rel32(e, 0x8);                    /* js */
+    lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -(int32_t)g->tb->n));
+    /* The flags are those the back edge saw: loop_w's, whose inputs are
+     * unchanged up to the first instruction. */
+    g->in_loop = true;
+    g->stashed = false;
+    g->w_accum = 0;
+    g->fsrc = g->loop_w;
+    g->fsrc_from = 0;
+    g->remat_mode = false;
+    if (g->live_before[0] != 0) gen_remat(g, g->loop_w);
+    else if (!flags_exposed_after(g, -1)) g->fsrc = -1;
+    else if (remat_covers(g, g->loop_w, -1)) g->remat_mode = true;
+    else gen_remat(g, g->loop_w);
+    gen_body(g);
+    for (int i = 0; i < g->nloop; i++) patch_rel32(e, g->loop_jmp[i], check);
+    /* Budget used up: leave at the block's start with the exact flags. */
+    patch_rel32(e, out, e->p);
+    gen_remat(g, g->loop_w);
+    mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), g->tb->eip);
+    uint8_t *j = jmp_rel32(e);
+    patch_rel32(e, j, g->bt->exit_regs);
+    g->bt->st.loops++;
+}
+
 struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip, uint32_t mode)
 {
     size_t hdr = sizeof(struct tb) + b->n * sizeof(struct insn);
     hdr = (hdr + 63) & ~(size_t)63;
     uint8_t *end = bt->cache + bt->cache_size;
     if ((size_t)(end - bt->free) < hdr + 256) return NULL;
-    if ((size_t)(bt->pred_end - bt->pred_next) < 4u * b->n) return NULL; /* at most a probe per instruction */
+    if ((size_t)(bt->pred_end - bt->pred_next) < 8u * b->n) return NULL; /* at most a probe per instruction and body */
     struct gen gs;
     struct gen *g = &gs;
     memset(g, 0, sizeof(*g));
@@ -1266,34 +1538,9 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
     }
 
     gen_prologue(g);
-    g->reuse_cold = -1;
-    uint32_t ip = eip;
-    bool ended = false;
-    for (int k = 0; k < n; k++) {
-        const struct insn *in = &tb->in[k];
-        if (g->native[k]) {
-            gen_native(g, k, in, ip);
-            /* RFLAGS now holds the guest's value of the bits just written. */
-            if (g->writes[k] == FL_ALL) g->stashed = false;
-            else if (g->stashed) g->w_accum |= g->writes[k];
-            if (g->w_accum == FL_ALL) g->stashed = false;
-            bt->st.native++;
-            if (in->flags & IF_SENSITIVE) bt->st.sensitive_native++;
-            ended = (in->flags & IF_ENDS_BLOCK) != 0;
-        } else {
-            gen_fallback(g, k, ip);
-            bt->st.fallback++;
-            if (in->flags & IF_SENSITIVE) bt->st.sensitive_called++;
-            if (in->flags & IF_ENDS_BLOCK) {
-                eb(&g->e, 0xcc); /* the stub never returns here */
-                ended = true;
-            }
-        }
-        reuse_update(g, in, g->native[k]);
-        ip += in->len;
-        if (ended) break;
-    }
-    if (!ended) gen_exit_direct(g, ip, 0);
+    g->loop_w = loop_source(g);
+    gen_body(g);
+    if (g->nloop) gen_loop(g);
     gen_colds(g);
     if (g->e.overflow) return NULL;
     bt->free = (uint8_t *)(((uintptr_t)g->e.p + 15) & ~(uintptr_t)15);
