@@ -426,7 +426,9 @@ static void gen_stash_merge(struct emit *e, uint32_t w, int a, int b)
  * LAHF/SETO (4 instructions) and restoring them SAHF (4 more). When the
  * instruction that last wrote all six is a register-only CMP, TEST, ADD or
  * SUB whose inputs are still in their registers, running it again gives
- * them back instead (ADD and SUB first undone: SUB r, x / ADD r, x): no
+ * them back instead (ADD and SUB first undone: SUB r, x / ADD r, x), and
+ * after AND, OR or XOR so does TEST of the result while it is unchanged
+ * (where the host clears AF for them, as these do: logic_af0): no
  * save at all, and the cold path, or the hot path where the flags are live,
  * recomputes them. (QEMU's lazy flags keep the last operation's inputs for
  * the same reason; here the registers are the record.) */
@@ -434,6 +436,7 @@ static void gen_pair(struct gen *g, const struct insn *in, uint8_t op_rm_r, uint
 static void gen_test(struct gen *g, const struct insn *in);
 static int gpr_full(const struct opnd *o);
 static bool writes_gpr(const struct insn *in, int r);
+static int reg_of(const struct opnd *o);
 
 static bool remat_form(const struct gen *g, int w)
 {
@@ -446,9 +449,16 @@ static bool remat_form(const struct gen *g, int w)
         return true;
     case X86_INS_ADD: case X86_INS_SUB:
         return s->kind == OPND_IMM || gpr_full(s) != gpr_full(d);
+    case X86_INS_AND: case X86_INS_OR: case X86_INS_XOR:
+        return g->bt->logic_af0;
     default:
         return false;
     }
+}
+
+static bool remat_is_logic(const struct insn *in)
+{
+    return in->id == X86_INS_AND || in->id == X86_INS_OR || in->id == X86_INS_XOR;
 }
 
 /* Might instruction i change a flag? (flag_effects says a shift by CL
@@ -465,7 +475,8 @@ static bool remat_clobbered(const struct gen *g, int w, int from, int to)
 {
     const struct insn *win = &g->tb->in[w];
     int rd = gpr_full(&win->op[0]);
-    int rs = win->op[1].kind == OPND_REG ? gpr_full(&win->op[1]) : -1;
+    /* (a logic instruction is recomputed from its result alone) */
+    int rs = win->op[1].kind == OPND_REG && !remat_is_logic(win) ? gpr_full(&win->op[1]) : -1;
     for (int i = from; i < to; i++) {
         const struct insn *in = &g->tb->in[i];
         if (may_write_flags(g, i) || (in->flags & IF_SENSITIVE)) return true;
@@ -506,6 +517,11 @@ static void gen_remat(struct gen *g, int w)
     case X86_INS_TEST:
         gen_test(g, in);
         break;
+    case X86_INS_AND: case X86_INS_OR: case X86_INS_XOR: { /* SF ZF PF of the result, CF OF AF clear */
+        const struct opnd *d = &in->op[0];
+        emit_op1(&g->e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(d), rm_reg(reg_of(d)));
+        break;
+    }
     case X86_INS_ADD:
         gen_pair(g, in, 0x29, 0x2b, 0x81, 5);
         gen_pair(g, in, 0x01, 0x03, 0x81, 0);

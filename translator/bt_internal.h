@@ -102,6 +102,7 @@ struct bt_vcpu {
     struct tb_exit *last_exit; /* set by a chainable exit stub, 0 otherwise */
     uint32_t tlb_mask;       /* v->tlb.mask the translations were made for (an immediate in the probes) */
     bool bmi2;               /* the host has BMI2: RORX in probes and prologues */
+    bool logic_af0;          /* the host's AND/OR/XOR clear AF (bt_run.c): gen_remat may TEST their result */
 
     struct vcpu *v;
     uint8_t *cache;          /* mmap'd RWX region */

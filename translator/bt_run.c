@@ -216,6 +216,32 @@ static bool drain_invalidations(struct bt_vcpu *bt)
     return false;
 }
 
+/* Do the host's AND, OR and XOR clear AF whatever their operands? (The SDM
+ * leaves it undefined; the interpreter keeps whatever the host gives.) Then
+ * a logic instruction's flags are a function of its result alone, and
+ * TEST of the result recomputes them (bt_gen.c, gen_remat). */
+static bool host_logic_clears_af(void)
+{
+    static const uint32_t ops[][2] = {
+        { 0x0f, 0x01 }, { 0x08, 0x08 }, { 0xffffffffu, 1 }, { 0x1234567f, 0x0f }, { 0x10, 0x10 }, { 7, 9 }, { 0, 0 },
+    };
+    for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        uint32_t a = ops[i][0], b = ops[i][1], x;
+        unsigned long fa, fo, fx;
+        x = a;
+        __asm__ volatile("mov $0x10, %%ah\n\tsahf\n\tandl %2, %k0\n\tlahf"
+                         : "+&r"(x), "=&a"(fa) : "r"(b) : "cc");
+        x = a;
+        __asm__ volatile("mov $0x10, %%ah\n\tsahf\n\torl %2, %k0\n\tlahf"
+                         : "+&r"(x), "=&a"(fo) : "r"(b) : "cc");
+        x = a;
+        __asm__ volatile("mov $0x10, %%ah\n\tsahf\n\txorl %2, %k0\n\tlahf"
+                         : "+&r"(x), "=&a"(fx) : "r"(b) : "cc");
+        if (((fa | fo | fx) >> 8) & 0x10) return false; /* AH = SF ZF 0 AF 0 PF 1 CF */
+    }
+    return true;
+}
+
 /* The decode cache was flushed (at its size limit, possibly by another
  * vCPU's thread): the pages are no longer write-protected as code, so no
  * translation can be trusted. */
@@ -258,6 +284,7 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt_emit_trampolines(bt);
     bt->tlb_mask = v->tlb.mask;
     bt->bmi2 = __builtin_cpu_supports("bmi2") != 0;
+    bt->logic_af0 = host_logic_clears_af();
     bt->nothing.key = ~0ull;
     bt->nothing.dead = true;
     const char *no_goto = getenv("BT86_BT_NO_GOTO"); /* before/after measurements of bt_goto.c */
@@ -330,7 +357,6 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     if (v->tlb.mask != bt->tlb_mask) { /* the TLB was resized: the probes' masks are stale */
         flush_all(bt);
         bt->tlb_mask = v->tlb.mask;
-    bt->bmi2 = __builtin_cpu_supports("bmi2") != 0;
         from = NULL;
     }
     if (v->eip > cs->limit) cpu_gp(v, 0);

@@ -147,3 +147,20 @@ Test(bt_flags, no_recompute_after_an_input_changes)
     cr_assert_eq(p.hb->v->r[R_ECX], 1);
     bt_pair_free(&p);
 }
+
+/* mov ecx, 0x80000003; and ecx, 0x80000001; mov edx, [0x4fff0];
+ * mov edx, [0x50000]; hlt
+ * After AND the flags follow from the result (this host's AND clears AF,
+ * which bt_new checks): TEST ecx, ecx recomputes them, clearing the CF and
+ * AF the run started with. */
+Test(bt_flags, and_flags_recomputed_from_its_result)
+{
+    static const uint8_t code[] = { 0xb9, 0x03, 0x00, 0x00, 0x80, 0x81, 0xe1, 0x01, 0x00, 0x00, 0x80, 0x8b,
+                                    0x15, 0xf0, 0xff, 0x04, 0x00, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
+    struct pair p;
+    run_paged(&p, code, sizeof(code));
+    assert_pf(&p, 0x50000, HARNESS_CODE + 17, F_SF);
+    cr_assert_eq(p.hb->v->r[R_ECX], 0x80000001);
+    cr_assert_gt(bt_pair_stats(&p).remats, 0);
+    bt_pair_free(&p);
+}
