@@ -96,6 +96,7 @@ struct gen {
     int nloop;
     uint8_t *loop_jmp[2];
     bool in_loop;
+    uint8_t *prologue_out; /* rel32 of the JS of a prologue that saved the flags */
 };
 
 /* ---------- what can be translated natively ---------- */
@@ -1250,10 +1251,37 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
  * guest flags may be live here (chained entry): the top byte of r15 goes to
  * rcx for a JRCXZ (|budget| < 2^56). (BSWAP+MOVZX measured faster here than
  * PEXT with a one-bit mask, and both far cheaper than saving the flags.) */
+/* Is the first thing that can observe the entry flags a probe that would
+ * have to save them (they are not live, only exposed to its fault)? */
+static bool entry_probe_saves(const struct gen *g)
+{
+    if (g->live_before[0] != 0) return false;
+    for (int j = 0; j < g->tb->n; j++) {
+        const struct insn *in = &g->tb->in[j];
+        if (!g->native[j] || (in->flags & IF_SENSITIVE)) return false;
+        if (probes_memory(in)) return true;
+        if (g->writes[j] == FL_ALL || may_write_flags(g, j)) return false;
+    }
+    return false;
+}
+
 static void gen_prologue(struct gen *g)
 {
     struct emit *e = &g->e;
     int32_t n = g->tb->n;
+    if (entry_probe_saves(g)) {
+        /* The first probe would save the flags anyway: save them here, into
+         * the stash, and the budget check may clobber RFLAGS (TEST/JS, not
+         * the JRCXZ sequence); gen_prologue_out leaves with them. */
+        save_lflags(e, R11);
+        emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15 */
+        g->prologue_out = jcc_rel32(e, 0x8);                 /* js */
+        mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
+        g->stashed = true;
+        g->w_accum = 0;
+        lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n));
+        return;
+    }
     mov_r_rm(e, 8, R8, rm_reg(RCX));
     if (g->bt->bmi2) {
         static const uint8_t rorx[] = { 0xc4, 0xc3, 0xfb, 0xf0, 0xcf, 56 }; /* rorx rcx, r15, 56 */
@@ -1273,6 +1301,19 @@ static void gen_prologue(struct gen *g)
     if (rel8 < e->end) *rel8 = (uint8_t)(e->p - (rel8 + 1));
     mov_r_rm(e, 8, RCX, rm_reg(R8));
     lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n));
+}
+
+/* The budget check of a prologue that saved the flags: leave at the
+ * block's start with them (r11). */
+static void gen_prologue_out(struct gen *g)
+{
+    struct emit *e = &g->e;
+    if (!g->prologue_out) return;
+    patch_rel32(e, g->prologue_out, e->p);
+    restore_lflags(e, R11);
+    mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), g->tb->eip);
+    uint8_t *j = jmp_rel32(e);
+    patch_rel32(e, j, g->bt->exit_regs);
 }
 
 static void gen_colds(struct gen *g)
@@ -1553,10 +1594,12 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
         g->live_before[k] = live;
     }
 
+    g->fsrc = -1;
     gen_prologue(g);
     g->loop_w = loop_source(g);
     gen_body(g);
     if (g->nloop) gen_loop(g);
+    gen_prologue_out(g);
     gen_colds(g);
     if (g->e.overflow) return NULL;
     bt->free = (uint8_t *)(((uintptr_t)g->e.p + 15) & ~(uintptr_t)15);

@@ -164,3 +164,39 @@ Test(bt_flags, and_flags_recomputed_from_its_result)
     cr_assert_gt(bt_pair_stats(&p).remats, 0);
     bt_pair_free(&p);
 }
+
+/* mov eax, 5; cmp eax, 7; jne next; next: mov edx, [0x50000]; add eax, 1; hlt
+ * The second block's flags are not live (ADD rewrites them) but its first
+ * load can fault: its prologue saves them (then checks the budget with
+ * TEST/JS), and the fault pushes the CMP's. */
+Test(bt_flags, prologue_saves_flags_for_the_first_probe)
+{
+    static const uint8_t code[] = { 0xb8, 0x05, 0x00, 0x00, 0x00, 0x83, 0xf8, 0x07, 0x75, 0x00,
+                                    0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0x83, 0xc0, 0x01, 0xf4 };
+    struct pair p;
+    run_paged(&p, code, sizeof(code));
+    assert_pf(&p, 0x50000, HARNESS_CODE + 10, F_CF | F_SF | F_AF); /* 5 - 7 */
+    cr_assert_eq(p.hb->v->r[R_EAX], 5);
+    bt_pair_free(&p);
+}
+
+/* mov ecx, 100; top: mov edx, [0x20000]; sub ecx, 1; jmp mid;
+ * mid: cmp ecx, 0x7f; jne top; hlt
+ * The instruction limit runs out exactly at "top", entered by a chained
+ * jump: the prologue that saved the flags leaves with them restored (the
+ * CMP's: CF SF AF), as the interpreter stops there. */
+Test(bt_flags, prologue_budget_exit_keeps_the_flags)
+{
+    static const uint8_t code[] = { 0xb9, 0x64, 0x00, 0x00, 0x00, 0x8b, 0x15, 0x00, 0x00, 0x02, 0x00,
+                                    0x83, 0xe9, 0x01, 0xeb, 0x00, 0x83, 0xf9, 0x7f, 0x75, 0xf0, 0xf4 };
+    struct pair p;
+    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+    bt_pair_run(&p, 6 + 5 * 40);
+    bt_pair_compare_state(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->eip, HARNESS_CODE + 5);
+    cr_assert_eq(v->r[R_ECX], 100 - 41);
+    cr_assert_eq(v->eflags & F_ARITH, F_CF | F_SF | F_AF); /* 59 - 127 = 0xffffffbc */
+    cr_assert_gt(bt_pair_stats(&p).chains, 0);
+    bt_pair_free(&p);
+}
