@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cpu/decode_cache.h"
 #include "translator/bt_internal.h"
@@ -1431,6 +1432,28 @@ static bool no_loops(void)
     return v;
 }
 
+/* Profiling aid: with BT86_PERF_MAP=1, each translation is named in
+ * /tmp/perf-<pid>.map (perf's map file for JIT code), so `perf report`
+ * attributes samples in the code cache to guest blocks ("bt86:<eip>"). */
+static void perf_map_tb(const struct tb *tb, const uint8_t *end)
+{
+    static FILE *f;
+    static bool looked;
+    if (!looked) {
+        looked = true;
+        const char *s = getenv("BT86_PERF_MAP");
+        if (s && *s == '1') {
+            char path[64];
+            snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+            f = fopen(path, "w");
+        }
+    }
+    if (!f) return;
+    fprintf(f, "%lx %lx bt86:%08x-%x\n", (unsigned long)(uintptr_t)tb->code, (unsigned long)(end - tb->code),
+            (unsigned)tb->eip, (unsigned)tb->mode);
+    fflush(f);
+}
+
 /* BT86_BT_NO_ADAPTIVE=1: every sensitive instruction through vmm_call, as
  * under -stats (for before/after measurements of gen_sensitive). */
 static bool no_adaptive(void)
@@ -1607,5 +1630,6 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
     bt->st.guest_bytes += b->bytes;
     bt->st.code_bytes += (uint64_t)(g->e.p - tb->code);
     dump_tb(tb, g->e.p);
+    perf_map_tb(tb, g->e.p);
     return tb;
 }
