@@ -52,6 +52,9 @@ struct bt_stats {
      * (bt_gen.c, gen_remat), and self-loops translated with their back
      * edge inside the block (gen_loop). */
     uint64_t remats, loops;
+    /* Probes that found the guest flags already saved in r11 by an earlier
+     * probe of the block (bt_gen.c, flags_r11). */
+    uint64_t flags_kept;
 };
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
 /* Print the statistics (one "name value" per line) to f. bt_vcpu_free does

@@ -61,6 +61,7 @@ struct cold {
     bool leave;       /* a later access reuses this probe's r8/r9: leave the block after the fallback */
     uint8_t *jx[2];   /* more rel32s into the same fallback (inline sensitive instructions' checks) */
     int remat1;       /* 1 + the instruction whose re-execution gives the flags (gen_remat), 0: none */
+    bool r11_after;   /* the main path keeps the flags in r11 after the probe (flags_r11) */
 };
 
 struct gen {
@@ -98,6 +99,10 @@ struct gen {
     uint8_t *loop_jmp[2];
     bool in_loop;
     uint8_t *prologue_out; /* rel32 of the JS of a prologue that saved the flags */
+    /* The guest flags are in r11 (lflags), RFLAGS is garbage: a probe with
+     * live flags saves them once and they stay there across the probes
+     * that follow, until an instruction needs them (gen_flags_home). */
+    bool flags_r11;
 };
 
 /* ---------- what can be translated natively ---------- */
@@ -572,8 +577,9 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     /* r11 = the flags when they are needed after the probe or by its cold
      * path (which merges r11 and the stash, see gen_colds). */
     bool live = g->live_before[k] != 0;
-    int w = remat_source(g, k);
-    if (w < 0 && (live || !g->stashed || g->w_accum != 0)) save_lflags(e, R11);
+    if (g->flags_r11) g->bt->st.flags_kept++;
+    int w = g->flags_r11 ? -1 : remat_source(g, k);
+    if (w < 0 && !g->flags_r11 && (live || !g->stashed || g->w_accum != 0)) save_lflags(e, R11);
     /* Without predict: the full lookup, a miss goes to the cold path. With
      * it: the predicted page P and its TLB slot offset (the last page this
      * probe hit, learned by gen_colds' full probe); the hit path checks
@@ -591,6 +597,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     c->jfrom2 = NULL;
     c->jx[0] = c->jx[1] = NULL;
     c->remat1 = w + 1;
+    c->r11_after = false;
     if (!predict) {
         gen_tlb_lookup(g, size, write);
         c->jfrom = jcc_rel32(e, 0x5); /* jne: TLB miss */
@@ -641,7 +648,15 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
      * holds EFLAGS): keep them in the stash slot at [rsp] (the trampoline's
      * alignment word) until then. */
     if (live) {
-        restore_lflags(e, R11);
+        /* Leave them in r11 for the probes that follow (gen_flags_home
+         * puts them back where an instruction needs them). */
+        g->flags_r11 = true;
+        c->r11_after = true;
+    } else if (g->flags_r11) {
+        g->flags_r11 = false;
+        mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
+        g->stashed = true;
+        g->w_accum = 0;
     } else if (!flags_exposed_after(g, k)) {
         /* Rewritten before anything can observe them: drop them. */
         g->stashed = false;
@@ -715,9 +730,18 @@ static void gen_lookup_exit(struct gen *g)
  * (the bits in w_accum from RFLAGS, the rest from the slot). The liveness
  * pass makes the flags live at every exit, so the stash is normally empty
  * there; this keeps the exit exact regardless. */
+/* RFLAGS = the guest flags kept in r11 (flags_r11). */
+static void gen_flags_home(struct gen *g)
+{
+    if (!g->flags_r11) return;
+    restore_lflags(&g->e, R11);
+    g->flags_r11 = false;
+}
+
 static void gen_unstash(struct gen *g)
 {
     struct emit *e = &g->e;
+    gen_flags_home(g);
     if (!g->stashed) return;
     /* (r11 holds a jump target) */
     if (g->w_accum == 0) {
@@ -959,6 +983,7 @@ static void gen_sensitive(struct gen *g, int k, const struct insn *in, uint32_t 
         /* [esp - 4] = v->eflags & ~(VM | RF) with the arithmetic flags of RFLAGS. */
         lea(e, 4, R8, rm_mem(R12, -4));
         gen_probe(g, k, 4, true, false);
+        gen_flags_home(g);
         save_lflags(e, R11);
         push_r(e, R11);
         mov_r_rm(e, 4, R10, rm_reg(R11));
@@ -989,6 +1014,7 @@ static void gen_sensitive(struct gen *g, int k, const struct insn *in, uint32_t 
         const uint32_t m = F_ARITH | F_TF | F_IF | F_DF | F_NT | F_AC | F_ID | F_IOPL;
         mov_r_rm(e, 4, R8, rm_reg(R12));
         gen_probe(g, k, 4, false, false);
+        gen_flags_home(g);
         struct cold *c = &g->cold[g->ncold - 1];
         save_lflags(e, R11);
         mov_r_rm(e, 4, R10, probed());                  /* r10 = the popped value */
@@ -1075,6 +1101,16 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         g->reuse_cold = g->ncold - 1;
         g->reuse_op = *m;
         g->reuse_write = wr;
+    }
+    /* Flags kept in r11: back to RFLAGS before an instruction that reads
+     * them, writes some of them, uses r11 or leaves the block (CALL and RET
+     * after their own probes, below). */
+    if (g->flags_r11 && kind != K_CALL && kind != K_RET) {
+        uint32_t r, w;
+        flag_effects(in, true, &r, &w);
+        if (r || (w && w != FL_ALL) || may_write_flags(g, k) != (w != 0) || kind == K_JMP || kind == K_JCC ||
+            (in->flags & (IF_ENDS_BLOCK | IF_SENSITIVE)))
+            gen_flags_home(g);
     }
     switch (kind) {
     case K_ALU: {
@@ -1192,6 +1228,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     case K_CALL:
         lea(e, 4, R8, rm_mem(R12, -4));
         gen_probe(g, k, 4, true, false); /* (clobbers r9-r11) */
+        gen_flags_home(g);
         if (!(in->flags & IF_REL_BRANCH)) mov_r_rm(e, 4, R11, rm_reg(host_reg(d->reg)));
         mov_m_imm32(e, 4, probed(), next);
         lea(e, 4, R12, rm_mem(R12, -4));
@@ -1202,6 +1239,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     case K_RET:
         mov_r_rm(e, 4, R8, rm_reg(R12));
         gen_probe(g, k, 4, false, false);
+        gen_flags_home(g);
         mov_r_rm(e, 4, R11, probed());
         lea(e, 4, R12, rm_mem(R12, (int32_t)(4 + (in->nopnd ? (in->op[0].disp & 0xffff) : 0))));
         end_mem(g);
@@ -1392,6 +1430,7 @@ static void gen_colds(struct gen *g)
             patch_rel32(e, x, g->bt->exit_regs);
             continue;
         }
+        if (c->r11_after) save_lflags(e, R11); /* the main path keeps them in r11 */
         if (c->stash_after) { /* the main path expects a stash: exact flags */
             save_lflags(e, R11);
             mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
@@ -1481,13 +1520,14 @@ static void gen_body(struct gen *g)
         if (g->native[k]) {
             gen_native(g, k, in, ip);
             /* RFLAGS now holds the guest's value of the bits just written. */
-            if (g->writes[k] == FL_ALL) g->stashed = false;
+            if (g->writes[k] == FL_ALL) g->stashed = g->flags_r11 = false;
             else if (g->stashed) g->w_accum |= g->writes[k];
             if (g->w_accum == FL_ALL) g->stashed = false;
             if (!g->in_loop) bt->st.native++;
             if ((in->flags & IF_SENSITIVE) && !g->in_loop) bt->st.sensitive_native++;
             ended = (in->flags & IF_ENDS_BLOCK) != 0;
         } else {
+            gen_flags_home(g);
             gen_fallback(g, k, ip);
             if (!g->in_loop) bt->st.fallback++;
             if ((in->flags & IF_SENSITIVE) && !g->in_loop) bt->st.sensitive_called++;
@@ -1552,6 +1592,7 @@ static void gen_loop(struct gen *g)
     /* The flags are those the back edge saw: loop_w's, whose inputs are
      * unchanged up to the first instruction. */
     g->in_loop = true;
+    g->flags_r11 = false;
     g->stashed = false;
     g->w_accum = 0;
     g->fsrc = g->loop_w;

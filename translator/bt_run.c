@@ -310,6 +310,7 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
             (unsigned long long)s->probes_reused);
     fprintf(f, "bt flag recomputes       %llu\n", (unsigned long long)s->remats);
     fprintf(f, "bt inner loops           %llu\n", (unsigned long long)s->loops);
+    fprintf(f, "bt flags kept in r11     %llu\n", (unsigned long long)s->flags_kept);
     fprintf(f, "bt chains                %llu\n", (unsigned long long)s->chains);
     fprintf(f, "bt dispatches            %llu\n", (unsigned long long)s->dispatches);
     fprintf(f, "bt lookup-and-goto       %llu (%llu not found)\n", (unsigned long long)s->gotos,

@@ -200,3 +200,45 @@ Test(bt_flags, prologue_budget_exit_keeps_the_flags)
     cr_assert_gt(bt_pair_stats(&p).chains, 0);
     bt_pair_free(&p);
 }
+
+/* mov eax, 0x80000001; shl eax, 1; mov edx, [0x20000]; mov [0x20004], edx;
+ * push edx; mov ecx, [0x20008]; setc bl; seto bh; hlt
+ * SHL's flags (CF OF) are live across four probes and cannot be
+ * recomputed: saved once into r11 by the first probe, kept there by the
+ * next three, put back for SETC. */
+Test(bt_flags, live_flags_kept_in_r11_across_probes)
+{
+    static const uint8_t code[] = { 0xb8, 0x01, 0x00, 0x00, 0x80, 0xd1, 0xe0, 0x8b, 0x15, 0x00, 0x00,
+                                    0x02, 0x00, 0x89, 0x15, 0x04, 0x00, 0x02, 0x00, 0x52, 0x8b, 0x0d,
+                                    0x08, 0x00, 0x02, 0x00, 0x0f, 0x92, 0xc3, 0x0f, 0x90, 0xc7, 0xf4 };
+    struct pair p;
+    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+    bt_pair_run(&p, 100000);
+    bt_pair_compare_state(&p);
+    bt_pair_compare_range(&p, HARNESS_DATA, 0x10);
+    bt_pair_compare_range(&p, HARNESS_STACK - 0x10, 0x10);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EAX], 2);
+    cr_assert_eq(v->r[R_EBX] & 0xffff, 0x0101); /* SETC, SETO */
+    cr_assert_eq(v->eflags & (F_CF | F_OF | F_ZF | F_SF | F_PF), F_CF | F_OF);
+    cr_assert_geq(bt_pair_stats(&p).flags_kept, 3);
+    bt_pair_free(&p);
+}
+
+/* The same with the last load faulting: its cold path takes the flags from
+ * r11, and the #PF frame holds SHL's. */
+Test(bt_flags, fault_with_flags_kept_in_r11)
+{
+    static const uint8_t code[] = { 0xb8, 0x01, 0x00, 0x00, 0x80, 0xd1, 0xe0, 0x8b, 0x15, 0x00,
+                                    0x00, 0x02, 0x00, 0x89, 0x15, 0x04, 0x00, 0x02, 0x00, 0x52,
+                                    0x8b, 0x0d, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x92, 0xc3, 0xf4 };
+    struct pair p;
+    run_paged(&p, code, sizeof(code));
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->exceptions[EXC_PF], 1);
+    cr_assert_eq(v->cr2, 0x50000);
+    cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE + 20);
+    cr_assert_eq(harness_stack(p.hb, 3) & (F_CF | F_OF | F_ZF | F_SF | F_PF), F_CF | F_OF);
+    cr_assert_geq(bt_pair_stats(&p).flags_kept, 2);
+    bt_pair_free(&p);
+}
