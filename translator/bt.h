@@ -55,6 +55,9 @@ struct bt_stats {
     /* Probes that found the guest flags already saved in r11 by an earlier
      * probe of the block (bt_gen.c, flags_r11). */
     uint64_t flags_kept;
+    /* Translations that carry on into the block after their Jcc's
+     * fall-through or JMP's target (bt_merge_target). */
+    uint64_t merged;
 };
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
 /* Print the statistics (one "name value" per line) to f. bt_vcpu_free does

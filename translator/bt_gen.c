@@ -69,15 +69,15 @@ struct gen {
     struct emit e;
     struct tb *tb;
     uint32_t mode;
-    struct cold cold[2 * BLOCK_MAX_INSNS]; /* (a loop emits the body twice) */
+    struct cold cold[4 * BLOCK_MAX_INSNS]; /* (two merged blocks; a loop emits the body twice) */
     int ncold;
-    bool native[BLOCK_MAX_INSNS];
-    uint32_t writes[BLOCK_MAX_INSNS]; /* flags each instruction writes */
+    bool native[2 * BLOCK_MAX_INSNS];
+    uint32_t writes[2 * BLOCK_MAX_INSNS]; /* flags each instruction writes */
     /* Flag stash (see gen_probe): the guest flags were saved to the slot at
      * [rsp] and RFLAGS holds them only for the bits in w_accum. */
     bool stashed;
     uint32_t w_accum;
-    uint32_t live_before[BLOCK_MAX_INSNS + 1];
+    uint32_t live_before[2 * BLOCK_MAX_INSNS + 1];
     /* The last probe of a memory operand, while r8 (its address) and r9
      * (its TLB addend) still hold: a later operand with the same address
      * and registers, no wider, and no write after a read probe, is on the
@@ -103,7 +103,30 @@ struct gen {
      * live flags saves them once and they stay there across the probes
      * that follow, until an instruction needs them (gen_flags_home). */
     bool flags_r11;
+    int nslot;             /* chainable exits used (tb->exit) */
+    /* Merged blocks: the budget checks before the second block whose JS
+     * leaves through gen_trans_outs (flags from instruction tout_w). */
+    int ntout;
+    int ndexit; /* taken exits of a merged Jcc, emitted after the body */
+    uint8_t *dexit_at[2];
+    uint32_t dexit_target[2];
+    uint8_t *tout[2];
+    int tout_w[2];
 };
+
+/* Merged TBs (bt_merge_target): instructions [0, n1) are the first decoded
+ * block, charged at entry; [n1, n) the second, charged at the check between
+ * them. The end of instruction k's part: */
+static int part_end(const struct gen *g, int k) { return k < g->tb->n1 ? g->tb->n1 : g->tb->n; }
+
+/* The guest EIP of instruction k. */
+static uint32_t insn_eip(const struct gen *g, int k)
+{
+    int from = k < g->tb->n1 ? 0 : g->tb->n1;
+    uint32_t eip = k < g->tb->n1 ? g->tb->eip : g->tb->eip2;
+    for (int j = from; j < k; j++) eip += g->tb->in[j].len;
+    return eip;
+}
 
 /* ---------- what can be translated natively ---------- */
 
@@ -763,7 +786,8 @@ static void gen_exit_direct_at(struct gen *g, uint32_t target, int slot, uint8_t
 {
     struct emit *e = &g->e;
     if (!at) gen_unstash(g);
-    bool chain = (g->mode & MODE_FLAT_CS) && (target >> 12) == (g->tb->eip >> 12) && slot >= 0;
+    bool chain = (g->mode & MODE_FLAT_CS) && (target >> 12) == (g->tb->eip >> 12) && slot >= 0 && g->nslot < BT_EXITS;
+    if (chain) slot = g->nslot++;
     if (!chain) {
         if (at) patch_rel32(e, at, e->p);
         mov_r32_imm(e, R11, target);
@@ -798,7 +822,7 @@ static void gen_fallback(struct gen *g, int k, uint32_t eip)
     struct emit *e = &g->e;
     mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), eip);
     mov_r64_imm(e, R8, (uint64_t)(uintptr_t)&g->tb->in[k]);
-    mov_r32_imm(e, R9, (uint32_t)(g->tb->n - k));
+    mov_r32_imm(e, R9, (uint32_t)(part_end(g, k) - k));
     uint8_t *c = call_rel32(e);
     patch_rel32(e, c, g->bt->fallback);
 }
@@ -1247,7 +1271,11 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         return;
     case K_JMP:
         if (in->flags & IF_REL_BRANCH) {
-            if (g->loop_w >= 0 && next + d->disp == g->tb->eip) { /* the back edge (gen_loop) */
+            if (k == g->tb->n1 - 1 && g->tb->n1 < g->tb->n) { /* merged: the target block follows */
+                gen_unstash(g);
+                return;
+            }
+            if (k == g->tb->n - 1 && g->loop_w >= 0 && next + d->disp == g->tb->eip) { /* the back edge (gen_loop) */
                 gen_unstash(g);
                 g->loop_jmp[g->nloop++] = jmp_rel32(e);
                 return;
@@ -1264,7 +1292,13 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         gen_unstash(g); /* (the JCC reads all flags: nothing is stashed here) */
         g->stashed = false;
         uint8_t *taken = jcc_rel32(e, in->opc & 0xf);
-        if (g->loop_w >= 0 && next + d->disp == g->tb->eip) { /* the back edge (gen_loop) */
+        if (k == g->tb->n1 - 1 && g->tb->n1 < g->tb->n) { /* merged: not taken goes on into the next block */
+            /* (its exit stub goes after the body: gen_deferred_exits) */
+            g->dexit_at[g->ndexit] = taken;
+            g->dexit_target[g->ndexit++] = next + d->disp;
+            return;
+        }
+        if (k == g->tb->n - 1 && g->loop_w >= 0 && next + d->disp == g->tb->eip) { /* the back edge (gen_loop) */
             g->loop_jmp[g->nloop++] = taken;
             gen_exit_direct(g, next, g->in_loop ? 0 : 1);
             return;
@@ -1299,28 +1333,16 @@ static bool entry_probe_saves(const struct gen *g)
         const struct insn *in = &g->tb->in[j];
         if (!g->native[j] || (in->flags & IF_SENSITIVE)) return false;
         if (probes_memory(in)) return true;
+        if (in->flags & IF_ENDS_BLOCK) return false;
         if (g->writes[j] == FL_ALL || may_write_flags(g, j)) return false;
     }
     return false;
 }
 
-static void gen_prologue(struct gen *g)
+/* The flag-free budget check: leave for `eip` unless r15 >= 0, then charge n. */
+static void gen_budget_check(struct gen *g, uint32_t eip, int32_t n)
 {
     struct emit *e = &g->e;
-    int32_t n = g->tb->n;
-    if (entry_probe_saves(g)) {
-        /* The first probe would save the flags anyway: save them here, into
-         * the stash, and the budget check may clobber RFLAGS (TEST/JS, not
-         * the JRCXZ sequence); gen_prologue_out leaves with them. */
-        save_lflags(e, R11);
-        emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15 */
-        g->prologue_out = jcc_rel32(e, 0x8);                 /* js */
-        mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
-        g->stashed = true;
-        g->w_accum = 0;
-        lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n));
-        return;
-    }
     mov_r_rm(e, 8, R8, rm_reg(RCX));
     if (g->bt->bmi2) {
         static const uint8_t rorx[] = { 0xc4, 0xc3, 0xfb, 0xf0, 0xcf, 56 }; /* rorx rcx, r15, 56 */
@@ -1334,12 +1356,78 @@ static void gen_prologue(struct gen *g)
     uint8_t *rel8 = e->p;
     eb(e, 0);
     mov_r_rm(e, 8, RCX, rm_reg(R8));
-    mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), g->tb->eip);
+    mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), eip);
     uint8_t *j = jmp_rel32(e);
     patch_rel32(e, j, g->bt->exit_regs);
     if (rel8 < e->end) *rel8 = (uint8_t)(e->p - (rel8 + 1));
     mov_r_rm(e, 8, RCX, rm_reg(R8));
     lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n));
+}
+
+static void gen_prologue(struct gen *g)
+{
+    struct emit *e = &g->e;
+    int32_t n = g->tb->n1;
+    if (entry_probe_saves(g)) {
+        /* The first probe would save the flags anyway: save them here, into
+         * the stash, and the budget check may clobber RFLAGS (TEST/JS, not
+         * the JRCXZ sequence); gen_prologue_out leaves with them. */
+        save_lflags(e, R11);
+        emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15 */
+        g->prologue_out = jcc_rel32(e, 0x8);                 /* js */
+        mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
+        g->stashed = true;
+        g->w_accum = 0;
+        lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n));
+        return;
+    }
+    gen_budget_check(g, g->tb->eip, n);
+}
+
+/* Between merged blocks (at instruction n1, the flags exact in RFLAGS after
+ * the first block's Jcc or JMP): the budget check the dispatcher would make
+ * before the second block, then its charge. Where the flags can be
+ * recomputed (the Jcc's CMP, say) it is TEST/JS and the flags come back by
+ * gen_remat; else the flag-free sequence. */
+static void gen_transition(struct gen *g)
+{
+    struct emit *e = &g->e;
+    int n1 = g->tb->n1;
+    int32_t n2 = g->tb->n - n1;
+    g->reuse_cold = -1;
+    int w = remat_source(g, n1);
+    if (w < 0 || g->ntout >= 2) {
+        gen_budget_check(g, g->tb->eip2, n2);
+        return;
+    }
+    emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15 */
+    g->tout[g->ntout] = jcc_rel32(e, 0x8);               /* js */
+    g->tout_w[g->ntout++] = w;
+    lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n2));
+    if (g->live_before[n1] != 0) gen_remat(g, w);
+    else if (!flags_exposed_after(g, n1 - 1)) g->fsrc = -1;
+    else if (remat_covers(g, w, n1 - 1)) g->remat_mode = true;
+    else gen_remat(g, w);
+}
+
+/* The taken exits of merged Jccs (their not-taken path runs on inline). */
+static void gen_deferred_exits(struct gen *g)
+{
+    for (int i = 0; i < g->ndexit; i++) gen_exit_direct_at(g, g->dexit_target[i], 0, g->dexit_at[i]);
+}
+
+/* The budget exits of gen_transition: the flags back, leave for the second
+ * block's EIP. */
+static void gen_trans_outs(struct gen *g)
+{
+    struct emit *e = &g->e;
+    for (int i = 0; i < g->ntout; i++) {
+        patch_rel32(e, g->tout[i], e->p);
+        gen_remat(g, g->tout_w[i]);
+        mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), g->tb->eip2);
+        uint8_t *j = jmp_rel32(e);
+        patch_rel32(e, j, g->bt->exit_regs);
+    }
 }
 
 /* The budget check of a prologue that saved the flags: leave at the
@@ -1415,8 +1503,7 @@ static void gen_colds(struct gen *g)
             else if (c->stashed) gen_stash_merge(e, c->w_accum, R11, R10);
             restore_lflags(e, R11);
         }
-        uint32_t eip = g->tb->eip;
-        for (int j = 0; j < c->k; j++) eip += g->tb->in[j].len;
+        uint32_t eip = insn_eip(g, c->k);
         gen_fallback(g, c->k, eip);
         if (c->leave) {
             /* Later instructions count on this probe's r8/r9, which the
@@ -1424,7 +1511,7 @@ static void gen_colds(struct gen *g)
              * back the budget charged for the rest of the block (the run
              * loop then starts a block at the next instruction). The
              * flags are exact after a fallback. */
-            lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, g->tb->n - c->k - 1));
+            lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, part_end(g, c->k) - c->k - 1));
             mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), eip + g->tb->in[c->k].len);
             uint8_t *x = jmp_rel32(e);
             patch_rel32(e, x, g->bt->exit_regs);
@@ -1517,6 +1604,10 @@ static void gen_body(struct gen *g)
     bool ended = false;
     for (int k = 0; k < tb->n; k++) {
         const struct insn *in = &tb->in[k];
+        if (k == tb->n1) { /* merged: the second block */
+            gen_transition(g);
+            ip = tb->eip2;
+        }
         if (g->native[k]) {
             gen_native(g, k, in, ip);
             /* RFLAGS now holds the guest's value of the bits just written. */
@@ -1545,6 +1636,7 @@ static void gen_body(struct gen *g)
         }
         if (may_write_flags(g, k)) g->remat_mode = false;
         ip += in->len;
+        if (ended && k == tb->n1 - 1 && tb->n1 < tb->n) ended = false; /* its Jcc or JMP goes on */
         if (ended) break;
     }
     if (!ended) gen_exit_direct(g, ip, 0);
@@ -1569,8 +1661,7 @@ static int loop_source(const struct gen *g)
     if (no_loops() || !g->native[last] || !(in->flags & IF_REL_BRANCH)) return -1;
     enum alu_kind kind = kind_of(in);
     if (kind != K_JCC && kind != K_JMP) return -1;
-    uint32_t ip = tb->eip;
-    for (int k = 0; k < last; k++) ip += tb->in[k].len;
+    uint32_t ip = insn_eip(g, last);
     if (ip + in->len + in->op[0].disp != tb->eip) return -1;
     for (int w = last - 1; w >= 0; w--) {
         if (!may_write_flags(g, w)) continue;
@@ -1588,7 +1679,7 @@ static void gen_loop(struct gen *g)
     g->nloop = 0;
     emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15: budget - 1 < 0? */
     uint8_t *out = jcc_rel32(e, 0x8);                    /* js */
-    lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -(int32_t)g->tb->n));
+    lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -(int32_t)g->tb->n1));
     /* The flags are those the back edge saw: loop_w's, whose inputs are
      * unchanged up to the first instruction. */
     g->in_loop = true;
@@ -1613,13 +1704,31 @@ static void gen_loop(struct gen *g)
     g->bt->st.loops++;
 }
 
-struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip, uint32_t mode)
+bool bt_merge_target(const struct block *b, uint32_t eip, uint32_t *next)
 {
-    size_t hdr = sizeof(struct tb) + b->n * sizeof(struct insn);
+    if (!b->n) return false;
+    const struct insn *in = &b->in[b->n - 1];
+    enum alu_kind kind = kind_of(in);
+    if (!(in->flags & IF_REL_BRANCH) || in->opsize != 4 || (kind != K_JCC && kind != K_JMP) || in->nopnd != 1)
+        return false;
+    /* A backward Jcc closes a loop: its fall-through is the loop's exit,
+     * the cold side, and the block may be an in-block loop (gen_loop). */
+    if (kind == K_JCC && (int32_t)in->op[0].disp < 0) return false;
+    uint32_t end = eip + b->bytes;
+    *next = kind == K_JCC ? end : end + in->op[0].disp;
+    return true;
+}
+
+struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct block *b2, uint32_t eip, uint32_t mode)
+{
+    uint32_t eip2 = 0;
+    if (b2 && !bt_merge_target(b, eip, &eip2)) b2 = NULL;
+    int n = b->n + (b2 ? b2->n : 0);
+    size_t hdr = sizeof(struct tb) + (size_t)n * sizeof(struct insn);
     hdr = (hdr + 63) & ~(size_t)63;
     uint8_t *end = bt->cache + bt->cache_size;
     if ((size_t)(end - bt->free) < hdr + 256) return NULL;
-    if ((size_t)(bt->pred_end - bt->pred_next) < 8u * b->n) return NULL; /* at most a probe per instruction and body */
+    if ((size_t)(bt->pred_end - bt->pred_next) < 8u * (size_t)n) return NULL; /* at most a probe per instruction and body */
     struct gen gs;
     struct gen *g = &gs;
     memset(g, 0, sizeof(*g));
@@ -1632,21 +1741,33 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
     tb->eip = eip;
     tb->mode = mode;
     tb->pa = b->pa;
-    tb->n = b->n;
-    tb->bytes = b->bytes;
+    tb->n = (uint16_t)n;
+    tb->n1 = b->n;
+    tb->eip2 = eip2;
+    tb->bytes = (uint16_t)(b->bytes + (b2 ? b2->bytes : 0));
     memcpy(tb->in, b->in, b->n * sizeof(struct insn));
+    if (b2) {
+        memcpy(tb->in + b->n, b2->in, b2->n * sizeof(struct insn));
+        bt->st.merged++;
+    }
     g->tb = tb;
     g->e = (struct emit){ bt->free + hdr, end, false };
     tb->code = g->e.p;
 
     /* Which instructions are native, and flag liveness (all live at the end). */
-    int n = b->n;
     bool plain_vmm = bt->v->obs || no_adaptive();
     for (int k = 0; k < n; k++) {
         g->native[k] = native_ok(&tb->in[k], mode);
         /* Under -stats/-trace (v->obs) every sensitive instruction goes
          * through vmm_call, so that each VMM entry is counted and traced. */
         if ((tb->in[k].flags & IF_SENSITIVE) && plain_vmm) g->native[k] = false;
+    }
+    if (tb->n1 < tb->n && !g->native[tb->n1 - 1]) { /* a Jcc or JMP the translator calls out for: no merge */
+        tb->n = tb->n1;
+        tb->bytes = b->bytes;
+        tb->eip2 = 0;
+        n = tb->n;
+        bt->st.merged--;
     }
     uint32_t live = FL_ALL;
     g->live_before[n] = live;
@@ -1664,11 +1785,13 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip,
     gen_body(g);
     if (g->nloop) gen_loop(g);
     gen_prologue_out(g);
+    gen_deferred_exits(g);
+    gen_trans_outs(g);
     gen_colds(g);
     if (g->e.overflow) return NULL;
     bt->free = (uint8_t *)(((uintptr_t)g->e.p + 15) & ~(uintptr_t)15);
     bt->st.tbs++;
-    bt->st.guest_bytes += b->bytes;
+    bt->st.guest_bytes += tb->bytes;
     bt->st.code_bytes += (uint64_t)(g->e.p - tb->code);
     dump_tb(tb, g->e.p);
     perf_map_tb(tb, g->e.p);

@@ -64,6 +64,8 @@ static inline uint32_t bt_current_mode(const struct vcpu *v)
 
 struct tb;
 
+#define BT_EXITS 6 /* chainable exits per TB (a merged loop has up to five) */
+
 /* A chainable exit: a direct jump to `target`, whose `jmp rel32` at `patch`
  * initially falls through to the code returning to the dispatcher. */
 struct tb_exit {
@@ -79,13 +81,15 @@ struct tb {
     uint32_t mode;
     uint32_t pa;         /* guest physical address of the first byte */
     uint16_t n;          /* guest instructions */
+    uint16_t n1;         /* those of the first decoded block (n unless merged: bt_merge_target) */
     uint16_t bytes;      /* guest bytes covered */
+    uint32_t eip2;       /* merged: the EIP of the second block (in[n1]) */
     bool dead;
     bool global;         /* last entered in the ijc through a global page (kept across MOV CR3) */
     uint8_t *code;       /* entry point */
     struct tb *hnext;    /* hash chain */
     struct tb *pnext;    /* TBs of the same RAM page */
-    struct tb_exit exit[2];
+    struct tb_exit exit[BT_EXITS];
     struct insn in[];    /* copies of the records (fallbacks call in[i].exec) */
 };
 
@@ -142,6 +146,7 @@ struct bt_vcpu {
 
     struct bt_stats st;
     bool no_goto;            /* BT86_BT_NO_GOTO=1: bt_goto_lookup always says "dispatcher" */
+    bool no_merge;           /* BT86_BT_NO_MERGE=1: one decoded block per TB */
 
     /* Jump cache probed by translated code at indirect and cross-page exits
      * (flat CS only, so EIP == linear address): empty slots point at
@@ -170,7 +175,13 @@ void bt_emit_trampolines(struct bt_vcpu *bt);
 /* bt_gen.c: translate a decoded block into the cache. Returns the TB, or
  * NULL when the cache is full (the caller flushes and retries). */
 struct block;
-struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, uint32_t eip, uint32_t mode);
+struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct block *b2, uint32_t eip, uint32_t mode);
+/* The EIP where decoded block b (at eip) continues when its last instruction
+ * is a Jcc not taken (the fall-through) or a direct JMP (its target): a block
+ * there on the same page may be translated with it as one TB (b2 above),
+ * with a budget check between them instead of a chained jump and a
+ * prologue. False when b does not end so. */
+bool bt_merge_target(const struct block *b, uint32_t eip, uint32_t *next);
 /* bt_helpers.c: called from translated code (through the fallback stub).
  * Returns 0 to resume after the instruction, 1 to return to the
  * dispatcher, else the entry point of the translation to jump to (bt_goto). */

@@ -289,6 +289,8 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->nothing.dead = true;
     const char *no_goto = getenv("BT86_BT_NO_GOTO"); /* before/after measurements of bt_goto.c */
     bt->no_goto = no_goto && *no_goto == '1';
+    const char *no_merge = getenv("BT86_BT_NO_MERGE"); /* ... and of merged blocks */
+    bt->no_merge = no_merge && *no_merge == '1';
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
     pthread_mutex_init(&bt->inv_lock, NULL);
@@ -311,6 +313,7 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
     fprintf(f, "bt flag recomputes       %llu\n", (unsigned long long)s->remats);
     fprintf(f, "bt inner loops           %llu\n", (unsigned long long)s->loops);
     fprintf(f, "bt flags kept in r11     %llu\n", (unsigned long long)s->flags_kept);
+    fprintf(f, "bt merged blocks         %llu\n", (unsigned long long)s->merged);
     fprintf(f, "bt chains                %llu\n", (unsigned long long)s->chains);
     fprintf(f, "bt dispatches            %llu\n", (unsigned long long)s->dispatches);
     fprintf(f, "bt lookup-and-goto       %llu (%llu not found)\n", (unsigned long long)s->gotos,
@@ -341,6 +344,21 @@ void bt_get_stats(const struct vcpu *v, struct bt_stats *out)
 }
 
 /* ---------- finding and running a block ---------- */
+
+/* The decoded block to translate with b (at CS:EIP) as one TB, or NULL:
+ * where b ends in a Jcc or a direct JMP (bt_merge_target), flat CS, the
+ * next block on the same page (its fetch cannot fault: b's page). */
+static const struct block *merge_successor(struct vcpu *v, struct bt_vcpu *bt, const struct block *b, int view,
+                                           uint32_t mode)
+{
+    uint32_t next;
+    if (bt->no_merge || !(mode & MODE_FLAT_CS) || !bt_merge_target(b, v->eip, &next)) return NULL;
+    if (next == v->eip || (next >> 12) != (v->eip >> 12)) return NULL;
+    uint32_t avail;
+    struct block *b2 = cpu_find_block(v, next, view, &avail);
+    if (!b2 || b2->bytes > avail || b->n + b2->n > 2 * BLOCK_MAX_INSNS) return NULL;
+    return b2;
+}
 
 /* Run one block at CS:EIP: translated if possible, else interpreted.
  * budget: instructions that may still run before the limit or the next poll. */
@@ -395,11 +413,16 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         if (!tb) {
             struct timespec t0, t1;
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0); /* CPU time: steady on a shared host */
-            tb = bt_translate(bt, b, v->eip, mode);
+            const struct block *b2 = merge_successor(v, bt, b, view, mode);
+            if (sync_dcache(bt)) { /* its lookup flushed the decode cache (b stays readable until a reap) */
+                from = NULL;
+                b2 = NULL;
+            }
+            tb = bt_translate(bt, b, b2, v->eip, mode);
             if (!tb) {
                 flush_all(bt);
                 from = NULL;
-                tb = bt_translate(bt, b, v->eip, mode);
+                tb = bt_translate(bt, b, b2, v->eip, mode);
                 if (!tb) { /* a block too big for the whole cache */
                     bt->st.interp_blocks++;
                     cpu_exec_block(v, b, cap);

@@ -1,0 +1,134 @@
+/* Merged translations (bt_gen.c: bt_merge_target, gen_transition): a block
+ * ending in a forward Jcc or a direct JMP is translated together with the
+ * block that follows it (the Jcc's fall-through, the JMP's target) when
+ * both are on one page. Each test runs the same code under the interpreter
+ * and the translator and requires the same state; the faults in the second
+ * block must be as precise as anywhere else, and an instruction limit may
+ * end between the two blocks. Snippets are assembled for HARNESS_CODE (GNU
+ * as --32, Intel syntax; the source is above each array). */
+#include <criterion/criterion.h>
+
+#include "bt_pair.h"
+#include "cpu/interp.h"
+#include "cpu/segment.h"
+#include "harness.h"
+#include "memory/tlb.h"
+#include "translator/bt.h"
+
+static uint32_t stub_end(int n) { return HARNESS_STUBS + (uint32_t)n * 8 + 1; }
+
+/* Identity paging with linear page 0x50 not present. */
+static void paging_without_page_50(struct harness *h)
+{
+    struct vcpu *v = h->v;
+    harness_write32(h, 0x30000, 0x31000 | 3);
+    for (uint32_t i = 0; i < 1024; i++) harness_write32(h, 0x31000 + 4 * i, i == 0x50 ? 0 : (i << 12) | 3);
+    v->cr3 = 0x30000;
+    v->cr0 |= CR0_PG;
+    tlb_flush_all(&v->tlb);
+    cpu_update_mode(v);
+}
+
+static void run_paged(struct pair *p, const uint8_t *code, size_t len)
+{
+    bt_pair_setup(p, H_PROT32, code, len);
+    paging_without_page_50(p->hi);
+    paging_without_page_50(p->hb);
+    bt_pair_run(p, 100000);
+    bt_pair_compare_state(p);
+    bt_pair_compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
+}
+
+/* The #PF frame on the ring-0 stack: read of a not-present page at `eip`
+ * with arithmetic flags `arith`. */
+static void assert_pf(struct pair *p, uint32_t eip, uint32_t arith)
+{
+    struct vcpu *v = p->hb->v;
+    cr_assert_eq(v->exceptions[EXC_PF], 1);
+    cr_assert_eq(v->eip, stub_end(EXC_PF));
+    cr_assert_eq(v->cr2, 0x50000);
+    cr_assert_eq(harness_stack(p->hb, 0), 0);
+    cr_assert_eq(harness_stack(p->hb, 1), eip);
+    cr_assert_eq(harness_stack(p->hb, 3) & F_ARITH, arith, "pushed flags %#x, want %#x",
+                 harness_stack(p->hb, 3) & F_ARITH, arith);
+}
+
+/* mov eax, 5; cmp eax, 7; je 1f; mov edx, [0x50000]; 1: hlt
+ * The JE falls through into the merged second block, whose load faults:
+ * EIP of the load, the CMP's flags (5 - 7: CF SF AF). */
+Test(bt_merge, fault_in_the_second_block_is_precise)
+{
+    static const uint8_t code[] = { 0xb8, 0x05, 0x00, 0x00, 0x00, 0x83, 0xf8, 0x07, 0x74,
+                                    0x06, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
+    struct pair p;
+    run_paged(&p, code, sizeof(code));
+    assert_pf(&p, HARNESS_CODE + 10, F_CF | F_SF | F_AF);
+    cr_assert_eq(p.hb->v->icount, 3 + 1); /* mov cmp je, the HLT in the stub */
+    cr_assert_eq(bt_pair_stats(&p).merged, 1);
+    bt_pair_free(&p);
+}
+
+/* The same with eax = 7: the JE is taken, out of the merged TB through its
+ * own exit, and the load never runs. */
+Test(bt_merge, taken_jcc_leaves_the_merged_block)
+{
+    static const uint8_t code[] = { 0xb8, 0x07, 0x00, 0x00, 0x00, 0x83, 0xf8, 0x07, 0x74,
+                                    0x06, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
+    struct pair p;
+    run_paged(&p, code, sizeof(code));
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->exceptions[EXC_PF], 0);
+    cr_assert(v->halted);
+    cr_assert_eq(v->eip, HARNESS_CODE + 17);
+    cr_assert_eq(v->eflags & F_ARITH, F_ZF | F_PF);
+    cr_assert_eq(v->icount, 4);
+    cr_assert_eq(bt_pair_stats(&p).merged, 1);
+    bt_pair_free(&p);
+}
+
+/* mov eax, 0xffffffff; jmp 3f; int3; int3; 3: add eax, 2;
+ * mov edx, [0x50000]; hlt
+ * A direct JMP merged with its target: the load faults with the ADD's
+ * flags (0xffffffff + 2 = 1: CF AF). */
+Test(bt_merge, jmp_target_merged_fault_keeps_the_adds_flags)
+{
+    static const uint8_t code[] = { 0xb8, 0xff, 0xff, 0xff, 0xff, 0xeb, 0x02, 0xcc, 0xcc, 0x83,
+                                    0xc0, 0x02, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
+    struct pair p;
+    run_paged(&p, code, sizeof(code));
+    assert_pf(&p, HARNESS_CODE + 12, F_CF | F_AF);
+    cr_assert_eq(p.hb->v->r[R_EAX], 1);
+    cr_assert_eq(bt_pair_stats(&p).merged, 1);
+    bt_pair_free(&p);
+}
+
+/* mov ecx, 100; top: mov edx, [0x20000]; cmp ecx, 50; jb 2f;
+ * add ebx, edx; 2: sub ecx, 1; jne top; hlt
+ * The TB at "top" is two merged blocks closing an in-block loop. Every
+ * instruction limit from 1 to 120 must stop both engines at the same
+ * instruction with the same state: among them limits that run out exactly
+ * between the two blocks (the budget check of gen_transition). */
+Test(bt_merge, every_instruction_limit_stops_where_the_interpreter_does)
+{
+    static const uint8_t code[] = { 0xb9, 0x64, 0x00, 0x00, 0x00, 0x8b, 0x15, 0x00, 0x00, 0x02, 0x00, 0x83, 0xf9,
+                                    0x32, 0x72, 0x02, 0x01, 0xd3, 0x83, 0xe9, 0x01, 0x75, 0xee, 0xf4 };
+    bool at_transition = false;
+    for (uint64_t max = 1; max <= 120; max++) {
+        struct pair p;
+        bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+        harness_write32(p.hi, HARNESS_DATA, 0x1234);
+        harness_write32(p.hb, HARNESS_DATA, 0x1234);
+        bt_pair_run(&p, max);
+        bt_pair_compare_state(&p);
+        struct vcpu *v = p.hb->v;
+        cr_assert_eq(v->icount, max);
+        if (v->eip == HARNESS_CODE + 16) at_transition = true; /* the ADD: first of the second block */
+        if (max == 120) {
+            struct bt_stats st = bt_pair_stats(&p);
+            cr_assert_geq(st.merged, 1);
+            cr_assert_gt(st.loops, 0);
+        }
+        bt_pair_free(&p);
+    }
+    cr_assert(at_transition);
+}
