@@ -83,6 +83,15 @@ struct gen {
      * and registers, no wider, and no write after a read probe, is on the
      * same page and needs no probe (e.g. a spill and its reload). */
     int reuse_cold;           /* its cold path, -1: none */
+    /* The last full probe of a stack address (ESP + offset, flat SS): while
+     * r8/r9 still hold its address L and addend and ESP moved only by known
+     * amounts, a stack access at L + D checks only that it lies in L's page
+     * (gen_probe with g->pdelta). stk_rel = L - ESP as r12 holds it now. */
+    int stk_cold; /* its cold path, -1: none */
+    int32_t stk_rel;
+    bool stk_write;
+    bool pdelta;      /* the next gen_probe is a same-page check at r8 + pdelta_x */
+    int32_t pdelta_x;
     struct opnd reuse_op;
     bool reuse_write;
     /* Flag rematerialisation (gen_remat): fsrc is the last instruction that
@@ -597,6 +606,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
 {
     struct emit *e = &g->e;
     g->bt->st.probes++;
+    if (!g->pdelta) g->stk_cold = -1; /* r8/r9 change (gen_stack_probe may make this the new base) */
     /* r11 = the flags when they are needed after the probe or by its cold
      * path (which merges r11 and the stash, see gen_colds). */
     bool live = g->live_before[k] != 0;
@@ -621,7 +631,23 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     c->jx[0] = c->jx[1] = NULL;
     c->remat1 = w + 1;
     c->r11_after = false;
-    if (!predict) {
+    if (g->pdelta) {
+        /* [r8 + D, r8 + D + size) in the page of r8, the address of a probe
+         * that hit for at least this access kind: its byte farthest from r8
+         * (pdelta_x) on that page. A miss (page crossing) runs the
+         * instruction in the fallback and leaves the block: later accesses
+         * count on r8/r9. */
+        g->pdelta = false;
+        lea(e, 4, R10, rm_mem(R8, g->pdelta_x));
+        emit_op1(e, 4, 0x31, R8, rm_reg(R10)); /* xor r10d, r8d */
+        emit_op1(e, 4, 0x81, 7, rm_reg(R10));  /* cmp r10d, 0xfff */
+        e32(e, 0xfff);
+        c->jfrom = jcc_rel32(e, 0x7); /* ja */
+        c->leave = true;
+        c->ok = e->p;
+        g->bt->st.probes--;
+        g->bt->st.probes_stack++;
+    } else if (!predict) {
         gen_tlb_lookup(g, size, write);
         c->jfrom = jcc_rel32(e, 0x5); /* jne: TLB miss */
         mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8)); /* addend: the access is [r9 + r8] */
@@ -697,8 +723,80 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
 
 static void end_mem(struct gen *g) { g->cold[g->ncold - 1].resume = g->e.p; }
 
+/* The probed guest memory is [r9 + r8 + probe_disp], probe_disp the offset
+ * of a same-page stack access from the probe that set r8/r9
+ * (gen_stack_probe), else 0. (Per thread: -smp threads translate
+ * concurrently.) */
+static _Thread_local int32_t probe_disp;
+
+/* BT86_BT_NO_STACK_DELTA=1: every stack access takes the full probe, for
+ * before/after measurements. */
+static bool no_stack_delta(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *s = getenv("BT86_BT_NO_STACK_DELTA");
+        v = s && *s == '1';
+    }
+    return v == 1;
+}
+
+/* The probe of a stack access [ESP + off, + size) (ESP as r12 holds it
+ * here, flat SS): on the page of the last stack probe (stk_cold) when ESP
+ * moved only by known amounts since, a same-page check, the access then at
+ * [r9 + r8 + D] (probe_disp); else the full probe of r8 = ESP + off, which
+ * becomes the base for the accesses that follow. A write needs a base that
+ * was probed for writing. */
+static bool gen_stack_probe(struct gen *g, int k, int32_t off, unsigned size, bool write)
+{
+    struct emit *e = &g->e;
+    int32_t d = off - g->stk_rel;
+    int32_t far = d < 0 ? d : d + (int32_t)size - 1;
+    if (g->stk_cold >= 0 && (!write || g->stk_write) && d > -4096 && d < 4096 && !(d < 0 && d + (int32_t)size - 1 > 0) &&
+        !no_stack_delta()) {
+        g->pdelta = true;
+        g->pdelta_x = far;
+        g->cold[g->stk_cold].leave = true; /* its fallback does not set r8/r9 */
+        gen_probe(g, k, size, write, false);
+        probe_disp = d;
+        return true;
+    }
+    if (off) lea(e, 4, R8, rm_mem(R12, off));
+    else mov_r_rm(e, 4, R8, rm_reg(R12));
+    gen_probe(g, k, size, write, false);
+    probe_disp = 0;
+    g->stk_cold = g->ncold - 1;
+    g->stk_rel = off;
+    g->stk_write = write;
+    return false;
+}
+
+/* After instruction k: ESP's move since the stack probe base, or the base
+ * is gone (r8/r9 or ESP changed in a way not followed here). */
+static void stk_update(struct gen *g, const struct insn *in, bool native)
+{
+    if (g->stk_cold < 0) return;
+    enum alu_kind kind = kind_of(in);
+    const struct opnd *d = &in->op[0], *s = &in->op[1];
+    if (!native || (in->flags & IF_SENSITIVE) || kind == K_CALL || kind == K_RET) {
+        g->stk_cold = -1;
+    } else if (kind == K_PUSH) {
+        g->stk_rel += 4;
+    } else if (kind == K_POP) {
+        if (d->reg == R_ESP) g->stk_cold = -1;
+        else g->stk_rel -= 4;
+    } else if (writes_gpr(in, R_ESP)) {
+        bool esp_imm = in->nopnd == 2 && d->kind == OPND_REG && d->rclass == RC_GPR && d->reg == R_ESP && d->size == 4 &&
+                       s->kind == OPND_IMM;
+        if (esp_imm && in->id == X86_INS_ADD) g->stk_rel -= (int32_t)s->disp;
+        else if (esp_imm && in->id == X86_INS_SUB) g->stk_rel += (int32_t)s->disp;
+        else g->stk_cold = -1;
+        if (g->stk_rel > 0x10000 || g->stk_rel < -0x10000) g->stk_cold = -1;
+    }
+}
+
 /* The probed guest memory. */
-static struct rm probed(void) { return rm_sib(R9, R8, 0, 0); }
+static struct rm probed(void) { return rm_sib(R9, R8, 0, probe_disp); }
 
 /* A register or the probed memory as an r/m operand. */
 static struct rm rm_of(const struct opnd *o)
@@ -766,6 +864,7 @@ static void gen_unstash(struct gen *g)
     struct emit *e = &g->e;
     gen_flags_home(g);
     if (!g->stashed) return;
+    g->stk_cold = -1; /* (r9 is used here) */
     /* (r11 holds a jump target) */
     if (g->w_accum == 0) {
         mov_r_rm(e, 8, R9, rm_mem(RSP, 0));
@@ -1110,9 +1209,17 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     const struct opnd *m = mem_opnd(in, &wr, &rd);
     enum alu_kind kind = kind_of(in);
     bool probed_here = false;
+    probe_disp = 0;
     if (m && can_reuse(g, m, wr)) {
         g->cold[g->reuse_cold].leave = true; /* r8/r9 as that probe left them */
         g->bt->st.probes_reused++;
+    } else if (m && m->base == R_ESP && m->index == REG_NONE) {
+        probed_here = true;
+        if (!gen_stack_probe(g, k, (int32_t)m->disp, m->size, wr)) {
+            g->reuse_cold = g->ncold - 1;
+            g->reuse_op = *m;
+            g->reuse_write = wr;
+        }
     } else if (m) {
         gen_ea(e, m, R8);
         /* Predict the page of table lookups ([index*scale + disp], no base
@@ -1234,24 +1341,21 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         emit_op2(e, d->size, 0x0f, (uint8_t)(0x40 | (in->opc & 0xf)), host_reg(d->reg), rm_of(s));
         break;
     case K_PUSH:
-        lea(e, 4, R8, rm_mem(R12, -4));
-        gen_probe(g, k, 4, true, false);
+        gen_stack_probe(g, k, -4, 4, true);
         if (d->kind == OPND_IMM) mov_m_imm32(e, 4, probed(), d->disp);
         else mov_rm_r(e, 4, probed(), host_reg(d->reg));
         lea(e, 4, R12, rm_mem(R12, -4));
         end_mem(g);
         return;
     case K_POP:
-        mov_r_rm(e, 4, R8, rm_reg(R12));
-        gen_probe(g, k, 4, false, false);
+        gen_stack_probe(g, k, 0, 4, false);
         mov_r_rm(e, 4, R10, probed());
         lea(e, 4, R12, rm_mem(R12, 4));
         mov_r_rm(e, 4, host_reg(d->reg), rm_reg(R10));
         end_mem(g);
         return;
     case K_CALL:
-        lea(e, 4, R8, rm_mem(R12, -4));
-        gen_probe(g, k, 4, true, false); /* (clobbers r9-r11) */
+        gen_stack_probe(g, k, -4, 4, true); /* (clobbers r9-r11) */
         gen_flags_home(g);
         if (!(in->flags & IF_REL_BRANCH)) mov_r_rm(e, 4, R11, rm_reg(host_reg(d->reg)));
         mov_m_imm32(e, 4, probed(), next);
@@ -1261,8 +1365,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         else gen_exit_indirect(g);
         return;
     case K_RET:
-        mov_r_rm(e, 4, R8, rm_reg(R12));
-        gen_probe(g, k, 4, false, false);
+        gen_stack_probe(g, k, 0, 4, false);
         gen_flags_home(g);
         mov_r_rm(e, 4, R11, probed());
         lea(e, 4, R12, rm_mem(R12, (int32_t)(4 + (in->nopnd ? (in->op[0].disp & 0xffff) : 0))));
@@ -1395,6 +1498,7 @@ static void gen_transition(struct gen *g)
     int n1 = g->tb->n1;
     int32_t n2 = g->tb->n - n1;
     g->reuse_cold = -1;
+    g->stk_cold = -1; /* (the budget check may use r8) */
     int w = remat_source(g, n1);
     if (w < 0 || g->ntout >= 2) {
         gen_budget_check(g, g->tb->eip2, n2);
@@ -1600,6 +1704,7 @@ static void gen_body(struct gen *g)
     struct tb *tb = g->tb;
     struct bt_vcpu *bt = g->bt;
     g->reuse_cold = -1;
+    g->stk_cold = -1;
     uint32_t ip = tb->eip;
     bool ended = false;
     for (int k = 0; k < tb->n; k++) {
@@ -1628,6 +1733,7 @@ static void gen_body(struct gen *g)
             }
         }
         reuse_update(g, in, g->native[k]);
+        stk_update(g, in, g->native[k]);
         if (g->native[k] && g->writes[k] == FL_ALL) {
             g->fsrc = k;
             g->fsrc_from = k + 1;
