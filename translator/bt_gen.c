@@ -1446,16 +1446,17 @@ static bool entry_probe_saves(const struct gen *g)
 static void gen_budget_check(struct gen *g, uint32_t eip, int32_t n)
 {
     struct emit *e = &g->e;
+    /* ecx = the high half of r15: zero while the budget is in [0, 2^32)
+     * (run_one keeps it below 2^31), not once it went negative. */
     mov_r_rm(e, 8, R8, rm_reg(RCX));
     if (g->bt->bmi2) {
-        static const uint8_t rorx[] = { 0xc4, 0xc3, 0xfb, 0xf0, 0xcf, 56 }; /* rorx rcx, r15, 56 */
+        static const uint8_t rorx[] = { 0xc4, 0xc3, 0xfb, 0xf0, 0xcf, 32 }; /* rorx rcx, r15, 32 */
         for (unsigned i = 0; i < sizeof(rorx); i++) eb(e, rorx[i]);
     } else {
         mov_r_rm(e, 8, RCX, rm_reg(HR_BUDGET));
         eb(e, 0x48); eb(e, 0x0f); eb(e, 0xc9);         /* bswap rcx */
     }
-    emit_op2(e, 4, 0x0f, 0xb6, RCX, rm_reg(RCX));      /* movzx ecx, cl: the sign byte */
-    eb(e, 0xe3);                                       /* jrcxz ok */
+    eb(e, 0x67); eb(e, 0xe3);                          /* jecxz ok */
     uint8_t *rel8 = e->p;
     eb(e, 0);
     mov_r_rm(e, 8, RCX, rm_reg(R8));

@@ -454,6 +454,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
      * poll point, like the interpreter; one block at a time near the limit. */
     bt->budget = to_limit >= budget + BLOCK_MAX_INSNS ? (int64_t)budget : 1;
     if (bt->budget <= 0) bt->budget = 1;
+    if (bt->budget > INT32_MAX) bt->budget = INT32_MAX; /* (the flag-free budget check: gen_budget_check) */
     bt->icount_base = v->icount + (uint64_t)bt->budget;
     bt->enter(v, bt, tb->code);
     v->icount = bt->icount_base - (uint64_t)bt->budget;
