@@ -83,11 +83,14 @@ struct gen {
      * and registers, no wider, and no write after a read probe, is on the
      * same page and needs no probe (e.g. a spill and its reload). */
     int reuse_cold;           /* its cold path, -1: none */
-    /* The last full probe of a stack address (ESP + offset, flat SS): while
-     * r8/r9 still hold its address L and addend and ESP moved only by known
-     * amounts, a stack access at L + D checks only that it lies in L's page
-     * (gen_probe with g->pdelta). stk_rel = L - ESP as r12 holds it now. */
+    int32_t reuse_disp;       /* the operand is at r8 + this (probe_disp) */
+    /* The last full probe through a base register (reg + offset, flat
+     * segment; ESP for the stack instructions): while r8/r9 still hold its
+     * address L and addend and the register moved only by known amounts, an
+     * access through it at L + D checks only that it lies in L's page
+     * (gen_probe with g->pdelta). stk_rel = L - the register's value now. */
     int stk_cold; /* its cold path, -1: none */
+    int stk_reg;  /* the guest register it was through (gen_base_probe) */
     int32_t stk_rel;
     bool stk_write;
     bool pdelta;      /* the next gen_probe is a same-page check at r8 + pdelta_x */
@@ -646,7 +649,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
         c->leave = true;
         c->ok = e->p;
         g->bt->st.probes--;
-        g->bt->st.probes_stack++;
+        g->bt->st.probes_samepage++;
     } else if (!predict) {
         gen_tlb_lookup(g, size, write);
         c->jfrom = jcc_rel32(e, 0x5); /* jne: TLB miss */
@@ -741,19 +744,20 @@ static bool no_stack_delta(void)
     return v == 1;
 }
 
-/* The probe of a stack access [ESP + off, + size) (ESP as r12 holds it
- * here, flat SS): on the page of the last stack probe (stk_cold) when ESP
- * moved only by known amounts since, a same-page check, the access then at
- * [r9 + r8 + D] (probe_disp); else the full probe of r8 = ESP + off, which
- * becomes the base for the accesses that follow. A write needs a base that
- * was probed for writing. */
-static bool gen_stack_probe(struct gen *g, int k, int32_t off, unsigned size, bool write)
+/* The probe of an access [reg + off, + size) through a base register (ESP
+ * for the stack instructions; reg as its host register holds it here, flat
+ * segment): on the page of the last such probe (stk_cold) when it was
+ * through the same register and that register moved only by known amounts
+ * since, a same-page check, the access then at [r9 + r8 + D] (probe_disp);
+ * else the full probe of r8 = reg + off, which becomes the base for the
+ * accesses that follow. A write needs a base that was probed for writing. */
+static bool gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned size, bool write)
 {
     struct emit *e = &g->e;
     int32_t d = off - g->stk_rel;
     int32_t far = d < 0 ? d : d + (int32_t)size - 1;
-    if (g->stk_cold >= 0 && (!write || g->stk_write) && d > -4096 && d < 4096 && !(d < 0 && d + (int32_t)size - 1 > 0) &&
-        !no_stack_delta()) {
+    if (g->stk_cold >= 0 && g->stk_reg == reg && (!write || g->stk_write) && d > -4096 && d < 4096 &&
+        !(d < 0 && d + (int32_t)size - 1 > 0) && !no_stack_delta()) {
         g->pdelta = true;
         g->pdelta_x = far;
         g->cold[g->stk_cold].leave = true; /* its fallback does not set r8/r9 */
@@ -761,35 +765,47 @@ static bool gen_stack_probe(struct gen *g, int k, int32_t off, unsigned size, bo
         probe_disp = d;
         return true;
     }
-    if (off) lea(e, 4, R8, rm_mem(R12, off));
-    else mov_r_rm(e, 4, R8, rm_reg(R12));
+    if (off) lea(e, 4, R8, rm_mem(host_reg(reg), off));
+    else mov_r_rm(e, 4, R8, rm_reg(host_reg(reg)));
     gen_probe(g, k, size, write, false);
     probe_disp = 0;
     g->stk_cold = g->ncold - 1;
+    g->stk_reg = reg;
     g->stk_rel = off;
     g->stk_write = write;
     return false;
 }
 
-/* After instruction k: ESP's move since the stack probe base, or the base
- * is gone (r8/r9 or ESP changed in a way not followed here). */
+static bool gen_stack_probe(struct gen *g, int k, int32_t off, unsigned size, bool write)
+{
+    return gen_base_probe(g, k, R_ESP, off, size, write);
+}
+
+/* After instruction k: the base register's move since the base probe, or
+ * the base is gone (r8/r9 or the register changed in a way not followed
+ * here: only PUSH/POP of ESP, ADD/SUB reg, imm, INC/DEC reg and
+ * LEA reg, [reg + disp] are). */
 static void stk_update(struct gen *g, const struct insn *in, bool native)
 {
     if (g->stk_cold < 0) return;
     enum alu_kind kind = kind_of(in);
     const struct opnd *d = &in->op[0], *s = &in->op[1];
+    int reg = g->stk_reg;
+    bool dreg = in->nopnd >= 1 && d->kind == OPND_REG && d->rclass == RC_GPR && d->reg == reg && d->size == 4;
     if (!native || (in->flags & IF_SENSITIVE) || kind == K_CALL || kind == K_RET) {
         g->stk_cold = -1;
     } else if (kind == K_PUSH) {
-        g->stk_rel += 4;
+        if (reg == R_ESP) g->stk_rel += 4;
     } else if (kind == K_POP) {
-        if (d->reg == R_ESP) g->stk_cold = -1;
-        else g->stk_rel -= 4;
-    } else if (writes_gpr(in, R_ESP)) {
-        bool esp_imm = in->nopnd == 2 && d->kind == OPND_REG && d->rclass == RC_GPR && d->reg == R_ESP && d->size == 4 &&
-                       s->kind == OPND_IMM;
-        if (esp_imm && in->id == X86_INS_ADD) g->stk_rel -= (int32_t)s->disp;
-        else if (esp_imm && in->id == X86_INS_SUB) g->stk_rel += (int32_t)s->disp;
+        if (d->reg == reg) g->stk_cold = -1;
+        else if (reg == R_ESP) g->stk_rel -= 4;
+    } else if (writes_gpr(in, reg)) {
+        bool imm = dreg && in->nopnd == 2 && s->kind == OPND_IMM;
+        if (imm && in->id == X86_INS_ADD) g->stk_rel -= (int32_t)s->disp;
+        else if (imm && in->id == X86_INS_SUB) g->stk_rel += (int32_t)s->disp;
+        else if (dreg && in->nopnd == 1 && in->id == X86_INS_INC) g->stk_rel -= 1;
+        else if (dreg && in->nopnd == 1 && in->id == X86_INS_DEC) g->stk_rel += 1;
+        else if (dreg && kind == K_LEA && s->base == reg && s->index == REG_NONE) g->stk_rel -= (int32_t)s->disp;
         else g->stk_cold = -1;
         if (g->stk_rel > 0x10000 || g->stk_rel < -0x10000) g->stk_cold = -1;
     }
@@ -1212,14 +1228,15 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     probe_disp = 0;
     if (m && can_reuse(g, m, wr)) {
         g->cold[g->reuse_cold].leave = true; /* r8/r9 as that probe left them */
+        probe_disp = g->reuse_disp;
         g->bt->st.probes_reused++;
-    } else if (m && m->base == R_ESP && m->index == REG_NONE) {
+    } else if (m && m->base != REG_NONE && m->index == REG_NONE) {
         probed_here = true;
-        if (!gen_stack_probe(g, k, (int32_t)m->disp, m->size, wr)) {
-            g->reuse_cold = g->ncold - 1;
-            g->reuse_op = *m;
-            g->reuse_write = wr;
-        }
+        gen_base_probe(g, k, m->base, (int32_t)m->disp, m->size, wr);
+        g->reuse_cold = g->ncold - 1;
+        g->reuse_op = *m;
+        g->reuse_write = wr;
+        g->reuse_disp = probe_disp; /* (a same-page check: the operand is at r8 + that) */
     } else if (m) {
         gen_ea(e, m, R8);
         /* Predict the page of table lookups ([index*scale + disp], no base
@@ -1232,6 +1249,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         g->reuse_cold = g->ncold - 1;
         g->reuse_op = *m;
         g->reuse_write = wr;
+        g->reuse_disp = 0;
     }
     /* Flags kept in r11: back to RFLAGS before an instruction that reads
      * them, writes some of them, uses r11 or leaves the block (CALL and RET

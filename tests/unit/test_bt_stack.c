@@ -1,7 +1,8 @@
-/* Same-page stack probes (bt_gen.c: gen_stack_probe): after a full TLB
- * probe of a stack address, the stack accesses that follow in the block
- * (ESP moved only by PUSH, POP, ADD/SUB ESP, imm) check only that they stay
- * on that page; a write needs a base probed for writing. Each test runs the
+/* Same-page probes (bt_gen.c: gen_base_probe): after a full TLB probe of
+ * an address through a base register, the accesses through that register
+ * that follow in the block (moved only by PUSH/POP for ESP, ADD/SUB imm,
+ * INC/DEC, LEA [reg+disp]) check only that they stay on that page; a write
+ * needs a base probed for writing. Each test runs the
  * same user-mode code under the interpreter and the translator, requires
  * the same state, and checks the exact #PF a page crossing or a read-only
  * page gives. Snippets are assembled for HARNESS_CODE (GNU as --32, Intel
@@ -17,8 +18,9 @@
 #include "translator/bt.h"
 
 /* Identity paging, user pages; linear page 0x50 not present, page 0x4f
- * read-only when `ro` (CR0.WP set either way). ESP = esp, and the stack
- * words below 0x50000 hold 0x11111111, 0x22222222. */
+ * read-only when `ro` (CR0.WP set either way). ESP = esp, ESI = 0x4f000,
+ * EDI = 0x50000,
+ * and the words below 0x50000 hold 0x11111111, 0x22222222. */
 static void stack_paging(struct harness *h, uint32_t esp, bool ro)
 {
     struct vcpu *v = h->v;
@@ -34,6 +36,8 @@ static void stack_paging(struct harness *h, uint32_t esp, bool ro)
     v->cr3 = 0x30000;
     v->cr0 |= CR0_PG | CR0_WP;
     v->r[R_ESP] = esp;
+    v->r[R_ESI] = 0x4f000; /* (base registers for the last two tests) */
+    v->r[R_EDI] = 0x50000;
     tlb_flush_all(&v->tlb);
     cpu_update_mode(v);
 }
@@ -88,7 +92,7 @@ Test(bt_stack, pop_off_the_page_faults_precisely)
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->r[R_EAX], 0x11111111);
     cr_assert_eq(v->r[R_EBX], 0x22222222);
-    cr_assert_geq(bt_pair_stats(&p).probes_stack, 2);
+    cr_assert_geq(bt_pair_stats(&p).probes_samepage, 2);
     bt_pair_free(&p);
 }
 
@@ -121,7 +125,7 @@ Test(bt_stack, esp_operands_follow_push_and_add)
     cr_assert_eq(v->r[R_ECX], 0x11111111);
     cr_assert_eq(v->r[R_EDX], 0x22222222);
     cr_assert_eq(harness_read32(p.hb, 0x4fff4), 1); /* the PUSH */
-    cr_assert_geq(bt_pair_stats(&p).probes_stack, 2);
+    cr_assert_geq(bt_pair_stats(&p).probes_samepage, 2);
     bt_pair_free(&p);
 }
 
@@ -135,6 +139,38 @@ Test(bt_stack, access_straddling_the_page_end_faults)
     run_stack(&p, code, sizeof(code), 0x4fff8, false);
     assert_pf(&p, 0x50000, 4, HARNESS_CODE + WARM_RW + 1, 0x4fffc);
     cr_assert_eq(p.hb->v->r[R_EAX], 0x11111111);
-    cr_assert_geq(bt_pair_stats(&p).probes_stack, 1);
+    cr_assert_geq(bt_pair_stats(&p).probes_samepage, 1);
+    bt_pair_free(&p);
+}
+
+/* mov eax, [esi+0xff8]; add esi, 4; mov ebx, [esi+0xff8]; dec esi; inc esi;
+ * lea esi, [esi+2]; mov ecx, [esi+0xff8]
+ * Through ESI = 0x4f000: the second load is a same-page check after ADD;
+ * after DEC, INC and LEA the third (0x4fffe, 4 bytes) leaves the page. */
+Test(bt_stack, base_register_moves_are_followed)
+{
+    static const uint8_t code[] = { 0x8b, 0x86, 0xf8, 0x0f, 0x00, 0x00, 0x83, 0xc6, 0x04, 0x8b, 0x9e, 0xf8, 0x0f, 0x00,
+                                    0x00, 0x4e, 0x46, 0x8d, 0x76, 0x02, 0x8b, 0x8e, 0xf8, 0x0f, 0x00, 0x00, 0xf4 };
+    struct pair p;
+    run_stack(&p, code, sizeof(code), 0x4fff8, false);
+    assert_pf(&p, 0x50000, 4, HARNESS_CODE + WARM_RW + 0x14, 0x4fff8);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EAX], 0x11111111);
+    cr_assert_eq(v->r[R_EBX], 0x22222222);
+    cr_assert_eq(v->r[R_ESI], 0x4f006);
+    cr_assert_geq(bt_pair_stats(&p).probes_samepage, 2);
+    bt_pair_free(&p);
+}
+
+/* mov eax, [esi+0xff8]; mov ebx, [edi]
+ * Through another register the base probe does not count: EDI's load takes
+ * its own probe and faults (0x50000). */
+Test(bt_stack, another_register_takes_its_own_probe)
+{
+    static const uint8_t code[] = { 0x8b, 0x86, 0xf8, 0x0f, 0x00, 0x00, 0x8b, 0x1f, 0xf4 };
+    struct pair p;
+    run_stack(&p, code, sizeof(code), 0x4fff8, false);
+    assert_pf(&p, 0x50000, 4, HARNESS_CODE + WARM_RW + 6, 0x4fff8);
+    cr_assert_eq(p.hb->v->r[R_EAX], 0x11111111);
     bt_pair_free(&p);
 }
