@@ -116,14 +116,9 @@ struct gen {
      * that follow, until an instruction needs them (gen_flags_home). */
     bool flags_r11;
     int nslot;             /* chainable exits used (tb->exit) */
-    /* Merged blocks: the budget checks before the second block whose JS
-     * leaves through gen_trans_outs (flags from instruction tout_w). */
-    int ntout;
     int ndexit; /* taken exits of a merged Jcc, emitted after the body */
     uint8_t *dexit_at[2];
     uint32_t dexit_target[2];
-    uint8_t *tout[2];
-    int tout_w[2];
 };
 
 /* Merged TBs (bt_merge_target): instructions [0, n1) are the first decoded
@@ -1461,17 +1456,41 @@ static bool entry_probe_saves(const struct gen *g)
 }
 
 /* The flag-free budget check: leave for `eip` unless r15 >= 0, then charge n. */
-static void gen_budget_check(struct gen *g, uint32_t eip, int32_t n)
+/* What a TB's entry checks: r15 >= need, i.e. the budget lets the
+ * dispatcher start its first block and, for a merged TB, its second too
+ * (budget - 1 - n1 >= 0): the check between them is then not needed.
+ * run_one interprets the first block when the budget is short of that. */
+static int32_t entry_need(const struct gen *g) { return g->tb->n1 < g->tb->n ? g->tb->n1 : 0; }
+
+/* r15 >= need, by the flags: TEST or CMP, then the Jcc code that leaves. */
+static int budget_test(struct gen *g, int32_t need)
 {
     struct emit *e = &g->e;
-    /* ecx = the high half of r15: zero while the budget is in [0, 2^32)
-     * (run_one keeps it below 2^31), not once it went negative. */
+    if (!need) {
+        emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15 */
+        return 0x8;                                         /* js */
+    }
+    emit_op1(e, 8, 0x81, 7, rm_reg(HR_BUDGET)); /* cmp r15, need */
+    e32(e, (uint32_t)need);
+    return 0xc; /* jl */
+}
+
+/* The flag-free budget check: leave for `eip` unless r15 >= need, then
+ * charge n. */
+static void gen_budget_check(struct gen *g, uint32_t eip, int32_t n, int32_t need)
+{
+    struct emit *e = &g->e;
+    /* ecx = the high half of r15 - need: zero while that is in [0, 2^32)
+     * (run_one keeps the budget below 2^31), not once it is negative. */
     mov_r_rm(e, 8, R8, rm_reg(RCX));
+    if (need) lea(e, 8, RCX, rm_mem(HR_BUDGET, -need));
     if (g->bt->bmi2) {
-        static const uint8_t rorx[] = { 0xc4, 0xc3, 0xfb, 0xf0, 0xcf, 32 }; /* rorx rcx, r15, 32 */
-        for (unsigned i = 0; i < sizeof(rorx); i++) eb(e, rorx[i]);
+        static const uint8_t rorx15[] = { 0xc4, 0xc3, 0xfb, 0xf0, 0xcf, 32 }; /* rorx rcx, r15, 32 */
+        static const uint8_t rorxcx[] = { 0xc4, 0xe3, 0xfb, 0xf0, 0xc9, 32 }; /* rorx rcx, rcx, 32 */
+        const uint8_t *rorx = need ? rorxcx : rorx15;
+        for (unsigned i = 0; i < sizeof(rorx15); i++) eb(e, rorx[i]);
     } else {
-        mov_r_rm(e, 8, RCX, rm_reg(HR_BUDGET));
+        if (!need) mov_r_rm(e, 8, RCX, rm_reg(HR_BUDGET));
         eb(e, 0x48); eb(e, 0x0f); eb(e, 0xc9);         /* bswap rcx */
     }
     eb(e, 0x67); eb(e, 0xe3);                          /* jecxz ok */
@@ -1495,62 +1514,31 @@ static void gen_prologue(struct gen *g)
          * the stash, and the budget check may clobber RFLAGS (TEST/JS, not
          * the JRCXZ sequence); gen_prologue_out leaves with them. */
         save_lflags(e, R11);
-        emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15 */
-        g->prologue_out = jcc_rel32(e, 0x8);                 /* js */
+        int cc = budget_test(g, entry_need(g));
+        g->prologue_out = jcc_rel32(e, cc);
         mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
         g->stashed = true;
         g->w_accum = 0;
         lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n));
         return;
     }
-    gen_budget_check(g, g->tb->eip, n);
+    gen_budget_check(g, g->tb->eip, n, entry_need(g));
 }
 
-/* Between merged blocks (at instruction n1, the flags exact in RFLAGS after
- * the first block's Jcc or JMP): the budget check the dispatcher would make
- * before the second block, then its charge. Where the flags can be
- * recomputed (the Jcc's CMP, say) it is TEST/JS and the flags come back by
- * gen_remat; else the flag-free sequence. */
+/* Between merged blocks: the second block's charge. The entry checked
+ * that the budget covers its start (entry_need), as the dispatcher would
+ * have checked here; RFLAGS is left alone. */
 static void gen_transition(struct gen *g)
 {
-    struct emit *e = &g->e;
-    int n1 = g->tb->n1;
-    int32_t n2 = g->tb->n - n1;
+    lea(&g->e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -(int32_t)(g->tb->n - g->tb->n1)));
     g->reuse_cold = -1;
-    g->stk_cold = -1; /* (the budget check may use r8) */
-    int w = remat_source(g, n1);
-    if (w < 0 || g->ntout >= 2) {
-        gen_budget_check(g, g->tb->eip2, n2);
-        return;
-    }
-    emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15 */
-    g->tout[g->ntout] = jcc_rel32(e, 0x8);               /* js */
-    g->tout_w[g->ntout++] = w;
-    lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n2));
-    if (g->live_before[n1] != 0) gen_remat(g, w);
-    else if (!flags_exposed_after(g, n1 - 1)) g->fsrc = -1;
-    else if (remat_covers(g, w, n1 - 1)) g->remat_mode = true;
-    else gen_remat(g, w);
+    g->stk_cold = -1;
 }
 
 /* The taken exits of merged Jccs (their not-taken path runs on inline). */
 static void gen_deferred_exits(struct gen *g)
 {
     for (int i = 0; i < g->ndexit; i++) gen_exit_direct_at(g, g->dexit_target[i], 0, g->dexit_at[i]);
-}
-
-/* The budget exits of gen_transition: the flags back, leave for the second
- * block's EIP. */
-static void gen_trans_outs(struct gen *g)
-{
-    struct emit *e = &g->e;
-    for (int i = 0; i < g->ntout; i++) {
-        patch_rel32(e, g->tout[i], e->p);
-        gen_remat(g, g->tout_w[i]);
-        mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), g->tb->eip2);
-        uint8_t *j = jmp_rel32(e);
-        patch_rel32(e, j, g->bt->exit_regs);
-    }
 }
 
 /* The budget check of a prologue that saved the flags: leave at the
@@ -1802,8 +1790,8 @@ static void gen_loop(struct gen *g)
     uint8_t *check = e->p;
     for (int i = 0; i < g->nloop; i++) patch_rel32(e, g->loop_jmp[i], check);
     g->nloop = 0;
-    emit_op1(e, 8, 0x85, HR_BUDGET, rm_reg(HR_BUDGET)); /* test r15, r15: budget - 1 < 0? */
-    uint8_t *out = jcc_rel32(e, 0x8);                    /* js */
+    int cc = budget_test(g, entry_need(g)); /* budget - 1 < need? */
+    uint8_t *out = jcc_rel32(e, cc);
     lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -(int32_t)g->tb->n1));
     /* The flags are those the back edge saw: loop_w's, whose inputs are
      * unchanged up to the first instruction. */
@@ -1911,7 +1899,6 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     if (g->nloop) gen_loop(g);
     gen_prologue_out(g);
     gen_deferred_exits(g);
-    gen_trans_outs(g);
     gen_colds(g);
     if (g->e.overflow) return NULL;
     bt->free = (uint8_t *)(((uintptr_t)g->e.p + 15) & ~(uintptr_t)15);

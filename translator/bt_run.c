@@ -451,9 +451,23 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         bt->st.chains++;
     }
     /* Chained code starts blocks while the budget is positive: up to the
-     * poll point, like the interpreter; one block at a time near the limit. */
-    bt->budget = to_limit >= budget + BLOCK_MAX_INSNS ? (int64_t)budget : 1;
-    if (bt->budget <= 0) bt->budget = 1;
+     * poll point, like the interpreter; one TB at a time near the limit. A
+     * merged TB (bt_merge_target) starts only when the budget also lets
+     * its second block start (its entry checks budget - 1 >= n1): else, or
+     * near the limit when it does not fit, its first block is interpreted,
+     * as the interpreter would run it. */
+    bool merged = tb->n1 < tb->n;
+    if (to_limit >= budget + BLOCK_MAX_INSNS) {
+        bt->budget = budget > 0 ? (int64_t)budget : 1;
+        if (merged && bt->budget <= tb->n1) bt->budget = 0;
+    } else {
+        bt->budget = !merged ? 1 : tb->n <= to_limit ? tb->n1 + 1 : 0;
+    }
+    if (bt->budget == 0) {
+        bt->st.interp_blocks++;
+        cpu_exec_block(v, b, cap);
+        return;
+    }
     if (bt->budget > INT32_MAX) bt->budget = INT32_MAX; /* (the flag-free budget check: gen_budget_check) */
     bt->icount_base = v->icount + (uint64_t)bt->budget;
     bt->enter(v, bt, tb->code);

@@ -132,3 +132,39 @@ Test(bt_merge, every_instruction_limit_stops_where_the_interpreter_does)
     }
     cr_assert(at_transition);
 }
+
+/* top: inc eax; cmp eax, 0x7fffffff; je 1f; add ebx, eax; jmp top; 1: hlt
+ * A merged TB (the JE's fall-through) that is also an in-block loop, run
+ * with interrupts on: vector 0x40 becomes pending at the third poll (every
+ * 4096 instructions). The TB starts only when the budget covers its second
+ * block too; when it is short of that (1-3 instructions to the poll), its
+ * first block is interpreted. Poll points, the instruction the interrupt
+ * arrives at and the whole state must be the interpreter's. */
+Test(bt_merge, poll_points_inside_a_merged_loop_are_the_interpreters)
+{
+    static const uint8_t code[] = { 0x40, 0x3d, 0xff, 0xff, 0xff, 0x7f, 0x74, 0x04, 0x01, 0xc3, 0xeb, 0xf4, 0xf4 };
+    struct pair p;
+    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+    struct irq_board bi, bb;
+    bt_pair_irq_board(&p, &bi, &bb);
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int k = 0; k < 2; k++) {
+        hs[k]->v->eflags |= F_IF;
+        hs[k]->v->r[R_EAX] = 0;
+    }
+    bt_pair_run(&p, 10000000);
+    bt_pair_compare_state(&p);
+    bt_pair_compare_range(&p, HARNESS_STACK0 - 0x100, 0x100);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->stop, STOP_HALT_FOREVER);
+    cr_assert_eq(v->eip, stub_end(0x40));
+    cr_assert_eq(bb.acks, 1);
+    /* Five instructions an iteration: the third poll comes after ~2457. */
+    cr_assert_geq(v->r[R_EAX], 3 * 4096 / 5 - 2);
+    cr_assert_leq(v->r[R_EAX], 3 * 4096 / 5 + 2);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_geq(st.merged, 1);
+    cr_assert_gt(st.loops, 0);
+    cr_assert_gt(st.interp_blocks, 0); /* a first block run short of the budget */
+    bt_pair_free(&p);
+}
