@@ -41,6 +41,7 @@ struct bt_stats {
     /* Inline TLB probes emitted, and memory operands that reused the
      * previous probe of the same address instead (bt_gen.c). */
     uint64_t probes, probes_reused;
+    uint64_t latched;      /* memory CMP/TEST latched in r11 for flag recomputation (mem_latch) */
     uint64_t probes_samepage; /* same-page checks against an earlier probe (gen_base_probe) */
     /* Privileged/sensitive instructions (IF_SENSITIVE) translated inline
      * against the vCPU state / as calls reaching the VMM (-stats). */

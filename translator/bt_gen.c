@@ -61,6 +61,7 @@ struct cold {
     bool leave;       /* a later access reuses this probe's r8/r9: leave the block after the fallback */
     uint8_t *jx[2];   /* more rel32s into the same fallback (inline sensitive instructions' checks) */
     int remat1;       /* 1 + the instruction whose re-execution gives the flags (gen_remat), 0: none */
+    bool latched;     /* ... a CMP/TEST latched in r11 (mem_latch) */
     bool r11_after;   /* the main path keeps the flags in r11 after the probe (flags_r11) */
 };
 
@@ -115,6 +116,11 @@ struct gen {
      * live flags saves them once and they stay there across the probes
      * that follow, until an instruction needs them (gen_flags_home). */
     bool flags_r11;
+    /* A 32-bit CMP or TEST with a memory operand loads it into r11 first
+     * (mem_latch): while r11 still holds it, that instruction can be run
+     * again from r11 to recompute the flags (gen_remat), as a register
+     * CMP can. The instruction, or -1. */
+    int r11_mem;
     int nslot;             /* chainable exits used (tb->exit) */
     int ndexit; /* taken exits of a merged Jcc, emitted after the body */
     uint8_t *dexit_at[2];
@@ -480,6 +486,7 @@ static bool remat_form(const struct gen *g, int w)
     if (w < 0 || !g->native[w]) return false;
     const struct insn *in = &g->tb->in[w];
     const struct opnd *d = &in->op[0], *s = &in->op[1];
+    if (g->r11_mem == w) return true; /* (a CMP or TEST latched in r11) */
     if (in->nopnd != 2 || !is_gpr(d) || !(is_gpr(s) || s->kind == OPND_IMM)) return false;
     switch (in->id) {
     case X86_INS_CMP: case X86_INS_TEST:
@@ -511,7 +518,7 @@ static bool may_write_flags(const struct gen *g, int i)
 static bool remat_clobbered(const struct gen *g, int w, int from, int to)
 {
     const struct insn *win = &g->tb->in[w];
-    int rd = gpr_full(&win->op[0]);
+    int rd = win->op[0].kind == OPND_REG ? gpr_full(&win->op[0]) : -1;
     /* (a logic instruction is recomputed from its result alone) */
     int rs = win->op[1].kind == OPND_REG && !remat_is_logic(win) ? gpr_full(&win->op[1]) : -1;
     for (int i = from; i < to; i++) {
@@ -544,9 +551,18 @@ static bool remat_covers(const struct gen *g, int w, int k)
 }
 
 /* RFLAGS' arithmetic flags = those instruction w left (remat_source). */
-static void gen_remat(struct gen *g, int w)
+static void gen_latched(struct gen *g, const struct insn *in);
+
+/* (latched: W is a CMP/TEST latched in r11 — g->r11_mem == w where W is
+ * recomputed on the main path; recorded in the cold record for its path) */
+static void gen_remat_from(struct gen *g, int w, bool latched)
 {
     const struct insn *in = &g->tb->in[w];
+    if (latched) {
+        gen_latched(g, in);
+        g->bt->st.remats++;
+        return;
+    }
     switch (in->id) {
     case X86_INS_CMP:
         gen_pair(g, in, 0x39, 0x3b, 0x81, 7);
@@ -570,6 +586,8 @@ static void gen_remat(struct gen *g, int w)
     }
     g->bt->st.remats++;
 }
+
+static void gen_remat(struct gen *g, int w) { gen_remat_from(g, w, g->r11_mem == w); }
 
 /* Inline TLB probe for [r8d, r8d+size): on a hit [r9 + r8] = host address and the
  * guest flags are back in RFLAGS if live; on a miss jump to the cold path of
@@ -610,7 +628,10 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     bool live = g->live_before[k] != 0;
     if (g->flags_r11) g->bt->st.flags_kept++;
     int w = g->flags_r11 ? -1 : remat_source(g, k);
-    if (w < 0 && !g->flags_r11 && (live || !g->stashed || g->w_accum != 0)) save_lflags(e, R11);
+    if (w < 0 && !g->flags_r11 && (live || !g->stashed || g->w_accum != 0)) {
+        save_lflags(e, R11);
+        g->r11_mem = -1;
+    }
     /* Without predict: the full lookup, a miss goes to the cold path. With
      * it: the predicted page P and its TLB slot offset (the last page this
      * probe hit, learned by gen_colds' full probe); the hit path checks
@@ -628,7 +649,11 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     c->jfrom2 = NULL;
     c->jx[0] = c->jx[1] = NULL;
     c->remat1 = w + 1;
+    c->latched = w >= 0 && g->r11_mem == w;
     c->r11_after = false;
+    /* (the fallback does not keep r11: a latched CMP cannot be run again
+     * after it, so leave the block) */
+    if (g->r11_mem >= 0) c->leave = true;
     if (g->pdelta) {
         /* [r8 + D, r8 + D + size) in the page of r8, the address of a probe
          * that hit for at least this access kind: its byte farthest from r8
@@ -1086,6 +1111,7 @@ static void gen_sensitive(struct gen *g, int k, const struct insn *in, uint32_t 
     const struct opnd *d = &in->op[0], *s = &in->op[1];
     gen_unstash(g);
     g->stashed = false;
+    g->r11_mem = -1;
     switch (kind_of(in)) {
     case K_RDCR:
         mov_r_rm(e, 4, host_reg(d->reg & 7), rm_mem(HR_V, cr_off(s->reg)));
@@ -1211,6 +1237,57 @@ static void gen_test(struct gen *g, const struct insn *in)
     }
 }
 
+/* BT86_BT_NO_LATCH=1: memory CMP/TEST as one instruction, not latched in
+ * r11 (before/after measurements). */
+static bool no_latch(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *s = getenv("BT86_BT_NO_LATCH");
+        v = s && *s == '1';
+    }
+    return v == 1;
+}
+
+/* Is instruction in a CMP or TEST of a 32-bit memory operand with a
+ * register or an immediate, which mem_latch runs from r11? */
+static bool latchable(const struct insn *in)
+{
+    if (in->nopnd != 2 || (in->id != X86_INS_CMP && in->id != X86_INS_TEST)) return false;
+    const struct opnd *d = &in->op[0], *s = &in->op[1];
+    if (d->kind == OPND_MEM) return d->size == 4 && (is_gpr(s) || s->kind == OPND_IMM) && s->size == 4;
+    return s->kind == OPND_MEM && s->size == 4 && is_gpr(d) && d->size == 4;
+}
+
+/* The CMP or TEST with its memory operand replaced by r11d. */
+static void gen_latched(struct gen *g, const struct insn *in)
+{
+    struct emit *e = &g->e;
+    const struct opnd *d = &in->op[0], *s = &in->op[1];
+    bool cmp = in->id == X86_INS_CMP;
+    if (d->kind == OPND_MEM && s->kind == OPND_IMM) {
+        emit_op1(e, 4, cmp ? 0x81 : 0xf7, cmp ? 7 : 0, rm_reg(R11)); /* cmp/test r11d, imm */
+        e32(e, s->disp);
+    } else if (d->kind == OPND_MEM) {
+        emit_op1(e, 4, cmp ? 0x39 : 0x85, host_reg(s->reg), rm_reg(R11)); /* cmp/test r11d, reg */
+    } else {
+        emit_op1(e, 4, cmp ? 0x3b : 0x85, host_reg(d->reg), rm_reg(R11)); /* cmp/test reg, r11d */
+    }
+}
+
+/* A latchable CMP or TEST (after its probe): mov r11d, [mem], then the
+ * instruction from r11. */
+static void mem_latch(struct gen *g, int k, const struct insn *in)
+{
+    /* Its own probe's fallback runs the instruction without loading r11:
+     * leave the block after it. */
+    if (g->ncold && g->cold[g->ncold - 1].k == k) g->cold[g->ncold - 1].leave = true;
+    mov_r_rm(&g->e, 4, R11, probed());
+    gen_latched(g, in);
+    g->r11_mem = k;
+    g->bt->st.latched++;
+}
+
 static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip)
 {
     struct emit *e = &g->e;
@@ -1258,6 +1335,10 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     }
     switch (kind) {
     case K_ALU: {
+        if (latchable(in) && !g->in_loop && !no_latch()) {
+            mem_latch(g, k, in);
+            break;
+        }
         int dg = alu_digit(in->id);
         gen_pair(g, in, (uint8_t)(dg * 8 + 1), (uint8_t)(dg * 8 + 3), 0x81, dg);
         break;
@@ -1266,6 +1347,10 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         gen_pair(g, in, 0x89, 0x8b, 0xc7, 0);
         break;
     case K_TEST:
+        if (latchable(in) && !g->in_loop && !no_latch()) {
+            mem_latch(g, k, in);
+            break;
+        }
         gen_test(g, in);
         break;
     case K_UNARY: {
@@ -1608,7 +1693,7 @@ static void gen_colds(struct gen *g)
         /* The exact flags: r11 saved by the probe, or the stash merged with
          * what was rewritten since (then in r11). */
         if (c->remat1) {
-            gen_remat(g, c->remat1 - 1);
+            gen_remat_from(g, c->remat1 - 1, c->latched);
         } else {
             if (c->stashed && c->w_accum == 0) mov_r_rm(e, 8, R11, rm_mem(RSP, 0));
             else if (c->stashed) gen_stash_merge(e, c->w_accum, R11, R10);
@@ -1712,6 +1797,7 @@ static void gen_body(struct gen *g)
     struct bt_vcpu *bt = g->bt;
     g->reuse_cold = -1;
     g->stk_cold = -1;
+    g->r11_mem = -1;
     uint32_t ip = tb->eip;
     bool ended = false;
     for (int k = 0; k < tb->n; k++) {
@@ -1732,6 +1818,7 @@ static void gen_body(struct gen *g)
         } else {
             gen_flags_home(g);
             gen_fallback(g, k, ip);
+            g->r11_mem = -1;
             if (!g->in_loop) bt->st.fallback++;
             if ((in->flags & IF_SENSITIVE) && !g->in_loop) bt->st.sensitive_called++;
             if (in->flags & IF_ENDS_BLOCK) {
@@ -1864,6 +1951,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
         bt->st.merged++;
     }
     g->tb = tb;
+    g->r11_mem = -1;
     g->e = (struct emit){ bt->free + hdr, end, false };
     tb->code = g->e.p;
 

@@ -310,6 +310,7 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
     fprintf(f, "bt code bytes/guest byte %.2f\n", s->guest_bytes ? (double)s->code_bytes / (double)s->guest_bytes : 0.0);
     fprintf(f, "bt probes                %llu (+ %llu reused)\n", (unsigned long long)s->probes,
             (unsigned long long)s->probes_reused);
+    fprintf(f, "bt latched CMP/TEST      %llu\n", (unsigned long long)s->latched);
     fprintf(f, "bt same-page checks     %llu\n", (unsigned long long)s->probes_samepage);
     fprintf(f, "bt flag recomputes       %llu\n", (unsigned long long)s->remats);
     fprintf(f, "bt inner loops           %llu\n", (unsigned long long)s->loops);

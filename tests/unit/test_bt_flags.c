@@ -242,3 +242,93 @@ Test(bt_flags, fault_with_flags_kept_in_r11)
     cr_assert_geq(bt_pair_stats(&p).flags_kept, 2);
     bt_pair_free(&p);
 }
+
+/* mov esi, [0x20000]; cmp esi, esi; je +0 (fills the TLB for page 0x20);
+ * mov eax, 5; cmp [0x20000], eax; mov edx, [0x20004]; mov edx, [0x50000]; hlt
+ * A CMP with a memory operand is latched: its operand loaded into r11 and
+ * compared from there, so the probes after it recompute its flags from
+ * r11 instead of saving them; the last load faults and its cold path does
+ * (3 - 5: CF SF AF). */
+Test(bt_flags, memory_cmp_latched_flags_at_a_fault)
+{
+    static const uint8_t code[] = { 0x8b, 0x35, 0x00, 0x00, 0x02, 0x00, 0x39, 0xf6, 0x74, 0x00, 0xb8,
+                                    0x05, 0x00, 0x00, 0x00, 0x39, 0x05, 0x00, 0x00, 0x02, 0x00, 0x8b,
+                                    0x15, 0x04, 0x00, 0x02, 0x00, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
+    struct pair p;
+    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int i = 0; i < 2; i++) {
+        paging_without_page_50(hs[i]);
+        harness_write32(hs[i], 0x20000, 3);
+    }
+    bt_pair_run(&p, 100000);
+    bt_pair_compare_state(&p);
+    bt_pair_compare_range(&p, HARNESS_STACK0 - 0x100, 0x100);
+    assert_pf(&p, 0x50000, HARNESS_CODE + 0x1b, F_CF | F_SF | F_AF);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_geq(st.latched, 1);
+    cr_assert_eq(st.flags_kept, 0); /* recomputed, never saved */
+    bt_pair_free(&p);
+}
+
+/* mov ecx, 40; top: cmp [0x20000], ecx; mov edx, [0x20004]; jl 2f;
+ * add ebx, edx; 2: test [0x20008], ecx; mov esi, [0x2000c]; jz 3f; inc edi;
+ * 3: dec ecx; jnz top; hlt
+ * Latched CMP and TEST feeding Jccs across a load, in merged blocks; the
+ * first pass misses the TLB (the latched instruction's fallback leaves the
+ * block). Every instruction limit up to the end stops both engines in the
+ * same state. */
+Test(bt_flags, memory_cmp_latched_every_limit)
+{
+    static const uint8_t code[] = { 0xb9, 0x28, 0x00, 0x00, 0x00, 0x39, 0x0d, 0x00, 0x00, 0x02, 0x00, 0x8b, 0x15, 0x04,
+                                    0x00, 0x02, 0x00, 0x7c, 0x02, 0x01, 0xd3, 0x85, 0x0d, 0x08, 0x00, 0x02, 0x00, 0x8b,
+                                    0x35, 0x0c, 0x00, 0x02, 0x00, 0x74, 0x01, 0x47, 0x49, 0x75, 0xde, 0xf4 };
+    uint64_t latched = 0;
+    for (uint64_t max = 1; max <= 400; max += 3) {
+        struct pair p;
+        bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+        struct harness *hs[2] = { p.hi, p.hb };
+        for (int i = 0; i < 2; i++) {
+            harness_write32(hs[i], 0x20000, 20);
+            harness_write32(hs[i], 0x20004, 0x100);
+            harness_write32(hs[i], 0x20008, 5);
+        }
+        bt_pair_run(&p, max);
+        bt_pair_compare_state(&p);
+        latched += bt_pair_stats(&p).latched;
+        if (max >= 397) {
+            struct vcpu *v = p.hb->v;
+            cr_assert(v->halted);
+            cr_assert_eq(v->r[R_ECX], 0);
+            cr_assert_eq(v->r[R_EDX], 0x100);
+        }
+        bt_pair_free(&p);
+    }
+    cr_assert_gt(latched, 0);
+}
+
+/* (page 0x20 filled as above) mov eax, 5; cmp [0x20000], eax;
+ * mov edx, [0x40000]; mov esi, [0x20004]; hlt
+ * The load between the latched CMP and the last load misses the TLB: its
+ * fallback does not keep r11, so the block must be left after it rather
+ * than recompute the flags at the last load from a clobbered r11. */
+Test(bt_flags, memory_cmp_latched_then_a_tlb_miss)
+{
+    static const uint8_t code[] = { 0x8b, 0x35, 0x00, 0x00, 0x02, 0x00, 0x39, 0xf6, 0x74, 0x00, 0xb8, 0x05,
+                                    0x00, 0x00, 0x00, 0x39, 0x05, 0x00, 0x00, 0x02, 0x00, 0x8b, 0x15, 0x00,
+                                    0x00, 0x04, 0x00, 0x8b, 0x35, 0x04, 0x00, 0x02, 0x00, 0xf4 };
+    struct pair p;
+    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int i = 0; i < 2; i++) {
+        paging_without_page_50(hs[i]);
+        harness_write32(hs[i], 0x20000, 3);
+    }
+    bt_pair_run(&p, 100000);
+    bt_pair_compare_state(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert(v->halted);
+    cr_assert_eq(v->eflags & F_ARITH, F_CF | F_SF | F_AF); /* 3 - 5 */
+    cr_assert_geq(bt_pair_stats(&p).latched, 1);
+    bt_pair_free(&p);
+}
