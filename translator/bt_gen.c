@@ -622,7 +622,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
 {
     struct emit *e = &g->e;
     g->bt->st.probes++;
-    if (!g->pdelta) g->stk_cold = -1; /* r8/r9 change (gen_stack_probe may make this the new base) */
+    if (!g->pdelta) g->stk_cold = -1; /* r8/r9 change (gen_base_probe may make this the new base) */
     /* r11 = the flags when they are needed after the probe or by its cold
      * path (which merges r11 and the stash, see gen_colds). */
     bool live = g->live_before[k] != 0;
@@ -748,7 +748,7 @@ static void end_mem(struct gen *g) { g->cold[g->ncold - 1].resume = g->e.p; }
 
 /* The probed guest memory is [r9 + r8 + probe_disp], probe_disp the offset
  * of a same-page stack access from the probe that set r8/r9
- * (gen_stack_probe), else 0. (Per thread: -smp threads translate
+ * (gen_base_probe), else 0. (Per thread: -smp threads translate
  * concurrently.) */
 static _Thread_local int32_t probe_disp;
 
@@ -771,7 +771,7 @@ static bool no_stack_delta(void)
  * since, a same-page check, the access then at [r9 + r8 + D] (probe_disp);
  * else the full probe of r8 = reg + off, which becomes the base for the
  * accesses that follow. A write needs a base that was probed for writing. */
-static bool gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned size, bool write)
+static void gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned size, bool write)
 {
     struct emit *e = &g->e;
     int32_t d = off - g->stk_rel;
@@ -783,7 +783,7 @@ static bool gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned 
         g->cold[g->stk_cold].leave = true; /* its fallback does not set r8/r9 */
         gen_probe(g, k, size, write, false);
         probe_disp = d;
-        return true;
+        return;
     }
     if (off) lea(e, 4, R8, rm_mem(host_reg(reg), off));
     else mov_r_rm(e, 4, R8, rm_reg(host_reg(reg)));
@@ -793,12 +793,12 @@ static bool gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned 
     g->stk_reg = reg;
     g->stk_rel = off;
     g->stk_write = write;
-    return false;
 }
 
-static bool gen_stack_probe(struct gen *g, int k, int32_t off, unsigned size, bool write)
+/* The probe of a stack access [ESP + off, + size). */
+static void gen_stack_probe(struct gen *g, int k, int32_t off, unsigned size, bool write)
 {
-    return gen_base_probe(g, k, R_ESP, off, size, write);
+    gen_base_probe(g, k, R_ESP, off, size, write);
 }
 
 /* After instruction k: the base register's move since the base probe, or

@@ -64,7 +64,7 @@ static inline uint32_t bt_current_mode(const struct vcpu *v)
 
 struct tb;
 
-#define BT_EXITS 6 /* chainable exits per TB (a merged loop has up to five) */
+#define BT_EXITS 6 /* chainable exits per TB (a merged loop has up to five; more leave through the jump cache) */
 
 /* A chainable exit: a direct jump to `target`, whose `jmp rel32` at `patch`
  * initially falls through to the code returning to the dispatcher. */
