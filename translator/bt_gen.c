@@ -89,13 +89,16 @@ struct gen {
      * segment; ESP for the stack instructions): while r8/r9 still hold its
      * address L and addend and the register moved only by known amounts, an
      * access through it at L + D checks only that it lies in L's page
-     * (gen_probe with g->pdelta). stk_rel = L - the register's value now. */
-    int stk_cold; /* its cold path, -1: none */
-    int stk_reg;  /* the guest register it was through (gen_base_probe) */
-    int32_t stk_rel;
-    bool stk_write;
+     * (gen_probe with g->pdelta). base_rel = L - the register's value now. */
+    int base_cold; /* its cold path, -1: none */
+    int base_reg;  /* the guest register it was through (gen_base_probe) */
+    int32_t base_rel;
+    bool base_write;     /* it was probed for writing */
     bool pdelta;      /* the next gen_probe is a same-page check at r8 + pdelta_x */
     int32_t pdelta_x;
+    /* The probed guest memory is [r9 + r8 + probe_disp]: the offset of a
+     * same-page access from the probe that set r8/r9, else 0. */
+    int32_t probe_disp;
     struct opnd reuse_op;
     bool reuse_write;
     /* Flag rematerialisation (gen_remat): fsrc is the last instruction that
@@ -131,6 +134,9 @@ struct gen {
  * block, charged at entry; [n1, n) the second, charged at the check between
  * them. The end of instruction k's part: */
 static int part_end(const struct gen *g, int k) { return k < g->tb->n1 ? g->tb->n1 : g->tb->n; }
+
+/* Is instruction k the Jcc or JMP ending a first block that another follows? */
+static bool ends_first_block(const struct gen *g, int k) { return tb_merged(g->tb) && k == g->tb->n1 - 1; }
 
 /* The guest EIP of instruction k. */
 static uint32_t insn_eip(const struct gen *g, int k)
@@ -621,8 +627,7 @@ static void gen_tlb_lookup(struct gen *g, unsigned size, bool write)
 static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool predict)
 {
     struct emit *e = &g->e;
-    g->bt->st.probes++;
-    if (!g->pdelta) g->stk_cold = -1; /* r8/r9 change (gen_base_probe may make this the new base) */
+    if (!g->pdelta) g->base_cold = -1; /* r8/r9 change (gen_base_probe may make this the new base) */
     /* r11 = the flags when they are needed after the probe or by its cold
      * path (which merges r11 and the stash, see gen_colds). */
     bool live = g->live_before[k] != 0;
@@ -668,14 +673,15 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
         c->jfrom = jcc_rel32(e, 0x7); /* ja */
         c->leave = true;
         c->ok = e->p;
-        g->bt->st.probes--;
         g->bt->st.probes_samepage++;
     } else if (!predict) {
+        g->bt->st.probes++;
         gen_tlb_lookup(g, size, write);
         c->jfrom = jcc_rel32(e, 0x5); /* jne: TLB miss */
         mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8)); /* addend: the access is [r9 + r8] */
         c->ok = e->p;
     } else {
+        g->bt->st.probes++;
         uint32_t *pred = g->bt->pred_next;
         g->bt->pred_next += 4;
         pred[0] = 0xffffffffu; /* no TLB tag ever equals it */
@@ -746,27 +752,10 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
 
 static void end_mem(struct gen *g) { g->cold[g->ncold - 1].resume = g->e.p; }
 
-/* The probed guest memory is [r9 + r8 + probe_disp], probe_disp the offset
- * of a same-page stack access from the probe that set r8/r9
- * (gen_base_probe), else 0. (Per thread: -smp threads translate
- * concurrently.) */
-static _Thread_local int32_t probe_disp;
-
-/* BT86_BT_NO_STACK_DELTA=1: every stack access takes the full probe, for
- * before/after measurements. */
-static bool no_stack_delta(void)
-{
-    static int v = -1;
-    if (v < 0) {
-        const char *s = getenv("BT86_BT_NO_STACK_DELTA");
-        v = s && *s == '1';
-    }
-    return v == 1;
-}
 
 /* The probe of an access [reg + off, + size) through a base register (ESP
  * for the stack instructions; reg as its host register holds it here, flat
- * segment): on the page of the last such probe (stk_cold) when it was
+ * segment): on the page of the last such probe (base_cold) when it was
  * through the same register and that register moved only by known amounts
  * since, a same-page check, the access then at [r9 + r8 + D] (probe_disp);
  * else the full probe of r8 = reg + off, which becomes the base for the
@@ -774,70 +763,65 @@ static bool no_stack_delta(void)
 static void gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned size, bool write)
 {
     struct emit *e = &g->e;
-    int32_t d = off - g->stk_rel;
+    int32_t d = off - g->base_rel;
     int32_t far = d < 0 ? d : d + (int32_t)size - 1;
-    if (g->stk_cold >= 0 && g->stk_reg == reg && (!write || g->stk_write) && d > -4096 && d < 4096 &&
-        !(d < 0 && d + (int32_t)size - 1 > 0) && !no_stack_delta()) {
+    if (g->base_cold >= 0 && g->base_reg == reg && (!write || g->base_write) && d > -4096 && d < 4096 &&
+        !(d < 0 && d + (int32_t)size - 1 > 0) && !g->bt->no_same_page) {
         g->pdelta = true;
         g->pdelta_x = far;
-        g->cold[g->stk_cold].leave = true; /* its fallback does not set r8/r9 */
+        g->cold[g->base_cold].leave = true; /* its fallback does not set r8/r9 */
         gen_probe(g, k, size, write, false);
-        probe_disp = d;
+        g->probe_disp = d;
         return;
     }
     if (off) lea(e, 4, R8, rm_mem(host_reg(reg), off));
     else mov_r_rm(e, 4, R8, rm_reg(host_reg(reg)));
     gen_probe(g, k, size, write, false);
-    probe_disp = 0;
-    g->stk_cold = g->ncold - 1;
-    g->stk_reg = reg;
-    g->stk_rel = off;
-    g->stk_write = write;
+    g->probe_disp = 0;
+    g->base_cold = g->ncold - 1;
+    g->base_reg = reg;
+    g->base_rel = off;
+    g->base_write = write;
 }
 
-/* The probe of a stack access [ESP + off, + size). */
-static void gen_stack_probe(struct gen *g, int k, int32_t off, unsigned size, bool write)
-{
-    gen_base_probe(g, k, R_ESP, off, size, write);
-}
 
 /* After instruction k: the base register's move since the base probe, or
  * the base is gone (r8/r9 or the register changed in a way not followed
  * here: only PUSH/POP of ESP, ADD/SUB reg, imm, INC/DEC reg and
  * LEA reg, [reg + disp] are). */
-static void stk_update(struct gen *g, const struct insn *in, bool native)
+static void base_update(struct gen *g, const struct insn *in, bool native)
 {
-    if (g->stk_cold < 0) return;
+    if (g->base_cold < 0) return;
     enum alu_kind kind = kind_of(in);
     const struct opnd *d = &in->op[0], *s = &in->op[1];
-    int reg = g->stk_reg;
+    int reg = g->base_reg;
     bool dreg = in->nopnd >= 1 && d->kind == OPND_REG && d->rclass == RC_GPR && d->reg == reg && d->size == 4;
     if (!native || (in->flags & IF_SENSITIVE) || kind == K_CALL || kind == K_RET) {
-        g->stk_cold = -1;
+        g->base_cold = -1;
     } else if (kind == K_PUSH) {
-        if (reg == R_ESP) g->stk_rel += 4;
+        if (reg == R_ESP) g->base_rel += 4;
     } else if (kind == K_POP) {
-        if (d->reg == reg) g->stk_cold = -1;
-        else if (reg == R_ESP) g->stk_rel -= 4;
+        if (d->reg == reg) g->base_cold = -1;
+        else if (reg == R_ESP) g->base_rel -= 4;
     } else if (writes_gpr(in, reg)) {
         bool imm = dreg && in->nopnd == 2 && s->kind == OPND_IMM;
-        if (imm && in->id == X86_INS_ADD) g->stk_rel -= (int32_t)s->disp;
-        else if (imm && in->id == X86_INS_SUB) g->stk_rel += (int32_t)s->disp;
-        else if (dreg && in->nopnd == 1 && in->id == X86_INS_INC) g->stk_rel -= 1;
-        else if (dreg && in->nopnd == 1 && in->id == X86_INS_DEC) g->stk_rel += 1;
-        else if (dreg && kind == K_LEA && s->base == reg && s->index == REG_NONE) g->stk_rel -= (int32_t)s->disp;
-        else g->stk_cold = -1;
-        if (g->stk_rel > 0x10000 || g->stk_rel < -0x10000) g->stk_cold = -1;
+        if (imm && in->id == X86_INS_ADD) g->base_rel -= (int32_t)s->disp;
+        else if (imm && in->id == X86_INS_SUB) g->base_rel += (int32_t)s->disp;
+        else if (dreg && in->nopnd == 1 && in->id == X86_INS_INC) g->base_rel -= 1;
+        else if (dreg && in->nopnd == 1 && in->id == X86_INS_DEC) g->base_rel += 1;
+        else if (dreg && kind == K_LEA && s->base == reg && s->index == REG_NONE) g->base_rel -= (int32_t)s->disp;
+        else g->base_cold = -1;
+        if (g->base_rel > 0x10000 || g->base_rel < -0x10000) g->base_cold = -1;
     }
 }
 
 /* The probed guest memory. */
-static struct rm probed(void) { return rm_sib(R9, R8, 0, probe_disp); }
+static struct rm probed(const struct gen *g) { return rm_sib(R9, R8, 0, g->probe_disp); }
 
 /* A register or the probed memory as an r/m operand. */
-static struct rm rm_of(const struct opnd *o)
+static struct rm rm_of(const struct gen *g, const struct opnd *o)
 {
-    if (o->kind == OPND_MEM) return probed();
+    if (o->kind == OPND_MEM) return probed(g);
     return rm_reg(o->size == 1 ? o->reg : host_reg(o->reg));
 }
 static int reg_of(const struct opnd *o) { return o->size == 1 ? o->reg : host_reg(o->reg); }
@@ -900,7 +884,7 @@ static void gen_unstash(struct gen *g)
     struct emit *e = &g->e;
     gen_flags_home(g);
     if (!g->stashed) return;
-    g->stk_cold = -1; /* (r9 is used here) */
+    g->reuse_cold = g->base_cold = -1; /* (r9 is used here) */
     /* (r11 holds a jump target) */
     if (g->w_accum == 0) {
         mov_r_rm(e, 8, R9, rm_mem(RSP, 0));
@@ -977,12 +961,12 @@ static void gen_pair(struct gen *g, const struct insn *in, uint8_t op_rm_r, uint
             mov_r32_imm(e, host_reg(d->reg), s->disp);
             return;
         }
-        emit_op1(e, sz, (uint8_t)(grp - adj), digit, rm_of(d));
+        emit_op1(e, sz, (uint8_t)(grp - adj), digit, rm_of(g, d));
         emit_imm(e, (unsigned)sz, s->disp);
     } else if (s->kind == OPND_MEM) {
-        emit_op1(e, sz, (uint8_t)(op_r_rm - adj), reg_of(d), rm_of(s));
+        emit_op1(e, sz, (uint8_t)(op_r_rm - adj), reg_of(d), rm_of(g, s));
     } else {
-        emit_op1(e, sz, (uint8_t)(op_rm_r - adj), reg_of(s), rm_of(d));
+        emit_op1(e, sz, (uint8_t)(op_rm_r - adj), reg_of(s), rm_of(g, d));
     }
 }
 
@@ -1160,7 +1144,7 @@ static void gen_sensitive(struct gen *g, int k, const struct insn *in, uint32_t 
         emit_op1(e, 4, 0x81, 4, rm_reg(R11));
         e32(e, ~(F_ARITH | F_VM | F_RF));
         emit_op1(e, 4, 0x09, R11, rm_reg(R10));
-        mov_rm_r(e, 4, probed(), R10);
+        mov_rm_r(e, 4, probed(g), R10);
         pop_r(e, R11);
         restore_lflags(e, R11);
         lea(e, 4, R12, rm_mem(R12, -4));
@@ -1177,7 +1161,7 @@ static void gen_sensitive(struct gen *g, int k, const struct insn *in, uint32_t 
         gen_flags_home(g);
         struct cold *c = &g->cold[g->ncold - 1];
         save_lflags(e, R11);
-        mov_r_rm(e, 4, R10, probed());                  /* r10 = the popped value */
+        mov_r_rm(e, 4, R10, probed(g));                  /* r10 = the popped value */
         mov_r_rm(e, 4, R9, efl());                      /* r9 = the old EFLAGS */
         mov_r_rm(e, 4, R8, rm_reg(R9));
         emit_op1(e, 4, 0x31, R10, rm_reg(R8));          /* r8 = changed bits */
@@ -1226,33 +1210,23 @@ static void gen_test(struct gen *g, const struct insn *in)
     struct emit *e = &g->e;
     const struct opnd *d = &in->op[0], *s = &in->op[1];
     if (s->kind == OPND_IMM) {
-        emit_op1(e, d->size, d->size == 1 ? 0xf6 : 0xf7, 0, rm_of(d));
+        emit_op1(e, d->size, d->size == 1 ? 0xf6 : 0xf7, 0, rm_of(g, d));
         emit_imm(e, d->size, s->disp);
     } else if (d->kind == OPND_MEM) {
-        emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(d));
+        emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(g, d));
     } else if (s->kind == OPND_MEM) {
-        emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(d), rm_of(s));
+        emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(d), rm_of(g, s));
     } else {
-        emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(d));
+        emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(g, d));
     }
-}
-
-/* BT86_BT_NO_LATCH=1: memory CMP/TEST as one instruction, not latched in
- * r11 (before/after measurements). */
-static bool no_latch(void)
-{
-    static int v = -1;
-    if (v < 0) {
-        const char *s = getenv("BT86_BT_NO_LATCH");
-        v = s && *s == '1';
-    }
-    return v == 1;
 }
 
 /* Is instruction in a CMP or TEST of a 32-bit memory operand with a
- * register or an immediate, which mem_latch runs from r11? */
-static bool latchable(const struct insn *in)
+ * register or an immediate, which mem_latch runs from r11? (Not in a
+ * loop's second copy: its back edge would enter with another r11.) */
+static bool latchable(const struct gen *g, const struct insn *in)
 {
+    if (g->in_loop || g->bt->no_latch) return false;
     if (in->nopnd != 2 || (in->id != X86_INS_CMP && in->id != X86_INS_TEST)) return false;
     const struct opnd *d = &in->op[0], *s = &in->op[1];
     if (d->kind == OPND_MEM) return d->size == 4 && (is_gpr(s) || s->kind == OPND_IMM) && s->size == 4;
@@ -1282,7 +1256,7 @@ static void mem_latch(struct gen *g, int k, const struct insn *in)
     /* Its own probe's fallback runs the instruction without loading r11:
      * leave the block after it. */
     if (g->ncold && g->cold[g->ncold - 1].k == k) g->cold[g->ncold - 1].leave = true;
-    mov_r_rm(&g->e, 4, R11, probed());
+    mov_r_rm(&g->e, 4, R11, probed(g));
     gen_latched(g, in);
     g->r11_mem = k;
     g->bt->st.latched++;
@@ -1297,10 +1271,10 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     const struct opnd *m = mem_opnd(in, &wr, &rd);
     enum alu_kind kind = kind_of(in);
     bool probed_here = false;
-    probe_disp = 0;
+    g->probe_disp = 0;
     if (m && can_reuse(g, m, wr)) {
         g->cold[g->reuse_cold].leave = true; /* r8/r9 as that probe left them */
-        probe_disp = g->reuse_disp;
+        g->probe_disp = g->reuse_disp;
         g->bt->st.probes_reused++;
     } else if (m && m->base != REG_NONE && m->index == REG_NONE) {
         probed_here = true;
@@ -1308,7 +1282,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         g->reuse_cold = g->ncold - 1;
         g->reuse_op = *m;
         g->reuse_write = wr;
-        g->reuse_disp = probe_disp; /* (a same-page check: the operand is at r8 + that) */
+        g->reuse_disp = g->probe_disp; /* (a same-page check: the operand is at r8 + that) */
     } else if (m) {
         gen_ea(e, m, R8);
         /* Predict the page of table lookups ([index*scale + disp], no base
@@ -1335,7 +1309,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     }
     switch (kind) {
     case K_ALU: {
-        if (latchable(in) && !g->in_loop && !no_latch()) {
+        if (latchable(g, in)) {
             mem_latch(g, k, in);
             break;
         }
@@ -1347,7 +1321,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         gen_pair(g, in, 0x89, 0x8b, 0xc7, 0);
         break;
     case K_TEST:
-        if (latchable(in) && !g->in_loop && !no_latch()) {
+        if (latchable(g, in)) {
             mem_latch(g, k, in);
             break;
         }
@@ -1356,19 +1330,19 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     case K_UNARY: {
         int dg = in->id == X86_INS_INC ? 0 : in->id == X86_INS_DEC ? 1 : in->id == X86_INS_NOT ? 2 : 3;
         uint8_t op = dg <= 1 ? (d->size == 1 ? 0xfe : 0xff) : (d->size == 1 ? 0xf6 : 0xf7);
-        emit_op1(e, d->size, op, dg, rm_of(d));
+        emit_op1(e, d->size, op, dg, rm_of(g, d));
         break;
     }
     case K_SHIFT: {
         int dg = shift_digit(in->id);
         uint8_t b = d->size == 1 ? 0 : 1;
         if (in->nopnd == 1) {
-            emit_op1(e, d->size, (uint8_t)(0xd0 + b), dg, rm_of(d));
+            emit_op1(e, d->size, (uint8_t)(0xd0 + b), dg, rm_of(g, d));
         } else if (s->kind == OPND_IMM) {
-            emit_op1(e, d->size, (uint8_t)(0xc0 + b), dg, rm_of(d));
+            emit_op1(e, d->size, (uint8_t)(0xc0 + b), dg, rm_of(g, d));
             eb(e, (uint8_t)s->disp);
         } else {
-            emit_op1(e, d->size, (uint8_t)(0xd2 + b), dg, rm_of(d));
+            emit_op1(e, d->size, (uint8_t)(0xd2 + b), dg, rm_of(g, d));
         }
         break;
     }
@@ -1384,11 +1358,11 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
             xchg_rax(e, R10);
         }
         if (kind == K_MUL1) {
-            emit_op1(e, d->size, d->size == 1 ? 0xf6 : 0xf7, in->id == X86_INS_MUL ? 4 : 5, rm_of(d));
+            emit_op1(e, d->size, d->size == 1 ? 0xf6 : 0xf7, in->id == X86_INS_MUL ? 4 : 5, rm_of(g, d));
         } else if (in->nopnd == 2) {
-            emit_op2(e, d->size, 0x0f, 0xaf, host_reg(d->reg), rm_of(s));
+            emit_op2(e, d->size, 0x0f, 0xaf, host_reg(d->reg), rm_of(g, s));
         } else {
-            emit_op1(e, d->size, 0x69, host_reg(d->reg), rm_of(s));
+            emit_op1(e, d->size, 0x69, host_reg(d->reg), rm_of(g, s));
             emit_imm(e, d->size, in->op[2].disp);
         }
         if (keep) {
@@ -1405,7 +1379,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     }
     case K_MOVX: {
         uint8_t op = (uint8_t)((in->id == X86_INS_MOVZX ? 0xb6 : 0xbe) + (s->size == 2 ? 1 : 0));
-        emit_op2(e, d->size, 0x0f, op, host_reg(d->reg), rm_of(s));
+        emit_op2(e, d->size, 0x0f, op, host_reg(d->reg), rm_of(g, s));
         break;
     }
     case K_LEA: {
@@ -1423,7 +1397,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         break;
     }
     case K_XCHG:
-        emit_op1(e, d->size, d->size == 1 ? 0x86 : 0x87, reg_of(s), rm_of(d));
+        emit_op1(e, d->size, d->size == 1 ? 0x86 : 0x87, reg_of(s), rm_of(g, d));
         break;
     case K_CONV:
         /* The width is the operand size (Capstone may name 66 98 "cwde"). */
@@ -1433,46 +1407,46 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     case K_NOP:
         break;
     case K_SETCC:
-        emit_op2(e, 1, 0x0f, (uint8_t)(0x90 | (in->opc & 0xf)), 0, rm_of(d));
+        emit_op2(e, 1, 0x0f, (uint8_t)(0x90 | (in->opc & 0xf)), 0, rm_of(g, d));
         break;
     case K_CMOV:
-        emit_op2(e, d->size, 0x0f, (uint8_t)(0x40 | (in->opc & 0xf)), host_reg(d->reg), rm_of(s));
+        emit_op2(e, d->size, 0x0f, (uint8_t)(0x40 | (in->opc & 0xf)), host_reg(d->reg), rm_of(g, s));
         break;
     case K_PUSH:
-        gen_stack_probe(g, k, -4, 4, true);
-        if (d->kind == OPND_IMM) mov_m_imm32(e, 4, probed(), d->disp);
-        else mov_rm_r(e, 4, probed(), host_reg(d->reg));
+        gen_base_probe(g, k, R_ESP, -4, 4, true);
+        if (d->kind == OPND_IMM) mov_m_imm32(e, 4, probed(g), d->disp);
+        else mov_rm_r(e, 4, probed(g), host_reg(d->reg));
         lea(e, 4, R12, rm_mem(R12, -4));
         end_mem(g);
         return;
     case K_POP:
-        gen_stack_probe(g, k, 0, 4, false);
-        mov_r_rm(e, 4, R10, probed());
+        gen_base_probe(g, k, R_ESP, 0, 4, false);
+        mov_r_rm(e, 4, R10, probed(g));
         lea(e, 4, R12, rm_mem(R12, 4));
         mov_r_rm(e, 4, host_reg(d->reg), rm_reg(R10));
         end_mem(g);
         return;
     case K_CALL:
-        gen_stack_probe(g, k, -4, 4, true); /* (clobbers r9-r11) */
+        gen_base_probe(g, k, R_ESP, -4, 4, true); /* (clobbers r9-r11) */
         gen_flags_home(g);
         if (!(in->flags & IF_REL_BRANCH)) mov_r_rm(e, 4, R11, rm_reg(host_reg(d->reg)));
-        mov_m_imm32(e, 4, probed(), next);
+        mov_m_imm32(e, 4, probed(g), next);
         lea(e, 4, R12, rm_mem(R12, -4));
         end_mem(g);
         if (in->flags & IF_REL_BRANCH) gen_exit_direct(g, next + d->disp, 0);
         else gen_exit_indirect(g);
         return;
     case K_RET:
-        gen_stack_probe(g, k, 0, 4, false);
+        gen_base_probe(g, k, R_ESP, 0, 4, false);
         gen_flags_home(g);
-        mov_r_rm(e, 4, R11, probed());
+        mov_r_rm(e, 4, R11, probed(g));
         lea(e, 4, R12, rm_mem(R12, (int32_t)(4 + (in->nopnd ? (in->op[0].disp & 0xffff) : 0))));
         end_mem(g);
         gen_exit_indirect(g);
         return;
     case K_JMP:
         if (in->flags & IF_REL_BRANCH) {
-            if (k == g->tb->n1 - 1 && g->tb->n1 < g->tb->n) { /* merged: the target block follows */
+            if (ends_first_block(g, k)) { /* merged: the target block follows */
                 gen_unstash(g);
                 return;
             }
@@ -1484,7 +1458,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
             gen_exit_direct(g, next + d->disp, 0);
             return;
         }
-        if (m) mov_r_rm(e, 4, R11, probed());
+        if (m) mov_r_rm(e, 4, R11, probed(g));
         else mov_r_rm(e, 4, R11, rm_reg(host_reg(d->reg)));
         if (probed_here) end_mem(g);
         gen_exit_indirect(g);
@@ -1493,7 +1467,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         gen_unstash(g); /* (the JCC reads all flags: nothing is stashed here) */
         g->stashed = false;
         uint8_t *taken = jcc_rel32(e, in->opc & 0xf);
-        if (k == g->tb->n1 - 1 && g->tb->n1 < g->tb->n) { /* merged: not taken goes on into the next block */
+        if (ends_first_block(g, k)) { /* merged: not taken goes on into the next block */
             /* (its exit stub goes after the body: gen_deferred_exits) */
             g->dexit_at[g->ndexit] = taken;
             g->dexit_target[g->ndexit++] = next + d->disp;
@@ -1540,12 +1514,11 @@ static bool entry_probe_saves(const struct gen *g)
     return false;
 }
 
-/* The flag-free budget check: leave for `eip` unless r15 >= 0, then charge n. */
 /* What a TB's entry checks: r15 >= need, i.e. the budget lets the
  * dispatcher start its first block and, for a merged TB, its second too
  * (budget - 1 - n1 >= 0): the check between them is then not needed.
  * run_one interprets the first block when the budget is short of that. */
-static int32_t entry_need(const struct gen *g) { return g->tb->n1 < g->tb->n ? g->tb->n1 : 0; }
+static int32_t entry_need(const struct gen *g) { return tb_merged(g->tb) ? g->tb->n1 : 0; }
 
 /* r15 >= need, by the flags: TEST or CMP, then the Jcc code that leaves. */
 static int budget_test(struct gen *g, int32_t need)
@@ -1616,8 +1589,6 @@ static void gen_prologue(struct gen *g)
 static void gen_transition(struct gen *g)
 {
     lea(&g->e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -(int32_t)(g->tb->n - g->tb->n1)));
-    g->reuse_cold = -1;
-    g->stk_cold = -1;
 }
 
 /* The taken exits of merged Jccs (their not-taken path runs on inline). */
@@ -1742,18 +1713,6 @@ static void dump_tb(const struct tb *tb, const uint8_t *end)
     fclose(f);
 }
 
-/* BT86_BT_NO_LOOPS=1: no in-block back edges (gen_loop), for before/after
- * measurements. */
-static bool no_loops(void)
-{
-    static int v = -1;
-    if (v < 0) {
-        const char *s = getenv("BT86_BT_NO_LOOPS");
-        v = s && *s == '1';
-    }
-    return v;
-}
-
 /* Profiling aid: with BT86_PERF_MAP=1, each translation is named in
  * /tmp/perf-<pid>.map (perf's map file for JIT code), so `perf report`
  * attributes samples in the code cache to guest blocks ("bt86:<eip>"). */
@@ -1776,18 +1735,6 @@ static void perf_map_tb(const struct tb *tb, const uint8_t *end)
     fflush(f);
 }
 
-/* BT86_BT_NO_ADAPTIVE=1: every sensitive instruction through vmm_call, as
- * under -stats (for before/after measurements of gen_sensitive). */
-static bool no_adaptive(void)
-{
-    static int v = -1;
-    if (v < 0) {
-        const char *s = getenv("BT86_BT_NO_ADAPTIVE");
-        v = s && *s == '1';
-    }
-    return v;
-}
-
 /* The block's instructions, from the state the prologue or the loop check
  * (gen_loop) left: the guest flags exact in RFLAGS, or (in the loop) given
  * by fsrc. */
@@ -1796,7 +1743,7 @@ static void gen_body(struct gen *g)
     struct tb *tb = g->tb;
     struct bt_vcpu *bt = g->bt;
     g->reuse_cold = -1;
-    g->stk_cold = -1;
+    g->base_cold = -1;
     g->r11_mem = -1;
     uint32_t ip = tb->eip;
     bool ended = false;
@@ -1827,7 +1774,7 @@ static void gen_body(struct gen *g)
             }
         }
         reuse_update(g, in, g->native[k]);
-        stk_update(g, in, g->native[k]);
+        base_update(g, in, g->native[k]);
         if (g->native[k] && g->writes[k] == FL_ALL) {
             g->fsrc = k;
             g->fsrc_from = k + 1;
@@ -1836,7 +1783,7 @@ static void gen_body(struct gen *g)
         }
         if (may_write_flags(g, k)) g->remat_mode = false;
         ip += in->len;
-        if (ended && k == tb->n1 - 1 && tb->n1 < tb->n) ended = false; /* its Jcc or JMP goes on */
+        if (ended && ends_first_block(g, k)) ended = false; /* its Jcc or JMP goes on */
         if (ended) break;
     }
     if (!ended) gen_exit_direct(g, ip, 0);
@@ -1858,7 +1805,7 @@ static int loop_source(const struct gen *g)
     const struct tb *tb = g->tb;
     int last = tb->n - 1;
     const struct insn *in = &tb->in[last];
-    if (no_loops() || !g->native[last] || !(in->flags & IF_REL_BRANCH)) return -1;
+    if (g->bt->no_loops || !g->native[last] || !(in->flags & IF_REL_BRANCH)) return -1;
     enum alu_kind kind = kind_of(in);
     if (kind != K_JCC && kind != K_JMP) return -1;
     uint32_t ip = insn_eip(g, last);
@@ -1956,14 +1903,14 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     tb->code = g->e.p;
 
     /* Which instructions are native, and flag liveness (all live at the end). */
-    bool plain_vmm = bt->v->obs || no_adaptive();
+    bool plain_vmm = bt->v->obs || bt->no_adaptive;
     for (int k = 0; k < n; k++) {
         g->native[k] = native_ok(&tb->in[k], mode);
         /* Under -stats/-trace (v->obs) every sensitive instruction goes
          * through vmm_call, so that each VMM entry is counted and traced. */
         if ((tb->in[k].flags & IF_SENSITIVE) && plain_vmm) g->native[k] = false;
     }
-    if (tb->n1 < tb->n && !g->native[tb->n1 - 1]) { /* a Jcc or JMP the translator calls out for: no merge */
+    if (tb_merged(tb) && !g->native[tb->n1 - 1]) { /* a Jcc or JMP the translator calls out for: no merge */
         tb->n = tb->n1;
         tb->bytes = b->bytes;
         tb->eip2 = 0;

@@ -81,7 +81,7 @@ struct tb {
     uint32_t mode;
     uint32_t pa;         /* guest physical address of the first byte */
     uint16_t n;          /* guest instructions */
-    uint16_t n1;         /* those of the first decoded block (n unless merged: bt_merge_target) */
+    uint16_t n1;         /* those of the first decoded block (n unless merged: bt_merge_target, tb_merged) */
     uint16_t bytes;      /* guest bytes covered */
     uint32_t eip2;       /* merged: the EIP of the second block (in[n1]) */
     bool dead;
@@ -145,8 +145,14 @@ struct bt_vcpu {
     uint32_t inv_page[BT_INV_MAX];
 
     struct bt_stats st;
-    bool no_goto;            /* BT86_BT_NO_GOTO=1: bt_goto_lookup always says "dispatcher" */
-    bool no_merge;           /* BT86_BT_NO_MERGE=1: one decoded block per TB */
+    /* Switches for before/after measurements (BT86_BT_NO_*=1, read once by
+     * bt_new): */
+    bool no_goto;            /* NO_GOTO: bt_goto_lookup always says "dispatcher" */
+    bool no_merge;           /* NO_MERGE: one decoded block per TB */
+    bool no_loops;           /* NO_LOOPS: no in-block back edges (gen_loop) */
+    bool no_adaptive;        /* NO_ADAPTIVE: sensitive instructions through vmm_call, as under -stats */
+    bool no_same_page;       /* NO_SAME_PAGE: every access through a base register takes the full probe */
+    bool no_latch;           /* NO_LATCH: memory CMP/TEST not latched in r11 (mem_latch) */
 
     /* Jump cache probed by translated code at indirect and cross-page exits
      * (flat CS only, so EIP == linear address): empty slots point at
@@ -175,6 +181,8 @@ void bt_emit_trampolines(struct bt_vcpu *bt);
 /* bt_gen.c: translate a decoded block into the cache. Returns the TB, or
  * NULL when the cache is full (the caller flushes and retries). */
 struct block;
+static inline bool tb_merged(const struct tb *tb) { return tb->n1 < tb->n; }
+
 struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct block *b2, uint32_t eip, uint32_t mode);
 /* The EIP where decoded block b (at eip) continues when its last instruction
  * is a Jcc not taken (the fall-through) or a direct JMP (its target): a block

@@ -254,6 +254,13 @@ static bool sync_dcache(struct bt_vcpu *bt)
     return true;
 }
 
+/* A before/after switch: the environment variable is "1". */
+static bool env_on(const char *name)
+{
+    const char *s = getenv(name);
+    return s && *s == '1';
+}
+
 static struct bt_vcpu *bt_new(struct vcpu *v)
 {
     struct bt_vcpu *bt = calloc(1, sizeof(*bt));
@@ -287,10 +294,12 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->logic_af0 = host_logic_clears_af();
     bt->nothing.key = ~0ull;
     bt->nothing.dead = true;
-    const char *no_goto = getenv("BT86_BT_NO_GOTO"); /* before/after measurements of bt_goto.c */
-    bt->no_goto = no_goto && *no_goto == '1';
-    const char *no_merge = getenv("BT86_BT_NO_MERGE"); /* ... and of merged blocks */
-    bt->no_merge = no_merge && *no_merge == '1';
+    bt->no_goto = env_on("BT86_BT_NO_GOTO");
+    bt->no_merge = env_on("BT86_BT_NO_MERGE");
+    bt->no_loops = env_on("BT86_BT_NO_LOOPS");
+    bt->no_adaptive = env_on("BT86_BT_NO_ADAPTIVE");
+    bt->no_same_page = env_on("BT86_BT_NO_SAME_PAGE");
+    bt->no_latch = env_on("BT86_BT_NO_LATCH");
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
     pthread_mutex_init(&bt->inv_lock, NULL);
@@ -457,7 +466,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
      * its second block start (its entry checks budget - 1 >= n1): else, or
      * near the limit when it does not fit, its first block is interpreted,
      * as the interpreter would run it. */
-    bool merged = tb->n1 < tb->n;
+    bool merged = tb_merged(tb);
     if (to_limit >= budget + BLOCK_MAX_INSNS) {
         bt->budget = budget > 0 ? (int64_t)budget : 1;
         if (merged && bt->budget <= tb->n1) bt->budget = 0;
