@@ -94,3 +94,25 @@ void bt_pair_irq_board(struct pair *p, struct irq_board *bi, struct irq_board *b
     p->hi->m.poll = p->hb->m.poll = irq_poll;
     p->hi->m.irq_ack = p->hb->m.irq_ack = irq_ack;
 }
+
+void bt_pair_run_paged(struct pair *p, const uint8_t *code, size_t len)
+{
+    bt_pair_setup(p, H_PROT32, code, len);
+    harness_identity_paging(p->hi, 3, 0x50);
+    harness_identity_paging(p->hb, 3, 0x50);
+    bt_pair_run(p, 100000);
+    bt_pair_compare_state(p);
+    bt_pair_compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
+}
+
+void bt_pair_assert_pf(struct pair *p, uint32_t cr2, uint32_t eip, uint32_t arith)
+{
+    struct vcpu *v = p->hb->v;
+    cr_assert_eq(v->exceptions[EXC_PF], 1);
+    cr_assert_eq(v->eip, harness_stub_end(EXC_PF));
+    cr_assert_eq(v->cr2, cr2);
+    cr_assert_eq(harness_stack(p->hb, 0), 0); /* read, not present */
+    cr_assert_eq(harness_stack(p->hb, 1), eip);
+    cr_assert_eq(harness_stack(p->hb, 3) & F_ARITH, arith, "pushed flags %#x, want %#x",
+                 harness_stack(p->hb, 3) & F_ARITH, arith);
+}

@@ -26,6 +26,13 @@ void bt_pair_compare_state(struct pair *p);
 /* Guest physical memory [pa, pa + len), len <= 8 KiB. */
 void bt_pair_compare_range(struct pair *p, uint32_t pa, uint32_t len);
 struct bt_stats bt_pair_stats(struct pair *p);
+/* Set up, identity paging with page 0x50 not present on both, run to the
+ * end, compare the state and the ring-0 stack's top 256 bytes. */
+void bt_pair_run_paged(struct pair *p, const uint8_t *code, size_t len);
+/* The translator entered the #PF stub once for a read of a not-present
+ * page at cr2 by the instruction at eip, with arithmetic flags arith in
+ * the frame (error code, EIP, CS, EFLAGS on the ring-0 stack). */
+void bt_pair_assert_pf(struct pair *p, uint32_t cr2, uint32_t eip, uint32_t arith);
 
 /* An interrupt controller for both machines: vector 0x40 becomes pending
  * at the third poll and is acknowledged once (then none). */

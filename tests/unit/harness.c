@@ -6,6 +6,7 @@
 
 #include "cpu/interp.h"
 #include "cpu/segment.h"
+#include "memory/tlb.h"
 
 static void put_desc(struct harness *h, unsigned sel, uint32_t base, uint32_t limit, unsigned attr)
 {
@@ -107,6 +108,17 @@ uint32_t harness_read32(struct harness *h, uint32_t pa)
 void harness_write32(struct harness *h, uint32_t pa, uint32_t val)
 {
     harness_poke(h, pa, &val, 4);
+}
+
+void harness_identity_paging(struct harness *h, uint32_t flags, uint32_t absent)
+{
+    struct vcpu *v = h->v;
+    harness_write32(h, 0x30000, 0x31000 | flags);
+    for (uint32_t i = 0; i < 1024; i++) harness_write32(h, 0x31000 + 4 * i, i == absent ? 0 : (i << 12) | flags);
+    v->cr3 = 0x30000;
+    v->cr0 |= CR0_PG;
+    tlb_flush_all(&v->tlb);
+    cpu_update_mode(v);
 }
 
 uint32_t harness_stack(struct harness *h, int i)

@@ -63,6 +63,15 @@ void harness_peek(struct harness *h, uint32_t pa, void *dst, size_t len);
 uint32_t harness_read32(struct harness *h, uint32_t pa);
 void harness_write32(struct harness *h, uint32_t pa, uint32_t val);
 
+/* The halt stub of vector n after its HLT ran: EIP is one past it. */
+static inline uint32_t harness_stub_end(int n) { return HARNESS_STUBS + (uint32_t)n * 8 + 1; }
+
+/* Identity paging of the first 4 MiB with 4 KiB pages (directory at
+ * 0x30000, table at 0x31000), every PTE with `flags` (3: supervisor, 7:
+ * user) but linear page number `absent`, not present; CR0.PG on, TLB
+ * flushed. */
+void harness_identity_paging(struct harness *h, uint32_t flags, uint32_t absent);
+
 /* After HR_EXCEPTION in a protected mode: the dword at ESP + 4*i on the handler's stack
  * (i = 0 is the error code for vectors that push one, else the saved EIP). */
 uint32_t harness_stack(struct harness *h, int i);

@@ -119,9 +119,6 @@ static void compare(struct pair *p)
     bt_pair_compare_range(p, HARNESS_CODE, 0x100);
 }
 
-/* The halt stub of vector n (the HLT was executed: EIP is one past it). */
-static uint32_t stub_end(int n) { return HARNESS_STUBS + (uint32_t)n * 8 + 1; }
-
 Test(bt, alu_mov_flags_all_forms)
 {
     struct pair p;
@@ -187,29 +184,17 @@ Test(bt, exact_instruction_limit)
     bt_pair_free(&p);
 }
 
-/* Identity-map the first 4 MiB with 4 KiB pages, page 0x50 not present. */
-static void enable_paging(struct harness *h)
-{
-    struct vcpu *v = h->v;
-    harness_write32(h, 0x30000, 0x31000 | 3);
-    for (uint32_t i = 0; i < 1024; i++) harness_write32(h, 0x31000 + 4 * i, i == 0x50 ? 0 : (i << 12) | 3);
-    v->cr3 = 0x30000;
-    v->cr0 |= CR0_PG;
-    tlb_flush_all(&v->tlb);
-    cpu_update_mode(v);
-}
-
 Test(bt, page_fault_on_load_inside_block)
 {
     struct pair p;
     pair_init(&p, H_PROT32, code_pf, sizeof(code_pf));
-    enable_paging(p.hi);
-    enable_paging(p.hb);
+    harness_identity_paging(p.hi, 3, 0x50);
+    harness_identity_paging(p.hb, 3, 0x50);
     bt_pair_run(&p, 100000);
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->exceptions[EXC_PF], 1);
-    cr_assert_eq(v->eip, stub_end(EXC_PF));
+    cr_assert_eq(v->eip, harness_stub_end(EXC_PF));
     cr_assert_eq(v->cr2, 0x50010);
     cr_assert_eq(harness_stack(p.hb, 0), 0);                 /* error code: read, not present */
     cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE + 14); /* the faulting MOV */
@@ -224,8 +209,8 @@ Test(bt, page_fault_on_store_inside_block)
 {
     struct pair p;
     pair_init(&p, H_PROT32, code_pfw, sizeof(code_pfw));
-    enable_paging(p.hi);
-    enable_paging(p.hb);
+    harness_identity_paging(p.hi, 3, 0x50);
+    harness_identity_paging(p.hb, 3, 0x50);
     bt_pair_run(&p, 100000);
     compare(&p);
     struct vcpu *v = p.hb->v;
@@ -244,7 +229,7 @@ static void two_address_spaces(struct harness *h)
 {
     static const uint8_t f1[] = { 0xb8, 1, 0, 0, 0, 0xc3 }; /* mov eax, 1; ret */
     static const uint8_t f2[] = { 0xb8, 2, 0, 0, 0, 0xc3 }; /* mov eax, 2; ret */
-    enable_paging(h);
+    harness_identity_paging(h, 3, 0x50);
     harness_write32(h, 0x30004, 0x33000 | 3);
     harness_write32(h, 0x32000, 0x31000 | 3);
     harness_write32(h, 0x32004, 0x34000 | 3);
@@ -348,8 +333,8 @@ Test(bt, imul_leaves_sf_zf_af_pf_as_the_interpreter_does)
                                     0x8b, 0x15, 0x10, 0x00, 0x05, 0x00, 0xf4 };
     struct pair p;
     pair_init(&p, H_PROT32, code, sizeof(code));
-    enable_paging(p.hi);
-    enable_paging(p.hb);
+    harness_identity_paging(p.hi, 3, 0x50);
+    harness_identity_paging(p.hb, 3, 0x50);
     bt_pair_run(&p, 1000);
     compare(&p); /* the PUSHFD image and the #PF frame's EFLAGS included */
     cr_assert_eq(p.hb->v->exceptions[EXC_PF], 1);
@@ -377,8 +362,8 @@ static void dead_flags_fault(bool warm)
     n += sizeof(body);
     struct pair p;
     pair_init(&p, H_PROT32, code, n);
-    enable_paging(p.hi);
-    enable_paging(p.hb);
+    harness_identity_paging(p.hi, 3, 0x50);
+    harness_identity_paging(p.hb, 3, 0x50);
     p.hi->v->r[R_EAX] = p.hb->v->r[R_EAX] = 1;
     p.hi->v->r[R_EBX] = p.hb->v->r[R_EBX] = 2;
     bt_pair_run(&p, 1000);
@@ -451,7 +436,7 @@ static void spin_until_interrupt(const uint8_t *code, size_t len, struct bt_stat
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->stop, STOP_HALT_FOREVER);
-    cr_assert_eq(v->eip, stub_end(0x40));
+    cr_assert_eq(v->eip, harness_stub_end(0x40));
     cr_assert_eq(bb.acks, 1); /* the gate cleared IF: no second acknowledge */
     /* Taken at the first block boundary after the third poll. */
     cr_assert_geq(v->r[R_EAX], 3 * 4096 / 3 - 3);
@@ -547,7 +532,7 @@ Test(bt, sixteen_bit_code_runs_interpreted)
 static void stale_code_mapping(struct harness *h)
 {
     static const uint8_t new40[] = { 0xbb, 0x99, 0, 0, 0, 0xf4 }, new80[] = { 0xbe, 0x66, 0, 0, 0, 0xf4 };
-    enable_paging(h);
+    harness_identity_paging(h, 3, 0x50);
     /* PD[1]: a page table mapping every page of 4-8 MiB to the data page. */
     harness_write32(h, 0x30004, 0x35000 | 3);
     for (uint32_t i = 0; i < 1024; i++) harness_write32(h, 0x35000 + 4 * i, HARNESS_DATA | 3);
@@ -590,8 +575,8 @@ Test(bt, one_operand_mul_keeps_sf_zf_af_pf)
                                     0x8b, 0x15, 0x10, 0x00, 0x05, 0x00, 0xf4 };
     struct pair p;
     pair_init(&p, H_PROT32, code, sizeof(code));
-    enable_paging(p.hi);
-    enable_paging(p.hb);
+    harness_identity_paging(p.hi, 3, 0x50);
+    harness_identity_paging(p.hb, 3, 0x50);
     struct vcpu *v = p.hb->v;
     uint32_t a = v->r[R_EAX], b = v->r[R_EBX], c = v->r[R_ECX], d = a - b;
     bt_pair_run(&p, 1000);
@@ -632,8 +617,8 @@ Test(bt, same_address_reuses_the_probe)
     for (uint64_t step = 1; step <= 64; step = step * 3 + 1) {
         struct pair p;
         pair_init(&p, H_PROT32, code_reuse, sizeof(code_reuse));
-        enable_paging(p.hi);
-        enable_paging(p.hb);
+        harness_identity_paging(p.hi, 3, 0x50);
+        harness_identity_paging(p.hb, 3, 0x50);
         for (int i = 0; i < 200 && !p.hb->v->halted; i++) {
             bt_pair_run(&p, step);
             compare(&p);
@@ -667,8 +652,8 @@ Test(bt, table_lookups_predict_their_page)
     };
     struct pair p;
     pair_init(&p, H_PROT32, code, sizeof(code));
-    enable_paging(p.hi);
-    enable_paging(p.hb);
+    harness_identity_paging(p.hi, 3, 0x50);
+    harness_identity_paging(p.hb, 3, 0x50);
     bt_pair_run(&p, 100000);
     compare(&p);
     bt_pair_compare_range(&p, 0x21000, 0x1000);
@@ -713,7 +698,7 @@ static void ijc_mappings(struct harness *h)
     harness_poke(h, 0x62000, r62, sizeof(r62));
     harness_poke(h, 0x63000, r63, sizeof(r63));
     h->v->cr4 |= CR4_PGE;
-    enable_paging(h);
+    harness_identity_paging(h, 3, 0x50);
     harness_write32(h, 0x31000 + 4 * 0x70, 0x60000 | 0x100 | 3);
     harness_write32(h, 0x31000 + 4 * 0x71, 0x62000 | 3);
 }

@@ -16,43 +16,6 @@
 #include "memory/tlb.h"
 #include "translator/bt.h"
 
-static uint32_t stub_end(int n) { return HARNESS_STUBS + (uint32_t)n * 8 + 1; }
-
-/* Identity paging with linear page 0x50 not present. */
-static void paging_without_page_50(struct harness *h)
-{
-    struct vcpu *v = h->v;
-    harness_write32(h, 0x30000, 0x31000 | 3);
-    for (uint32_t i = 0; i < 1024; i++) harness_write32(h, 0x31000 + 4 * i, i == 0x50 ? 0 : (i << 12) | 3);
-    v->cr3 = 0x30000;
-    v->cr0 |= CR0_PG;
-    tlb_flush_all(&v->tlb);
-    cpu_update_mode(v);
-}
-
-static void run_paged(struct pair *p, const uint8_t *code, size_t len)
-{
-    bt_pair_setup(p, H_PROT32, code, len);
-    paging_without_page_50(p->hi);
-    paging_without_page_50(p->hb);
-    bt_pair_run(p, 100000);
-    bt_pair_compare_state(p);
-    bt_pair_compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
-}
-
-/* The #PF frame on the ring-0 stack: error code, EIP, CS, EFLAGS. */
-static void assert_pf(struct pair *p, uint32_t cr2, uint32_t eip, uint32_t arith)
-{
-    struct vcpu *v = p->hb->v;
-    cr_assert_eq(v->exceptions[EXC_PF], 1);
-    cr_assert_eq(v->eip, stub_end(EXC_PF));
-    cr_assert_eq(v->cr2, cr2);
-    cr_assert_eq(harness_stack(p->hb, 0), 0); /* read, not present */
-    cr_assert_eq(harness_stack(p->hb, 1), eip);
-    cr_assert_eq(harness_stack(p->hb, 3) & F_ARITH, arith, "pushed flags %#x, want %#x",
-                 harness_stack(p->hb, 3) & F_ARITH, arith);
-}
-
 /* mov ecx, 0x4fff0; mov esi, 0x50100
  * top: mov edx, [ecx]; add ecx, 4; cmp ecx, esi; jne top
  * hlt
@@ -63,9 +26,9 @@ Test(bt_flags, fault_in_inner_loop_pushes_the_loops_cmp_flags)
     static const uint8_t code[] = { 0xb9, 0xf0, 0xff, 0x04, 0x00, 0xbe, 0x00, 0x01, 0x05, 0x00,
                                     0x8b, 0x11, 0x83, 0xc1, 0x04, 0x39, 0xf1, 0x75, 0xf7, 0xf4 };
     struct pair p;
-    run_paged(&p, code, sizeof(code));
+    bt_pair_run_paged(&p, code, sizeof(code));
     /* CMP 0x50000, 0x50100 = 0xffffff00: CF SF PF */
-    assert_pf(&p, 0x50000, HARNESS_CODE + 10, F_CF | F_SF | F_PF);
+    bt_pair_assert_pf(&p, 0x50000, HARNESS_CODE + 10, F_CF | F_SF | F_PF);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->r[R_ECX], 0x50000);
     cr_assert_eq(v->icount, 2 + 4 * 4 + 1); /* 4 iterations, the HLT in the stub */
@@ -84,8 +47,8 @@ Test(bt_flags, add_flags_recomputed_at_a_fault)
     static const uint8_t code[] = { 0xbb, 0x01, 0x00, 0x00, 0x00, 0xb8, 0xff, 0xff, 0xff, 0xff, 0x01, 0xd8, 0x8b,
                                     0x15, 0xf0, 0xff, 0x04, 0x00, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
     struct pair p;
-    run_paged(&p, code, sizeof(code));
-    assert_pf(&p, 0x50000, HARNESS_CODE + 18, F_CF | F_ZF | F_AF | F_PF);
+    bt_pair_run_paged(&p, code, sizeof(code));
+    bt_pair_assert_pf(&p, 0x50000, HARNESS_CODE + 18, F_CF | F_ZF | F_AF | F_PF);
     cr_assert_eq(p.hb->v->r[R_EAX], 0);
     cr_assert_eq(p.hb->v->r[R_EBX], 1);
     cr_assert_gt(bt_pair_stats(&p).remats, 0);
@@ -119,9 +82,9 @@ Test(bt_flags, test_of_high_byte_recomputed_at_a_fault)
     static const uint8_t code[] = { 0xb8, 0x00, 0x80, 0x00, 0x00, 0xb9, 0x00, 0x00,
                                     0x05, 0x00, 0xf6, 0xc4, 0x80, 0x8a, 0x11, 0xf4 };
     struct pair p;
-    run_paged(&p, code, sizeof(code));
+    bt_pair_run_paged(&p, code, sizeof(code));
     /* (TEST leaves AF undefined: not checked beyond the engines agreeing) */
-    assert_pf(&p, 0x50000, HARNESS_CODE + 13, harness_stack(p.hb, 3) & F_AF ? F_SF | F_AF : F_SF);
+    bt_pair_assert_pf(&p, 0x50000, HARNESS_CODE + 13, harness_stack(p.hb, 3) & F_AF ? F_SF | F_AF : F_SF);
     bt_pair_free(&p);
 }
 
@@ -139,11 +102,11 @@ Test(bt_flags, no_recompute_after_an_input_changes)
     bt_pair_setup(&p, H_PROT32, code, sizeof(code));
     harness_write32(p.hi, 0x20000, 1);
     harness_write32(p.hb, 0x20000, 1);
-    paging_without_page_50(p.hi);
-    paging_without_page_50(p.hb);
+    harness_identity_paging(p.hi, 3, 0x50);
+    harness_identity_paging(p.hb, 3, 0x50);
     bt_pair_run(&p, 100000);
     bt_pair_compare_state(&p);
-    assert_pf(&p, 0x50000, HARNESS_CODE + 19, 0);
+    bt_pair_assert_pf(&p, 0x50000, HARNESS_CODE + 19, 0);
     cr_assert_eq(p.hb->v->r[R_ECX], 1);
     bt_pair_free(&p);
 }
@@ -158,8 +121,8 @@ Test(bt_flags, and_flags_recomputed_from_its_result)
     static const uint8_t code[] = { 0xb9, 0x03, 0x00, 0x00, 0x80, 0x81, 0xe1, 0x01, 0x00, 0x00, 0x80, 0x8b,
                                     0x15, 0xf0, 0xff, 0x04, 0x00, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
     struct pair p;
-    run_paged(&p, code, sizeof(code));
-    assert_pf(&p, 0x50000, HARNESS_CODE + 17, F_SF);
+    bt_pair_run_paged(&p, code, sizeof(code));
+    bt_pair_assert_pf(&p, 0x50000, HARNESS_CODE + 17, F_SF);
     cr_assert_eq(p.hb->v->r[R_ECX], 0x80000001);
     cr_assert_gt(bt_pair_stats(&p).remats, 0);
     bt_pair_free(&p);
@@ -174,8 +137,8 @@ Test(bt_flags, prologue_saves_flags_for_the_first_probe)
     static const uint8_t code[] = { 0xb8, 0x05, 0x00, 0x00, 0x00, 0x83, 0xf8, 0x07, 0x75, 0x00,
                                     0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0x83, 0xc0, 0x01, 0xf4 };
     struct pair p;
-    run_paged(&p, code, sizeof(code));
-    assert_pf(&p, 0x50000, HARNESS_CODE + 10, F_CF | F_SF | F_AF); /* 5 - 7 */
+    bt_pair_run_paged(&p, code, sizeof(code));
+    bt_pair_assert_pf(&p, 0x50000, HARNESS_CODE + 10, F_CF | F_SF | F_AF); /* 5 - 7 */
     cr_assert_eq(p.hb->v->r[R_EAX], 5);
     bt_pair_free(&p);
 }
@@ -233,7 +196,7 @@ Test(bt_flags, fault_with_flags_kept_in_r11)
                                     0x00, 0x02, 0x00, 0x89, 0x15, 0x04, 0x00, 0x02, 0x00, 0x52,
                                     0x8b, 0x0d, 0x00, 0x00, 0x05, 0x00, 0x0f, 0x92, 0xc3, 0xf4 };
     struct pair p;
-    run_paged(&p, code, sizeof(code));
+    bt_pair_run_paged(&p, code, sizeof(code));
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->exceptions[EXC_PF], 1);
     cr_assert_eq(v->cr2, 0x50000);
@@ -241,6 +204,21 @@ Test(bt_flags, fault_with_flags_kept_in_r11)
     cr_assert_eq(harness_stack(p.hb, 3) & (F_CF | F_OF | F_ZF | F_SF | F_PF), F_CF | F_OF);
     cr_assert_geq(bt_pair_stats(&p).flags_kept, 2);
     bt_pair_free(&p);
+}
+
+/* The paged pair (page 0x50 not present) with the dword at 0x20000 = 3, run
+ * to the end and compared (state, top of the ring-0 stack). */
+static void run_with_3_at_20000(struct pair *p, const uint8_t *code, size_t len)
+{
+    bt_pair_setup(p, H_PROT32, code, len);
+    struct harness *hs[2] = { p->hi, p->hb };
+    for (int i = 0; i < 2; i++) {
+        harness_identity_paging(hs[i], 3, 0x50);
+        harness_write32(hs[i], 0x20000, 3);
+    }
+    bt_pair_run(p, 100000);
+    bt_pair_compare_state(p);
+    bt_pair_compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
 }
 
 /* mov esi, [0x20000]; cmp esi, esi; je +0 (fills the TLB for page 0x20);
@@ -255,16 +233,9 @@ Test(bt_flags, memory_cmp_latched_flags_at_a_fault)
                                     0x05, 0x00, 0x00, 0x00, 0x39, 0x05, 0x00, 0x00, 0x02, 0x00, 0x8b,
                                     0x15, 0x04, 0x00, 0x02, 0x00, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
     struct pair p;
-    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
-    struct harness *hs[2] = { p.hi, p.hb };
-    for (int i = 0; i < 2; i++) {
-        paging_without_page_50(hs[i]);
-        harness_write32(hs[i], 0x20000, 3);
-    }
-    bt_pair_run(&p, 100000);
-    bt_pair_compare_state(&p);
+    run_with_3_at_20000(&p, code, sizeof(code));
     bt_pair_compare_range(&p, HARNESS_STACK0 - 0x100, 0x100);
-    assert_pf(&p, 0x50000, HARNESS_CODE + 0x1b, F_CF | F_SF | F_AF);
+    bt_pair_assert_pf(&p, 0x50000, HARNESS_CODE + 0x1b, F_CF | F_SF | F_AF);
     struct bt_stats st = bt_pair_stats(&p);
     cr_assert_geq(st.latched, 1);
     cr_assert_eq(st.flags_kept, 0); /* recomputed, never saved */
@@ -318,14 +289,7 @@ Test(bt_flags, memory_cmp_latched_then_a_tlb_miss)
                                     0x00, 0x00, 0x00, 0x39, 0x05, 0x00, 0x00, 0x02, 0x00, 0x8b, 0x15, 0x00,
                                     0x00, 0x04, 0x00, 0x8b, 0x35, 0x04, 0x00, 0x02, 0x00, 0xf4 };
     struct pair p;
-    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
-    struct harness *hs[2] = { p.hi, p.hb };
-    for (int i = 0; i < 2; i++) {
-        paging_without_page_50(hs[i]);
-        harness_write32(hs[i], 0x20000, 3);
-    }
-    bt_pair_run(&p, 100000);
-    bt_pair_compare_state(&p);
+    run_with_3_at_20000(&p, code, sizeof(code));
     struct vcpu *v = p.hb->v;
     cr_assert(v->halted);
     cr_assert_eq(v->eflags & F_ARITH, F_CF | F_SF | F_AF); /* 3 - 5 */

@@ -31,9 +31,6 @@ static void compare(struct pair *p)
 static uint64_t flag_exits(struct harness *h) { return h->v->exits[EXIT_BT_FLAGS]; }
 #define flag_exits_eq(h, n) cr_assert_eq(flag_exits(h), (n), "VMM flag entries %lu, want %lu", (unsigned long)flag_exits(h), (unsigned long)(n))
 
-/* The halt stub of vector n (the HLT was executed: EIP is one past it). */
-static uint32_t stub_end(int n) { return HARNESS_STUBS + (uint32_t)n * 8 + 1; }
-
 /* An interrupt controller with vector 0x40 pending from the start. */
 static int ack_once(struct machine *m, struct vcpu *v)
 {
@@ -107,7 +104,7 @@ Test(bt_inline, sti_shadow_delays_a_pending_interrupt_by_one_instruction)
     bt_pair_run(&p, LONG);
     compare(&p);
     struct vcpu *v = p.hb->v;
-    cr_assert_eq(v->eip, stub_end(0x40));
+    cr_assert_eq(v->eip, harness_stub_end(0x40));
     cr_assert_eq(v->r[R_EAX], eax + 1); /* the shadowed INC ran, the second did not */
     cr_assert_eq(harness_stack(p.hb, 0), HARNESS_CODE + 2, "saved EIP %#x", harness_stack(p.hb, 0));
     cr_assert_eq(ab, 1);
@@ -128,7 +125,7 @@ Test(bt_inline, sti_at_the_instruction_limit_leaves_the_shadow_set)
     pend_irq(&p, &ai, &ab);
     bt_pair_run(&p, LONG);
     compare(&p);
-    cr_assert_eq(p.hb->v->eip, stub_end(0x40));
+    cr_assert_eq(p.hb->v->eip, harness_stub_end(0x40));
     cr_assert_eq(harness_stack(p.hb, 0), HARNESS_CODE + 2);
     bt_pair_free(&p);
 }
@@ -184,7 +181,7 @@ Test(bt_inline, popf_setting_if_with_a_request_takes_the_interrupt_after_it)
     uint32_t eax = p.hb->v->r[R_EAX];
     bt_pair_run(&p, LONG);
     compare(&p);
-    cr_assert_eq(p.hb->v->eip, stub_end(0x40));
+    cr_assert_eq(p.hb->v->eip, harness_stub_end(0x40));
     cr_assert_eq(p.hb->v->r[R_EAX], eax); /* no shadow after POPF */
     cr_assert_eq(harness_stack(p.hb, 0), HARNESS_CODE + 6);
     flag_exits_eq(p.hb, 1);
@@ -229,7 +226,7 @@ Test(bt_inline, cli_at_cpl3_keeps_the_vmm_call_and_its_gp)
     compare(&p);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->exceptions[EXC_GP], 1);
-    cr_assert_eq(v->eip, stub_end(EXC_GP));
+    cr_assert_eq(v->eip, harness_stub_end(EXC_GP));
     cr_assert_eq(harness_stack(p.hb, 0), 0);                /* error code */
     cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE + 1); /* the CLI */
     cr_assert_eq(bt_pair_stats(&p).sensitive_native, 0);
@@ -264,18 +261,6 @@ Test(bt_inline, mov_from_cr_reads_the_vcpu)
     bt_pair_free(&p);
 }
 
-/* Identity-map the first 4 MiB with 4 KiB pages, page 0x50 not present. */
-static void enable_paging(struct harness *h)
-{
-    struct vcpu *v = h->v;
-    harness_write32(h, 0x30000, 0x31000 | 3);
-    for (uint32_t i = 0; i < 1024; i++) harness_write32(h, 0x31000 + 4 * i, i == 0x50 ? 0 : (i << 12) | 3);
-    v->cr3 = 0x30000;
-    v->cr0 |= CR0_PG;
-    tlb_flush_all(&v->tlb);
-    cpu_update_mode(v);
-}
-
 /* cmp eax, ebx; mov esp, 0x50000; popfd; hlt */
 static const uint8_t code_popf_pf[] = { 0x39, 0xd8, 0xbc, 0x00, 0x00, 0x05, 0x00, 0x9d, 0xf4 };
 
@@ -283,8 +268,8 @@ Test(bt_inline, popf_page_fault_pushes_the_exact_flags)
 {
     struct pair p;
     bt_pair_setup(&p, H_PROT32, code_popf_pf, sizeof(code_popf_pf));
-    enable_paging(p.hi);
-    enable_paging(p.hb);
+    harness_identity_paging(p.hi, 3, 0x50);
+    harness_identity_paging(p.hb, 3, 0x50);
     struct vcpu *v = p.hb->v;
     uint32_t a = v->r[R_EAX], b = v->r[R_EBX];
     bt_pair_run(&p, LONG);
@@ -305,8 +290,8 @@ Test(bt_inline, pushf_tlb_miss_takes_the_vmm_with_exact_flags)
 {
     struct pair p;
     bt_pair_setup(&p, H_PROT32, code_pushf_miss, sizeof(code_pushf_miss));
-    enable_paging(p.hi);
-    enable_paging(p.hb);
+    harness_identity_paging(p.hi, 3, 0x50);
+    harness_identity_paging(p.hb, 3, 0x50);
     bt_pair_run(&p, LONG);
     compare(&p);
     struct vcpu *v = p.hb->v;
@@ -332,7 +317,7 @@ Test(bt_inline, direct_vmm_entries_are_counted_as_vmm_call_counts_them)
     bt_pair_run(&p, LONG);
     compare(&p);
     struct vcpu *v = p.hb->v;
-    cr_assert_eq(v->eip, stub_end(0x40));
+    cr_assert_eq(v->eip, harness_stub_end(0x40));
     cr_assert_eq(harness_stack(p.hb, 0), HARNESS_CODE + 17); /* after the INT */
     cr_assert_eq(v->r[R_ESI], p.hi->v->r[R_ESI]);
     for (int r = 0; r < EXIT_COUNT; r++)

@@ -15,44 +15,6 @@
 #include "memory/tlb.h"
 #include "translator/bt.h"
 
-static uint32_t stub_end(int n) { return HARNESS_STUBS + (uint32_t)n * 8 + 1; }
-
-/* Identity paging with linear page 0x50 not present. */
-static void paging_without_page_50(struct harness *h)
-{
-    struct vcpu *v = h->v;
-    harness_write32(h, 0x30000, 0x31000 | 3);
-    for (uint32_t i = 0; i < 1024; i++) harness_write32(h, 0x31000 + 4 * i, i == 0x50 ? 0 : (i << 12) | 3);
-    v->cr3 = 0x30000;
-    v->cr0 |= CR0_PG;
-    tlb_flush_all(&v->tlb);
-    cpu_update_mode(v);
-}
-
-static void run_paged(struct pair *p, const uint8_t *code, size_t len)
-{
-    bt_pair_setup(p, H_PROT32, code, len);
-    paging_without_page_50(p->hi);
-    paging_without_page_50(p->hb);
-    bt_pair_run(p, 100000);
-    bt_pair_compare_state(p);
-    bt_pair_compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
-}
-
-/* The #PF frame on the ring-0 stack: read of a not-present page at `eip`
- * with arithmetic flags `arith`. */
-static void assert_pf(struct pair *p, uint32_t eip, uint32_t arith)
-{
-    struct vcpu *v = p->hb->v;
-    cr_assert_eq(v->exceptions[EXC_PF], 1);
-    cr_assert_eq(v->eip, stub_end(EXC_PF));
-    cr_assert_eq(v->cr2, 0x50000);
-    cr_assert_eq(harness_stack(p->hb, 0), 0);
-    cr_assert_eq(harness_stack(p->hb, 1), eip);
-    cr_assert_eq(harness_stack(p->hb, 3) & F_ARITH, arith, "pushed flags %#x, want %#x",
-                 harness_stack(p->hb, 3) & F_ARITH, arith);
-}
-
 /* mov eax, 5; cmp eax, 7; je 1f; mov edx, [0x50000]; 1: hlt
  * The JE falls through into the merged second block, whose load faults:
  * EIP of the load, the CMP's flags (5 - 7: CF SF AF). */
@@ -61,8 +23,8 @@ Test(bt_merge, fault_in_the_second_block_is_precise)
     static const uint8_t code[] = { 0xb8, 0x05, 0x00, 0x00, 0x00, 0x83, 0xf8, 0x07, 0x74,
                                     0x06, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
     struct pair p;
-    run_paged(&p, code, sizeof(code));
-    assert_pf(&p, HARNESS_CODE + 10, F_CF | F_SF | F_AF);
+    bt_pair_run_paged(&p, code, sizeof(code));
+    bt_pair_assert_pf(&p, 0x50000, HARNESS_CODE + 10, F_CF | F_SF | F_AF);
     cr_assert_eq(p.hb->v->icount, 3 + 1); /* mov cmp je, the HLT in the stub */
     cr_assert_eq(bt_pair_stats(&p).merged, 1);
     bt_pair_free(&p);
@@ -75,7 +37,7 @@ Test(bt_merge, taken_jcc_leaves_the_merged_block)
     static const uint8_t code[] = { 0xb8, 0x07, 0x00, 0x00, 0x00, 0x83, 0xf8, 0x07, 0x74,
                                     0x06, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
     struct pair p;
-    run_paged(&p, code, sizeof(code));
+    bt_pair_run_paged(&p, code, sizeof(code));
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->exceptions[EXC_PF], 0);
     cr_assert(v->halted);
@@ -95,8 +57,8 @@ Test(bt_merge, jmp_target_merged_fault_keeps_the_adds_flags)
     static const uint8_t code[] = { 0xb8, 0xff, 0xff, 0xff, 0xff, 0xeb, 0x02, 0xcc, 0xcc, 0x83,
                                     0xc0, 0x02, 0x8b, 0x15, 0x00, 0x00, 0x05, 0x00, 0xf4 };
     struct pair p;
-    run_paged(&p, code, sizeof(code));
-    assert_pf(&p, HARNESS_CODE + 12, F_CF | F_AF);
+    bt_pair_run_paged(&p, code, sizeof(code));
+    bt_pair_assert_pf(&p, 0x50000, HARNESS_CODE + 12, F_CF | F_AF);
     cr_assert_eq(p.hb->v->r[R_EAX], 1);
     cr_assert_eq(bt_pair_stats(&p).merged, 1);
     bt_pair_free(&p);
@@ -157,7 +119,7 @@ Test(bt_merge, poll_points_inside_a_merged_loop_are_the_interpreters)
     bt_pair_compare_range(&p, HARNESS_STACK0 - 0x100, 0x100);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->stop, STOP_HALT_FOREVER);
-    cr_assert_eq(v->eip, stub_end(0x40));
+    cr_assert_eq(v->eip, harness_stub_end(0x40));
     cr_assert_eq(bb.acks, 1);
     /* Five instructions an iteration: the third poll comes after ~2457. */
     cr_assert_geq(v->r[R_EAX], 3 * 4096 / 5 - 2);

@@ -19,24 +19,18 @@
 
 /* Identity paging, user pages; linear page 0x50 not present, page 0x4f
  * read-only when `ro` (CR0.WP set either way). ESP = esp, ESI = 0x4f000,
- * EDI = 0x50000,
- * and the words below 0x50000 hold 0x11111111, 0x22222222. */
+ * EDI = 0x50000 (base registers for the last two tests), and the words
+ * below 0x50000 hold 0x11111111, 0x22222222. */
 static void stack_paging(struct harness *h, uint32_t esp, bool ro)
 {
     struct vcpu *v = h->v;
-    harness_write32(h, 0x30000, 0x31000 | 7);
-    for (uint32_t i = 0; i < 1024; i++) {
-        uint32_t pte = (i << 12) | 7;
-        if (i == 0x50) pte = 0;
-        if (i == 0x4f && ro) pte = (i << 12) | 5;
-        harness_write32(h, 0x31000 + 4 * i, pte);
-    }
+    harness_identity_paging(h, 7, 0x50);
+    if (ro) harness_write32(h, 0x31000 + 4 * 0x4f, 0x4f000 | 5);
     harness_write32(h, 0x4fff8, 0x11111111);
     harness_write32(h, 0x4fffc, 0x22222222);
-    v->cr3 = 0x30000;
-    v->cr0 |= CR0_PG | CR0_WP;
+    v->cr0 |= CR0_WP;
     v->r[R_ESP] = esp;
-    v->r[R_ESI] = 0x4f000; /* (base registers for the last two tests) */
+    v->r[R_ESI] = 0x4f000;
     v->r[R_EDI] = 0x50000;
     tlb_flush_all(&v->tlb);
     cpu_update_mode(v);
