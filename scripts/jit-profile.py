@@ -22,6 +22,7 @@ flags is counted as flags only when it follows a probe's addend load.
 usage: scripts/jit-profile.py [bt86 arguments...]
   e.g. scripts/jit-profile.py -kernel build/guests/bench.elf -append "scale=1 only=5" -serial none
 """
+import bisect
 import collections
 import os
 import re
@@ -132,7 +133,6 @@ def main():
         by_addr, by_obj = read_costs(out)
         tbs = read_map(pid)
         starts = [t[0] for t in tbs]
-        import bisect
         cats = collections.Counter()
         per_tb = collections.Counter()
         cache = {}
