@@ -161,9 +161,23 @@ static bool seg_flat(uint32_t mode, int seg)
     }
 }
 
+/* An FS or GS operand whose segment base gen_seg_base adds at run time
+ * (MODE_BIG_FS/GS): with a page-aligned base any one; else only where the
+ * offset cannot wrap past 4 GiB, a byte or a constant offset. */
+static bool seg_based(uint32_t mode, const struct opnd *o)
+{
+    uint32_t big, paged;
+    if (o->seg == S_FS) big = MODE_BIG_FS, paged = MODE_BIG_FS_PAGED;
+    else if (o->seg == S_GS) big = MODE_BIG_GS, paged = MODE_BIG_GS_PAGED;
+    else return false;
+    if (!(mode & big)) return false;
+    return (mode & paged) || o->size == 1 ||
+           (o->base == REG_NONE && o->index == REG_NONE && o->disp <= 0xffffffffu - (o->size - 1));
+}
+
 static bool mem_ok(const struct insn *in, const struct opnd *o, uint32_t mode)
 {
-    return o->kind == OPND_MEM && in->addrsize == 4 && seg_flat(mode, o->seg) &&
+    return o->kind == OPND_MEM && in->addrsize == 4 && (seg_flat(mode, o->seg) || seg_based(mode, o)) &&
            (o->size == 1 || o->size == 2 || o->size == 4);
 }
 
@@ -179,7 +193,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
 }
 
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP,
-                K_SETCC, K_CMOV, K_PUSH, K_POP, K_CALL, K_RET, K_JMP, K_JCC,
+                K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR };
 
@@ -238,6 +252,7 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_NOP: return K_NOP;
     case X86_INS_PUSH: return K_PUSH;
     case X86_INS_POP: return K_POP;
+    case X86_INS_LEAVE: return K_LEAVE;
     case X86_INS_CALL: return K_CALL;
     case X86_INS_RET: return K_RET;
     case X86_INS_JMP: return K_JMP;
@@ -299,9 +314,11 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->nopnd == 2 && is_gpr(d) && d->size >= 2 && (is_gpr(s) || mem_ok(in, s, mode)) && s->size == d->size;
     case K_PUSH:
         return in->nopnd == 1 && stack_ok(in, mode) &&
-               ((is_gpr(d) && d->size == 4) || d->kind == OPND_IMM);
+               ((is_gpr(d) && d->size == 4) || d->kind == OPND_IMM || (mem_ok(in, d, mode) && d->size == 4));
     case K_POP:
         return in->nopnd == 1 && stack_ok(in, mode) && is_gpr(d) && d->size == 4;
+    case K_LEAVE:
+        return in->nopnd == 0 && stack_ok(in, mode);
     case K_CALL:
         if (!flat_cs || !stack_ok(in, mode) || in->nopnd != 1) return false;
         return (in->flags & IF_REL_BRANCH) || (is_gpr(d) && d->size == 4);
@@ -392,10 +409,25 @@ static void gen_ea(struct emit *e, const struct opnd *o, int dst)
     lea(e, 4, dst, rm_sib(b, x, o->scale, (int32_t)o->disp));
 }
 
+/* r8d = the linear address of an FS/GS operand (seg_based): its offset
+ * plus the segment base, read from the vCPU (the same TB serves every
+ * base), without touching the flags. */
+static void gen_seg_ea(struct emit *e, const struct opnd *o)
+{
+    mov_r_rm(e, 4, R10, rm_mem(HR_V, (int32_t)(offsetof(struct vcpu, seg) + o->seg * sizeof(struct seg_cache) +
+                                               offsetof(struct seg_cache, base))));
+    if (o->base == REG_NONE && o->index == REG_NONE) {
+        lea(e, 4, R8, rm_mem(R10, (int32_t)o->disp));
+        return;
+    }
+    gen_ea(e, o, R8);
+    lea(e, 4, R8, rm_sib(R8, R10, 0, 0));
+}
+
 static bool probes_memory(const struct insn *in)
 {
     switch (kind_of(in)) {
-    case K_PUSH: case K_POP: case K_CALL: case K_RET: case K_PUSHF: case K_POPF: return true;
+    case K_PUSH: case K_POP: case K_LEAVE: case K_CALL: case K_RET: case K_PUSHF: case K_POPF: return true;
     case K_LEA: case K_NOP: return false;
     default: break;
     }
@@ -803,6 +835,15 @@ static void base_update(struct gen *g, const struct insn *in, bool native)
     } else if (kind == K_POP) {
         if (d->reg == reg) g->base_cold = -1;
         else if (reg == R_ESP) g->base_rel -= 4;
+    } else if (kind == K_LEAVE) {
+        /* its probe was through EBP (gen_native), and ESP = that EBP + 4:
+         * the RET that usually follows reads on the same page */
+        if (reg == R_EBP) {
+            g->base_reg = R_ESP;
+            g->base_rel -= 4;
+        } else {
+            g->base_cold = -1;
+        }
     } else if (writes_gpr(in, reg)) {
         bool imm = dreg && in->nopnd == 2 && s->kind == OPND_IMM;
         if (imm && in->id == X86_INS_ADD) g->base_rel -= (int32_t)s->disp;
@@ -979,7 +1020,7 @@ static const struct opnd *mem_opnd(const struct insn *in, bool *write, bool *rea
         enum alu_kind k = kind_of(in);
         if (k == K_LEA || k == K_NOP) return NULL;
         if (i == 0) {
-            *write = !(k == K_TEST || (k == K_ALU && in->id == X86_INS_CMP) || k == K_JMP);
+            *write = !(k == K_TEST || (k == K_ALU && in->id == X86_INS_CMP) || k == K_JMP || k == K_PUSH);
             *read = !(k == K_MOV || k == K_SETCC);
         } else {
             *read = true;
@@ -1276,7 +1317,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         g->cold[g->reuse_cold].leave = true; /* r8/r9 as that probe left them */
         g->probe_disp = g->reuse_disp;
         g->bt->st.probes_reused++;
-    } else if (m && m->base != REG_NONE && m->index == REG_NONE) {
+    } else if (m && m->base != REG_NONE && m->index == REG_NONE && seg_flat(g->mode, m->seg)) {
         probed_here = true;
         gen_base_probe(g, k, m->base, (int32_t)m->disp, m->size, wr);
         g->reuse_cold = g->ncold - 1;
@@ -1284,7 +1325,8 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         g->reuse_write = wr;
         g->reuse_disp = g->probe_disp; /* (a same-page check: the operand is at r8 + that) */
     } else if (m) {
-        gen_ea(e, m, R8);
+        if (seg_flat(g->mode, m->seg)) gen_ea(e, m, R8);
+        else gen_seg_ea(e, m);
         /* Predict the page of table lookups ([index*scale + disp], no base
          * register), whose address is often on the guest's critical path
          * (CRC tables, jump tables, bytecode); base-register accesses
@@ -1412,18 +1454,44 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     case K_CMOV:
         emit_op2(e, d->size, 0x0f, (uint8_t)(0x40 | (in->opc & 0xf)), host_reg(d->reg), rm_of(g, s));
         break;
-    case K_PUSH:
+    case K_PUSH: {
+        /* PUSH m32: the value waits in the red zone below the host stack
+         * (no calls or signals write there) while the stack is probed;
+         * either probe's fallback runs the whole instruction, in its
+         * order (read, then write). The source's then leaves the block:
+         * the accesses that follow may count on the stack probe's r8/r9. */
+        int src_cold = probed_here ? g->ncold - 1 : -1;
+        if (src_cold >= 0) g->cold[src_cold].leave = true;
+        if (m) {
+            mov_r_rm(e, 4, R10, probed(g));
+            mov_rm_r(e, 4, rm_mem(RSP, -8), R10);
+        }
         gen_base_probe(g, k, R_ESP, -4, 4, true);
-        if (d->kind == OPND_IMM) mov_m_imm32(e, 4, probed(g), d->disp);
-        else mov_rm_r(e, 4, probed(g), host_reg(d->reg));
+        if (m) {
+            mov_r_rm(e, 4, R10, rm_mem(RSP, -8));
+            mov_rm_r(e, 4, probed(g), R10);
+        } else if (d->kind == OPND_IMM) {
+            mov_m_imm32(e, 4, probed(g), d->disp);
+        } else {
+            mov_rm_r(e, 4, probed(g), host_reg(d->reg));
+        }
         lea(e, 4, R12, rm_mem(R12, -4));
         end_mem(g);
+        if (src_cold >= 0) g->cold[src_cold].resume = e->p;
         return;
+    }
     case K_POP:
         gen_base_probe(g, k, R_ESP, 0, 4, false);
         mov_r_rm(e, 4, R10, probed(g));
         lea(e, 4, R12, rm_mem(R12, 4));
         mov_r_rm(e, 4, host_reg(d->reg), rm_reg(R10));
+        end_mem(g);
+        return;
+    case K_LEAVE: /* mov esp, ebp; pop ebp */
+        gen_base_probe(g, k, R_EBP, 0, 4, false);
+        mov_r_rm(e, 4, R10, probed(g));
+        lea(e, 4, R12, rm_mem(host_reg(R_EBP), 4));
+        mov_r_rm(e, 4, host_reg(R_EBP), rm_reg(R10));
         end_mem(g);
         return;
     case K_CALL:

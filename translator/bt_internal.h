@@ -38,10 +38,25 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
 #define MODE_FLAT_DS 0x0040u
 #define MODE_CPL_SHIFT 8     /* 2 bits */
 #define MODE_VIEW_SHIFT 10   /* 2 bits: v->mem_view */
+/* FS and GS with a base: expand-up, limit 4 GiB, readable and writable (any
+ * base, read at run time from the vCPU: Linux's per-CPU segment in the
+ * kernel, the TLS segment in user space); _PAGED: the base is page aligned,
+ * so an offset wrapping past 4 GiB is always a page crossing, which the
+ * TLB probe sends to the interpreter's #GP. */
+#define MODE_BIG_FS       0x1000u
+#define MODE_BIG_FS_PAGED 0x2000u
+#define MODE_BIG_GS       0x4000u
+#define MODE_BIG_GS_PAGED 0x8000u
 
 static inline bool bt_seg_is_flat(const struct seg_cache *s)
 {
     return s->base == 0 && s->lo == 0 && s->hi == 0xffffffffu && s->rd && s->wr;
+}
+
+static inline uint32_t bt_seg_big_bits(const struct seg_cache *s, uint32_t big, uint32_t paged)
+{
+    if (s->lo != 0 || s->hi != 0xffffffffu || !s->rd || !s->wr) return 0;
+    return (s->base & 0xfffu) ? big : big | paged;
 }
 
 /* The TB key bits of the vCPU's current state. */
@@ -57,6 +72,8 @@ static inline uint32_t bt_current_mode(const struct vcpu *v)
     if (bt_seg_is_flat(&v->seg[S_ES])) mode |= MODE_FLAT_ES;
     if (bt_seg_is_flat(&v->seg[S_SS])) mode |= MODE_FLAT_SS;
     if (bt_seg_is_flat(&v->seg[S_DS])) mode |= MODE_FLAT_DS;
+    mode |= bt_seg_big_bits(&v->seg[S_FS], MODE_BIG_FS, MODE_BIG_FS_PAGED);
+    mode |= bt_seg_big_bits(&v->seg[S_GS], MODE_BIG_GS, MODE_BIG_GS_PAGED);
     mode |= (uint32_t)(v->cpl & 3) << MODE_CPL_SHIFT;
     mode |= (uint32_t)(v->mem_view & 3) << MODE_VIEW_SHIFT;
     return mode;

@@ -168,3 +168,83 @@ Test(bt_stack, another_register_takes_its_own_probe)
     cr_assert_eq(p.hb->v->r[R_EAX], 0x11111111);
     bt_pair_free(&p);
 }
+
+/* push dword [esi+0xffc]; push dword [esp+4]; pop eax; pop ebx;
+ * push dword [edi]
+ * PUSH m32 is native: a read probe, then the stack's write probe. The
+ * last source (0x50000) is not present: #PF before anything is pushed. */
+Test(bt_stack, push_memory_operands)
+{
+    static const uint8_t code[] = { 0xff, 0xb6, 0xfc, 0x0f, 0x00, 0x00, 0xff, 0x74, 0x24, 0x04,
+                                    0x58, 0x5b, 0xff, 0x37, 0xf4 };
+    struct pair p;
+    run_stack(&p, code, sizeof(code), 0x4fff8, false);
+    assert_pf(&p, 0x50000, 4, HARNESS_CODE + WARM_RW + 12, 0x4fff8);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EAX], 0x11111111);
+    cr_assert_eq(v->r[R_EBX], 0x22222222);
+    cr_assert_eq(harness_read32(p.hb, 0x4fff4), 0x22222222);
+    cr_assert_eq(harness_read32(p.hb, 0x4fff0), 0x11111111);
+    cr_assert_geq(bt_pair_stats(&p).probes, 4); /* (none while PUSH m32 called the interpreter) */
+    bt_pair_free(&p);
+}
+
+/* push dword [esi+0xffc]
+ * Page 0x4f read-only: the source reads, the push's write faults (#PF
+ * error 7) with ESP unchanged (the pushed ESP). */
+Test(bt_stack, push_memory_operand_to_a_read_only_stack)
+{
+    static const uint8_t code[] = { 0xff, 0xb6, 0xfc, 0x0f, 0x00, 0x00, 0xf4 };
+    struct pair p;
+    run_stack(&p, code, sizeof(code), 0x4fff8, true);
+    assert_pf(&p, 0x4fff4, 7, HARNESS_CODE + WARM_R, 0x4fff8);
+    bt_pair_free(&p);
+}
+
+/* lea ebp, [esi+0xff8]; leave; pop ecx; pop edx
+ * LEAVE is native (a load through EBP, then ESP = EBP + 4); the POP after
+ * it is a same-page check against the LEAVE's probe; the next POP leaves
+ * the page (0x50000): #PF. */
+Test(bt_stack, leave_then_pops)
+{
+    static const uint8_t code[] = { 0x8d, 0xae, 0xf8, 0x0f, 0x00, 0x00, 0xc9, 0x59, 0x5a, 0xf4 };
+    struct pair p;
+    run_stack(&p, code, sizeof(code), 0x4fff8, false);
+    assert_pf(&p, 0x50000, 4, HARNESS_CODE + WARM_RW + 8, 0x50000);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EBP], 0x11111111);
+    cr_assert_eq(v->r[R_ECX], 0x22222222);
+    cr_assert_geq(bt_pair_stats(&p).probes_samepage, 1);
+    bt_pair_free(&p);
+}
+
+/* lea ebp, [edi]; leave
+ * The frame pointer's page (0x50000) is not present: #PF with ESP and EBP
+ * unchanged. */
+Test(bt_stack, leave_faults_precisely)
+{
+    static const uint8_t code[] = { 0x8d, 0x2f, 0xc9, 0xf4 };
+    struct pair p;
+    run_stack(&p, code, sizeof(code), 0x4fff8, false);
+    assert_pf(&p, 0x50000, 4, HARNESS_CODE + WARM_RW + 2, 0x4fff8);
+    cr_assert_eq(p.hb->v->r[R_EBP], 0x50000);
+    bt_pair_free(&p);
+}
+
+/* push dword [0x3113c]; pop eax; pop ebx
+ * The source (the page-table entry of page 0x4f) is not in the TLB: its
+ * probe misses and the fallback pushes. The POPs count on the stack
+ * probe's r8/r9, which the fallback did not set: the translation must
+ * leave after it rather than resume (else the POPs read through stale
+ * host registers). */
+Test(bt_stack, push_memory_operand_after_a_tlb_miss)
+{
+    static const uint8_t code[] = { 0xff, 0x35, 0x3c, 0x11, 0x03, 0x00, 0x58, 0x5b, 0xf4 };
+    struct pair p;
+    run_stack(&p, code, sizeof(code), 0x4fff8, false);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EAX] & ~0xfffu, 0x4f000, "eax %#x", v->r[R_EAX]);
+    cr_assert_eq(v->r[R_EBX], 0x11111111);
+    cr_assert_eq(harness_stack(p.hb, 4), 0x4fffc); /* ESP in the #GP frame of the HLT */
+    bt_pair_free(&p);
+}
