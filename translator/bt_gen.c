@@ -63,6 +63,7 @@ struct cold {
     int remat1;       /* 1 + the instruction whose re-execution gives the flags (gen_remat), 0: none */
     bool latched;     /* ... a CMP/TEST latched in r11 (mem_latch) */
     bool r11_after;   /* the main path keeps the flags in r11 after the probe (flags_r11) */
+    bool direct;      /* a MODE_PHYS_DIRECT window check: the cold path tries the TLB first */
 };
 
 struct gen {
@@ -685,6 +686,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     c->pred = NULL;
     c->jfrom2 = NULL;
     c->jx[0] = c->jx[1] = NULL;
+    c->direct = false;
     c->remat1 = w + 1;
     c->latched = w >= 0 && g->r11_mem == w;
     c->r11_after = false;
@@ -706,6 +708,18 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
         c->leave = true;
         c->ok = e->p;
         g->bt->st.probes_samepage++;
+    } else if ((g->mode & MODE_PHYS_DIRECT) && !write) {
+        /* Paging off: a read wholly inside the direct window is at
+         * ram + r8; else the cold path's TLB lookup, then the fallback. */
+        g->bt->st.probes++;
+        g->bt->st.probes_direct++;
+        lea(e, 4, R10, rm_mem(R8, -(int32_t)BT_DIRECT_LO));
+        emit_op1(e, 4, 0x81, 7, rm_reg(R10)); /* cmp r10d, hi - lo - (size - 1) */
+        e32(e, g->bt->direct_hi - BT_DIRECT_LO - (size - 1));
+        c->jfrom = jcc_rel32(e, 0x3); /* jae */
+        c->direct = true;
+        mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->bt->ram);
+        c->ok = e->p;
     } else if (!predict) {
         g->bt->st.probes++;
         gen_tlb_lookup(g, size, write);
@@ -1724,6 +1738,15 @@ static void gen_colds(struct gen *g)
             }
             patch_rel32(e, miss, e->p);
             patch_rel32(e, miss2, e->p);
+        } else if (c->direct) {
+            /* Outside the direct window (low memory, the end of RAM): the
+             * TLB as usual, the fallback on a miss. */
+            patch_rel32(e, c->jfrom, e->p);
+            gen_tlb_lookup(g, c->size, false);
+            uint8_t *miss = jcc_rel32(e, 0x5);
+            mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8));
+            patch_rel32(e, jmp_rel32(e), c->ok);
+            patch_rel32(e, miss, e->p);
         } else {
             patch_rel32(e, c->jfrom, e->p);
         }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cpu/insn.h"
+#include "cpu/machine.h"
 #include "cpu/vcpu.h"
 #include "translator/bt.h"
 
@@ -36,6 +37,11 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
 #define MODE_FLAT_ES 0x0010u /* data segment base 0, 4 GiB, readable and writable */
 #define MODE_FLAT_SS 0x0020u
 #define MODE_FLAT_DS 0x0040u
+/* Paging off, A20 on, a view without alignment checks, not -engine trap:
+ * linear = physical, so reads in [BT_DIRECT_LO, bt_vcpu.direct_hi) — RAM
+ * with no MMIO or ROM over it — need no TLB (gen_probe). */
+#define MODE_PHYS_DIRECT 0x0008u
+#define BT_DIRECT_LO 0x100000u
 #define MODE_CPL_SHIFT 8     /* 2 bits */
 #define MODE_VIEW_SHIFT 10   /* 2 bits: v->mem_view */
 /* FS and GS with a base: expand-up, limit 4 GiB, readable and writable (any
@@ -59,6 +65,8 @@ static inline uint32_t bt_seg_big_bits(const struct seg_cache *s, uint32_t big, 
     return (s->base & 0xfffu) ? big : big | paged;
 }
 
+static inline uint32_t bt_direct_hi(const struct vcpu *v);
+
 /* The TB key bits of the vCPU's current state. */
 static inline uint32_t bt_current_mode(const struct vcpu *v)
 {
@@ -76,6 +84,9 @@ static inline uint32_t bt_current_mode(const struct vcpu *v)
     mode |= bt_seg_big_bits(&v->seg[S_GS], MODE_BIG_GS, MODE_BIG_GS_PAGED);
     mode |= (uint32_t)(v->cpl & 3) << MODE_CPL_SHIFT;
     mode |= (uint32_t)(v->mem_view & 3) << MODE_VIEW_SHIFT;
+    if (!(v->cr0 & CR0_PG) && v->m->a20_mask == 0xffffffffu && v->mem_view != TLB_VIEW_AC && !v->trap &&
+        bt_direct_hi(v))
+        mode |= MODE_PHYS_DIRECT;
     return mode;
 }
 
@@ -170,6 +181,10 @@ struct bt_vcpu {
     bool no_adaptive;        /* NO_ADAPTIVE: sensitive instructions through vmm_call, as under -stats */
     bool no_same_page;       /* NO_SAME_PAGE: every access through a base register takes the full probe */
     bool no_latch;           /* NO_LATCH: memory CMP/TEST not latched in r11 (mem_latch) */
+    /* MODE_PHYS_DIRECT's window [BT_DIRECT_LO, direct_hi) of RAM at `ram`
+     * (0: none, or NO_DIRECT). */
+    uint32_t direct_hi;
+    uint8_t *ram;
 
     /* Jump cache probed by translated code at indirect and cross-page exits
      * (flat CS only, so EIP == linear address): empty slots point at
@@ -216,5 +231,7 @@ uintptr_t bt_helper_exec(struct vcpu *v, const struct insn *in);
  * new CS:EIP and mode when the dispatcher would do nothing else before
  * running it, else 1 (return to the dispatcher). */
 uintptr_t bt_goto_lookup(struct vcpu *v);
+
+static inline uint32_t bt_direct_hi(const struct vcpu *v) { return ((const struct bt_vcpu *)v->bt)->direct_hi; }
 
 #endif

@@ -261,6 +261,20 @@ static bool env_on(const char *name)
     return s && *s == '1';
 }
 
+/* The end of MODE_PHYS_DIRECT's window: RAM from BT_DIRECT_LO up to the
+ * first MMIO or ROM region above it (all are placed when the machine is
+ * built), or 0 when that leaves nothing. */
+static uint32_t direct_window_end(const struct phys_mem *pm)
+{
+    uint32_t hi = pm->ram_size;
+    for (int i = 0; i < pm->nmmio; i++)
+        if ((uint64_t)pm->mmio[i].base + pm->mmio[i].size > BT_DIRECT_LO && pm->mmio[i].base < hi) hi = pm->mmio[i].base;
+    for (int i = 0; i < pm->nrom; i++)
+        if ((uint64_t)pm->rom[i].base + pm->rom[i].size > BT_DIRECT_LO && pm->rom[i].base < hi) hi = pm->rom[i].base;
+    hi &= ~0xfffu;
+    return hi > BT_DIRECT_LO ? hi : 0;
+}
+
 static struct bt_vcpu *bt_new(struct vcpu *v)
 {
     struct bt_vcpu *bt = calloc(1, sizeof(*bt));
@@ -300,6 +314,8 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->no_adaptive = env_on("BT86_BT_NO_ADAPTIVE");
     bt->no_same_page = env_on("BT86_BT_NO_SAME_PAGE");
     bt->no_latch = env_on("BT86_BT_NO_LATCH");
+    if (!env_on("BT86_BT_NO_DIRECT")) bt->direct_hi = direct_window_end(pm);
+    bt->ram = pm->ram;
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
     pthread_mutex_init(&bt->inv_lock, NULL);
@@ -321,6 +337,7 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
             (unsigned long long)s->probes_reused);
     fprintf(f, "bt latched CMP/TEST      %llu\n", (unsigned long long)s->latched);
     fprintf(f, "bt same-page checks     %llu\n", (unsigned long long)s->probes_samepage);
+    fprintf(f, "bt direct reads          %llu (paging off: no TLB)\n", (unsigned long long)s->probes_direct);
     fprintf(f, "bt flag recomputes       %llu\n", (unsigned long long)s->remats);
     fprintf(f, "bt inner loops           %llu\n", (unsigned long long)s->loops);
     fprintf(f, "bt flags kept in r11     %llu\n", (unsigned long long)s->flags_kept);
