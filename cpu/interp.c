@@ -105,8 +105,6 @@ struct uncached_insns {
     } e[UC_ENTRIES];
 };
 
-/* Fetch, decode and run one instruction without the decode cache: it crosses
- * a page boundary, lies in MMIO, or runs past the CS limit. */
 /* Remember the instruction just decoded at EIP from its len bytes. */
 static void uc_store(struct uc_entry *e, const struct vcpu *v, const uint8_t *bytes, unsigned len)
 {
@@ -116,7 +114,10 @@ static void uc_store(struct uc_entry *e, const struct vcpu *v, const uint8_t *by
     memcpy(e->bytes, bytes, len);
 }
 
-static void exec_uncached(struct vcpu *v)
+/* Fetch and decode the instruction at CS:EIP without the decode cache (it
+ * crosses a page boundary, lies in MMIO, or runs past the CS limit) into
+ * *out; faults and #UD raised as the interpreter would. */
+static void decode_uncached(struct vcpu *v, struct insn *out)
 {
     struct machine *m = v->m;
     const struct seg_cache *cs = &v->seg[S_CS];
@@ -148,8 +149,7 @@ static void exec_uncached(struct vcpu *v)
                 if (r == DECODE_OK) uc_store(e, v, bytes, e->in.len);
             }
             if (e->len) {
-                struct insn in = e->in;
-                exec_one(v, &in);
+                *out = e->in;
                 return;
             }
             hit = false; /* (not expected with 15 bytes: decode as below) */
@@ -176,8 +176,24 @@ static void exec_uncached(struct vcpu *v)
         e->len = 0;
         if (r == DECODE_UD) cpu_ud(v);
     }
-    struct insn in = e->in; /* the handler may run exec_uncached again (e.g. a fault handler) */
+    *out = e->in; /* (a copy: the handler may decode uncached again, e.g. a fault handler) */
+}
+
+/* ... and run it. */
+static void exec_uncached(struct vcpu *v)
+{
+    struct insn in;
+    decode_uncached(v, &in);
     exec_one(v, &in);
+}
+
+void cpu_exec_uncached_handler(struct vcpu *v, const struct insn *self)
+{
+    (void)self;
+    struct insn in;
+    decode_uncached(v, &in);
+    v->next_eip = (v->eip + in.len) & ip_mask(v);
+    in.exec(v, &in);
 }
 
 static inline unsigned jc_index(uint32_t lin)

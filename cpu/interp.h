@@ -45,6 +45,11 @@ struct block;
  * fetch, decode and run one instruction uncached. For engines that fall
  * back to the interpreter. */
 void cpu_exec_block(struct vcpu *v, const struct block *b, uint32_t budget);
+/* An instruction handler (struct insn.exec) that runs whatever instruction
+ * is at CS:EIP, fetched and decoded uncached as cpu_exec_block(v, NULL, ..)
+ * does, and sets v->next_eip after it: the translator's record for an
+ * instruction no decoded block holds (one crossing a page end). */
+void cpu_exec_uncached_handler(struct vcpu *v, const struct insn *self);
 /* The decoded block at linear address lin (view: the TLB view of the fetch):
  * the vCPU's jump cache, else the fetch translation and the decode cache
  * (with this thread's decoder, under machine.code_lock when set). NULL when

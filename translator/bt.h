@@ -33,7 +33,7 @@ struct bt_stats {
     uint64_t dispatches;  /* returns to the dispatcher */
     uint64_t interp_blocks; /* blocks run by the interpreter path */
     uint64_t native, fallback; /* instructions translated natively / as calls */
-    /* Translation cost: host CPU nanoseconds spent in the translator (decoding
+    /* Translation cost: host nanoseconds (CLOCK_MONOTONIC) in the translator (decoding
      * is the decode cache's and not included), guest bytes translated and
      * host code bytes emitted for them (block headers and record copies
      * excluded). */
@@ -61,6 +61,7 @@ struct bt_stats {
     /* Translations that carry on into the block after their Jcc's
      * fall-through or JMP's target (bt_merge_target). */
     uint64_t merged;
+    uint64_t straddling; /* single-instruction TBs of page-crossing instructions (straddle_tb) */
 };
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
 /* Print the statistics (one "name value" per line) to f. bt_vcpu_free does

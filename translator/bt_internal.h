@@ -126,6 +126,7 @@ struct tb {
 #define BT_IJC_SIZE  65536 /* indexed by the low 16 bits of the EIP (MOVZX: flag-free) */
 #define BT_IJC_LOG_MAX 1024
 #define BT_INV_MAX 64 /* queued invalidated pages per vCPU */
+#define BT_STRADDLE_SLOTS 64
 
 struct bt_vcpu {
     /* Touched by translated code (through v->bt). */
@@ -154,6 +155,10 @@ struct bt_vcpu {
 
     struct tb *hash[1u << BT_HASH_BITS];
     struct tb *jc[1u << BT_JC_BITS]; /* by linear EIP */
+    /* TBs of a single instruction no decoded block holds (it crosses a
+     * page end), run by cpu_exec_uncached_handler: they hold no guest
+     * bytes, so no code write makes them stale (straddle_tb). By EIP. */
+    struct tb *straddle[BT_STRADDLE_SLOTS];
     uint32_t npages;
     struct tb **page_head;   /* per RAM page */
 

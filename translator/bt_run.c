@@ -146,6 +146,7 @@ static void flush_all(struct bt_vcpu *bt)
     ijc_clear(bt);
     memset(bt->hash, 0, sizeof(bt->hash));
     memset(bt->jc, 0, sizeof(bt->jc));
+    memset(bt->straddle, 0, sizeof(bt->straddle));
     memset(bt->page_head, 0, bt->npages * sizeof(*bt->page_head));
     bt->free = bt->tb_start;
     bt->pred_next = bt->pred;
@@ -342,6 +343,7 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
     fprintf(f, "bt inner loops           %llu\n", (unsigned long long)s->loops);
     fprintf(f, "bt flags kept in r11     %llu\n", (unsigned long long)s->flags_kept);
     fprintf(f, "bt merged blocks         %llu\n", (unsigned long long)s->merged);
+    fprintf(f, "bt page-crossing TBs     %llu\n", (unsigned long long)s->straddling);
     fprintf(f, "bt chains                %llu\n", (unsigned long long)s->chains);
     fprintf(f, "bt dispatches            %llu\n", (unsigned long long)s->dispatches);
     fprintf(f, "bt lookup-and-goto       %llu (%llu not found)\n", (unsigned long long)s->gotos,
@@ -388,6 +390,37 @@ static const struct block *merge_successor(struct vcpu *v, struct bt_vcpu *bt, c
     return b2;
 }
 
+/* The TB for an instruction at a flat-CS EIP that no decoded block holds
+ * because it crosses into the next page (common in a kernel's text: Linux
+ * has one in a loop of kallsyms), or NULL: a call of
+ * cpu_exec_uncached_handler, which fetches and decodes it through the
+ * TLB at every run, as the interpreter does. Chained code then reaches it
+ * and leaves it (lookup and goto) without the dispatcher. */
+static struct tb *straddle_tb(struct vcpu *v, struct bt_vcpu *bt, uint32_t lin, int view, uint32_t mode)
+{
+    struct tb **slot = &bt->straddle[(v->eip ^ (v->eip >> 6)) % BT_STRADDLE_SLOTS];
+    uint64_t key = v->eip | (uint64_t)mode << 32;
+    if (*slot && (*slot)->key == key) return *slot;
+    uint32_t avail, pa;
+    const uint8_t *host = lin_fetch_ptr(v, lin, view, &avail, &pa);
+    if (!host || avail >= 15) return NULL; /* MMIO, or not a page crossing */
+    _Alignas(struct block) uint8_t buf[sizeof(struct block) + sizeof(struct insn)];
+    struct block *b = (struct block *)(void *)buf;
+    memset(buf, 0, sizeof(buf));
+    b->host = host;
+    b->pa = ~0u; /* (on no page's list: nothing to invalidate) */
+    b->code32 = 1;
+    b->n = 1;
+    b->bytes = 1;
+    b->in[0] = (struct insn){ .exec = cpu_exec_uncached_handler, .len = 1, .opsize = 4, .addrsize = 4,
+                              .flags = IF_ENDS_BLOCK };
+    struct tb *tb = bt_translate(bt, b, NULL, v->eip, mode);
+    if (!tb) return NULL; /* the cache is full: interpreted this time */
+    bt->st.straddling++;
+    *slot = tb;
+    return tb;
+}
+
 /* Run one block at CS:EIP: translated if possible, else interpreted.
  * budget: instructions that may still run before the limit or the next poll. */
 static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_t to_limit)
@@ -424,14 +457,16 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     if (to_cs_limit != 0 && avail > to_cs_limit) avail = to_cs_limit;
     /* Past the CS limit (a #GP the interpreter raises at the right
      * instruction), the limit inside the block, or untranslatable code. */
-    if (!b || b->bytes > avail || !translatable || b->n > to_limit) {
+    struct tb *tb = NULL;
+    if (!b && translatable && (mode & MODE_FLAT_CS) && to_limit > 0) tb = straddle_tb(v, bt, lin, view, mode);
+    if (!tb && (!b || b->bytes > avail || !translatable || b->n > to_limit)) {
         bt->st.interp_blocks++;
         cpu_exec_block(v, b && b->bytes <= avail ? b : NULL, cap);
         return;
     }
     /* Its translation: the lin-indexed cache, then the hash by host address. */
-    struct tb *tb = bt->jc[jc_of(lin)];
-    if (!tb || tb->dead || tb->host != b->host || tb->eip != v->eip || tb->mode != mode) {
+    if (!tb) tb = bt->jc[jc_of(lin)];
+    if (b && (!tb || tb->dead || tb->host != b->host || tb->eip != v->eip || tb->mode != mode)) {
         tb = NULL;
         for (struct tb *t = bt->hash[hash_of(b->host, v->eip, mode)]; t; t = t->hnext)
             if (t->host == b->host && t->eip == v->eip && t->mode == mode) {
@@ -440,7 +475,9 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
             }
         if (!tb) {
             struct timespec t0, t1;
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0); /* CPU time: steady on a shared host */
+            /* (CLOCK_MONOTONIC, through the vDSO: the thread's CPU-time clock
+             * is a system call, ~1 us, 1.5% of a Linux boot at two a block) */
+            clock_gettime(CLOCK_MONOTONIC, &t0);
             const struct block *b2 = merge_successor(v, bt, b, view, mode);
             if (sync_dcache(bt)) { /* its lookup flushed the decode cache (b stays readable until a reap) */
                 from = NULL;
@@ -457,7 +494,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
                     return;
                 }
             }
-            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+            clock_gettime(CLOCK_MONOTONIC, &t1);
             bt->st.translate_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
             unsigned h = hash_of(b->host, v->eip, mode);
             tb->hnext = bt->hash[h];
