@@ -74,6 +74,8 @@ struct gen {
     struct cold cold[4 * BLOCK_MAX_INSNS]; /* (two merged blocks; a loop emits the body twice) */
     int ncold;
     bool native[2 * BLOCK_MAX_INSNS];
+    bool df[2 * BLOCK_MAX_INSNS]; /* EFLAGS.DF before each instruction: MODE_DF, then CLD/STD in the block */
+    bool keep_flags;  /* the next probe keeps the flags as if live: its instruction probes again (PUSH m32) */
     uint32_t writes[2 * BLOCK_MAX_INSNS]; /* flags each instruction writes */
     /* Flag stash (see gen_probe): the guest flags were saved to the slot at
      * [rsp] and RFLAGS holds them only for the bits in w_accum. */
@@ -194,7 +196,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
 }
 
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP,
-                K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC,
+                K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR };
 
@@ -254,6 +256,10 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_PUSH: return K_PUSH;
     case X86_INS_POP: return K_POP;
     case X86_INS_LEAVE: return K_LEAVE;
+    case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD:
+    case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD:
+    case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD:
+        return K_STRING;
     case X86_INS_CALL: return K_CALL;
     case X86_INS_RET: return K_RET;
     case X86_INS_JMP: return K_JMP;
@@ -320,6 +326,12 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->nopnd == 1 && stack_ok(in, mode) && is_gpr(d) && d->size == 4;
     case K_LEAVE:
         return in->nopnd == 0 && stack_ok(in, mode);
+    case K_STRING: { /* LODS, STOS, SCAS without REP (excluded above), flat segment */
+        const struct opnd *m = d->kind == OPND_MEM ? d : s;
+        unsigned es = (in->opc & 1) ? in->opsize : 1; /* (the id may name the wrong size) */
+        return in->nopnd == 2 && m->kind == OPND_MEM && in->addrsize == 4 && seg_flat(mode, m->seg) &&
+               m->size == es;
+    }
     case K_CALL:
         if (!flat_cs || !stack_ok(in, mode) || in->nopnd != 1) return false;
         return (in->flags & IF_REL_BRANCH) || (is_gpr(d) && d->size == 4);
@@ -384,6 +396,9 @@ static void flag_effects(const struct insn *in, bool native, uint32_t *r, uint32
     case K_SETCC: case K_CMOV: case K_JCC:
         *r = FL_ALL;
         break;
+    case K_STRING:
+        if (in->id == X86_INS_SCASB || in->id == X86_INS_SCASW || in->id == X86_INS_SCASD) *w = FL_ALL;
+        break;
     case K_CLI: case K_STI: case K_PUSHF: /* (CLI, STI: a block exit or a fallback sees them) */
         *r = FL_ALL;
         break;
@@ -428,7 +443,8 @@ static void gen_seg_ea(struct emit *e, const struct opnd *o)
 static bool probes_memory(const struct insn *in)
 {
     switch (kind_of(in)) {
-    case K_PUSH: case K_POP: case K_LEAVE: case K_CALL: case K_RET: case K_PUSHF: case K_POPF: return true;
+    case K_PUSH: case K_POP: case K_LEAVE: case K_STRING: case K_CALL: case K_RET: case K_PUSHF: case K_POPF:
+        return true;
     case K_LEA: case K_NOP: return false;
     default: break;
     }
@@ -663,7 +679,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     if (!g->pdelta) g->base_cold = -1; /* r8/r9 change (gen_base_probe may make this the new base) */
     /* r11 = the flags when they are needed after the probe or by its cold
      * path (which merges r11 and the stash, see gen_colds). */
-    bool live = g->live_before[k] != 0;
+    bool live = g->live_before[k] != 0 || g->keep_flags;
     if (g->flags_r11) g->bt->st.flags_kept++;
     int w = g->flags_r11 ? -1 : remat_source(g, k);
     if (w < 0 && !g->flags_r11 && (live || !g->stashed || g->w_accum != 0)) {
@@ -835,8 +851,17 @@ static void gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned 
  * the base is gone (r8/r9 or the register changed in a way not followed
  * here: only PUSH/POP of ESP, ADD/SUB reg, imm, INC/DEC reg and
  * LEA reg, [reg + disp] are). */
-static void base_update(struct gen *g, const struct insn *in, bool native)
+/* The signed step of string instruction k (LODS, STOS, SCAS) by DF. */
+static int32_t string_step(const struct gen *g, int k)
 {
+    const struct insn *in = &g->tb->in[k];
+    int32_t es = (in->opc & 1) ? in->opsize : 1;
+    return g->df[k] ? -es : es;
+}
+
+static void base_update(struct gen *g, int k, bool native)
+{
+    const struct insn *in = &g->tb->in[k];
     if (g->base_cold < 0) return;
     enum alu_kind kind = kind_of(in);
     const struct opnd *d = &in->op[0], *s = &in->op[1];
@@ -849,6 +874,11 @@ static void base_update(struct gen *g, const struct insn *in, bool native)
     } else if (kind == K_POP) {
         if (d->reg == reg) g->base_cold = -1;
         else if (reg == R_ESP) g->base_rel -= 4;
+    } else if (kind == K_STRING) {
+        /* ESI (LODS) or EDI moved by the element size; LODS writes EAX */
+        int sr = (in->id == X86_INS_LODSB || in->id == X86_INS_LODSW || in->id == X86_INS_LODSD) ? R_ESI : R_EDI;
+        if (reg == sr) g->base_rel -= string_step(g, k);
+        else if (reg == R_EAX && sr == R_ESI) g->base_cold = -1;
     } else if (kind == K_LEAVE) {
         /* its probe was through EBP (gen_native), and ESP = that EBP + 4:
          * the RET that usually follows reads on the same page */
@@ -1327,6 +1357,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     enum alu_kind kind = kind_of(in);
     bool probed_here = false;
     g->probe_disp = 0;
+    g->keep_flags = kind == K_PUSH; /* (the stack probe follows the source's) */
     if (m && can_reuse(g, m, wr)) {
         g->cold[g->reuse_cold].leave = true; /* r8/r9 as that probe left them */
         g->probe_disp = g->reuse_disp;
@@ -1353,6 +1384,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         g->reuse_write = wr;
         g->reuse_disp = 0;
     }
+    g->keep_flags = false;
     /* Flags kept in r11: back to RFLAGS before an instruction that reads
      * them, writes some of them, uses r11 or leaves the block (CALL and RET
      * after their own probes, below). */
@@ -1501,6 +1533,16 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         mov_r_rm(e, 4, host_reg(d->reg), rm_reg(R10));
         end_mem(g);
         return;
+    case K_STRING: { /* the access (probed above), then ESI or EDI moves */
+        unsigned es = (in->opc & 1) ? in->opsize : 1;
+        bool lods = in->id == X86_INS_LODSB || in->id == X86_INS_LODSW || in->id == X86_INS_LODSD;
+        bool stos = in->id == X86_INS_STOSB || in->id == X86_INS_STOSW || in->id == X86_INS_STOSD;
+        uint8_t opc = lods ? 0x8a : stos ? 0x88 : 0x3a; /* mov al, m / mov m, al / cmp al, m */
+        emit_op1(e, (int)es, (uint8_t)(opc + (es > 1)), 0, probed(g));
+        int r = host_reg(lods ? R_ESI : R_EDI);
+        lea(e, 4, r, rm_mem(r, string_step(g, k)));
+        break;
+    }
     case K_LEAVE: /* mov esp, ebp; pop ebp */
         gen_base_probe(g, k, R_EBP, 0, 4, false);
         mov_r_rm(e, 4, R10, probed(g));
@@ -1865,7 +1907,7 @@ static void gen_body(struct gen *g)
             }
         }
         reuse_update(g, in, g->native[k]);
-        base_update(g, in, g->native[k]);
+        base_update(g, k, g->native[k]);
         if (g->native[k] && g->writes[k] == FL_ALL) {
             g->fsrc = k;
             g->fsrc_from = k + 1;
@@ -1897,6 +1939,8 @@ static int loop_source(const struct gen *g)
     int last = tb->n - 1;
     const struct insn *in = &tb->in[last];
     if (g->bt->no_loops || !g->native[last] || !(in->flags & IF_REL_BRANCH)) return -1;
+    for (int k = 0; k < tb->n; k++) /* (the second copy of the body assumes the entry's DF: g->df) */
+        if (tb->in[k].id == X86_INS_CLD || tb->in[k].id == X86_INS_STD) return -1;
     enum alu_kind kind = kind_of(in);
     if (kind != K_JCC && kind != K_JMP) return -1;
     uint32_t ip = insn_eip(g, last);
@@ -2007,6 +2051,12 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
         tb->eip2 = 0;
         n = tb->n;
         bt->st.merged--;
+    }
+    bool df = (mode & MODE_DF) != 0; /* (only CLD and STD change it without ending the block) */
+    for (int k = 0; k < n; k++) {
+        g->df[k] = df;
+        if (tb->in[k].id == X86_INS_CLD) df = false;
+        if (tb->in[k].id == X86_INS_STD) df = true;
     }
     uint32_t live = FL_ALL;
     g->live_before[n] = live;

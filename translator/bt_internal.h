@@ -41,6 +41,7 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
  * linear = physical, so reads in [BT_DIRECT_LO, bt_vcpu.direct_hi) — RAM
  * with no MMIO or ROM over it — need no TLB (gen_probe). */
 #define MODE_PHYS_DIRECT 0x0008u
+#define MODE_DF      0x0080u /* EFLAGS.DF: the step of native LODS/STOS/SCAS */
 #define BT_DIRECT_LO 0x100000u
 #define MODE_CPL_SHIFT 8     /* 2 bits */
 #define MODE_VIEW_SHIFT 10   /* 2 bits: v->mem_view */
@@ -84,6 +85,7 @@ static inline uint32_t bt_current_mode(const struct vcpu *v)
     mode |= bt_seg_big_bits(&v->seg[S_GS], MODE_BIG_GS, MODE_BIG_GS_PAGED);
     mode |= (uint32_t)(v->cpl & 3) << MODE_CPL_SHIFT;
     mode |= (uint32_t)(v->mem_view & 3) << MODE_VIEW_SHIFT;
+    if (v->eflags & F_DF) mode |= MODE_DF;
     if (!(v->cr0 & CR0_PG) && v->m->a20_mask == 0xffffffffu && v->mem_view != TLB_VIEW_AC && !v->trap &&
         bt_direct_hi(v))
         mode |= MODE_PHYS_DIRECT;

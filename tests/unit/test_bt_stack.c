@@ -248,3 +248,20 @@ Test(bt_stack, push_memory_operand_after_a_tlb_miss)
     cr_assert_eq(harness_stack(p.hb, 4), 0x4fffc); /* ESP in the #GP frame of the HLT */
     bt_pair_free(&p);
 }
+
+/* mov eax, 1; cmp eax, 2; push dword [esi+0xffc]; xor eax, eax
+ * Page 0x4f read-only: the push faults with the CMP's flags (CF PF AF SF)
+ * in the frame. They are dead after the PUSH (XOR rewrites them) but
+ * exposed to its second probe, which must find them as they were, not as
+ * the source probe left RFLAGS. */
+Test(bt_stack, push_memory_operand_keeps_the_flags_for_its_stack_probe)
+{
+    static const uint8_t code[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0x83, 0xf8, 0x02, 0xff, 0xb6,
+                                    0xfc, 0x0f, 0x00, 0x00, 0x31, 0xc0, 0xf4 };
+    struct pair p;
+    run_stack(&p, code, sizeof(code), 0x4fff8, true);
+    assert_pf(&p, 0x4fff4, 7, HARNESS_CODE + WARM_R + 8, 0x4fff8);
+    cr_assert_eq(harness_stack(p.hb, 3) & F_ARITH, F_CF | F_PF | F_AF | F_SF, "pushed flags %#x",
+                 harness_stack(p.hb, 3));
+    bt_pair_free(&p);
+}
