@@ -196,7 +196,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
 }
 
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP,
-                K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING,
+                K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR };
 
@@ -248,6 +248,7 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_INC: case X86_INS_DEC: case X86_INS_NOT: case X86_INS_NEG: return K_UNARY;
     case X86_INS_IMUL: return in->nopnd == 1 ? K_MUL1 : K_IMUL;
     case X86_INS_MUL: return K_MUL1;
+    case X86_INS_DIV: return K_DIV;
     case X86_INS_MOVZX: case X86_INS_MOVSX: return K_MOVX;
     case X86_INS_LEA: return K_LEA;
     case X86_INS_XCHG: return K_XCHG;
@@ -326,6 +327,8 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->nopnd == 1 && stack_ok(in, mode) && is_gpr(d) && d->size == 4;
     case K_LEAVE:
         return in->nopnd == 0 && stack_ok(in, mode);
+    case K_DIV: /* EDX:EAX / r/m32 */
+        return in->nopnd == 1 && d->size == 4 && (is_gpr(d) || mem_ok(in, d, mode));
     case K_STRING: { /* LODS, STOS, SCAS without REP (excluded above), flat segment */
         const struct opnd *m = d->kind == OPND_MEM ? d : s;
         unsigned es = (in->opc & 1) ? in->opsize : 1; /* (the id may name the wrong size) */
@@ -398,6 +401,9 @@ static void flag_effects(const struct insn *in, bool native, uint32_t *r, uint32
         break;
     case K_STRING:
         if (in->id == X86_INS_SCASB || in->id == X86_INS_SCASW || in->id == X86_INS_SCASD) *w = FL_ALL;
+        break;
+    case K_DIV: /* the host's flags after DIV, as the interpreter's; a #DE pushes the old ones */
+        *r = *w = FL_ALL;
         break;
     case K_CLI: case K_STI: case K_PUSHF: /* (CLI, STI: a block exit or a fallback sees them) */
         *r = FL_ALL;
@@ -1533,6 +1539,29 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         mov_r_rm(e, 4, host_reg(d->reg), rm_reg(R10));
         end_mem(g);
         return;
+    case K_DIV: {
+        /* A zero divisor or a quotient above 2^32 - 1 (EDX >= divisor) is a
+         * #DE: the cold path runs the interpreter's DIV, which raises it,
+         * with the flags from before (r11; they are live here: DIV reads
+         * them in flag_effects). The host DIV leaves the flags the
+         * interpreter's leaves (it runs one too). */
+        int dv = R10, pc = probed_here ? g->ncold - 1 : -1; /* (its resume is set below, not by end_mem) */
+        if (m) mov_r_rm(e, 4, R10, probed(g));
+        else dv = host_reg(d->reg);
+        gen_flags_home(g);
+        save_lflags(e, R11);
+        g->r11_mem = -1;
+        struct cold *c = vmm_cold(g, k);
+        c->leave = true; /* (the fallback raises #DE: it does not come back) */
+        emit_op1(e, 4, 0x85, dv, rm_reg(dv));           /* test dv, dv */
+        c->jfrom = jcc_rel32(e, 0x4);                   /* jz */
+        emit_op1(e, 4, 0x39, dv, rm_reg(RDX));          /* cmp edx, dv */
+        c->jx[0] = jcc_rel32(e, 0x3);                   /* jae */
+        emit_op1(e, 4, 0xf7, 6, rm_reg(dv));            /* div dv */
+        c->resume = e->p;
+        if (pc >= 0) g->cold[pc].resume = e->p;
+        break;
+    }
     case K_STRING: { /* the access (probed above), then ESI or EDI moves */
         unsigned es = (in->opc & 1) ? in->opsize : 1;
         bool lods = in->id == X86_INS_LODSB || in->id == X86_INS_LODSW || in->id == X86_INS_LODSD;
