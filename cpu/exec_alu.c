@@ -245,7 +245,11 @@ static void exec_imul(struct vcpu *v, const struct insn *in)
 
 /* Divide errors are detected before anything runs on the host, so the host
  * division below can never trap. All six flags are undefined; the host's are
- * kept. DIV_FLAGS copies the results (EAX) to q, then captures the flags in AX. */
+ * kept. They depend on the flags before the division (AMD EPYC keeps CF and
+ * OF), so DIV_PRE fixes those with XOR q, q — the translator's native DIV
+ * runs the same XOR first (bt_gen.c, K_DIV). DIV_FLAGS copies the results
+ * (EAX) to q, then captures the flags in AX. */
+#define DIV_PRE "xorl %k[q], %k[q]\n\t"
 #define DIV_FLAGS "\n\tmovl %%eax, %k[q]" HOST_FLAGS_TAIL
 static void exec_div(struct vcpu *v, const struct insn *in)
 {
@@ -256,20 +260,20 @@ static void exec_div(struct vcpu *v, const struct insn *in)
     case 1:
         a &= 0xffff;
         if (b == 0 || (a >> 8) >= b) cpu_fault(v, EXC_DE); /* zero or quotient > 0xff */
-        __asm__("divb %b[b]" DIV_FLAGS : "+a"(a), [q] "=&r"(q) : [b] "r"(b) : "cc");
+        __asm__(DIV_PRE "divb %b[b]" DIV_FLAGS : "+a"(a), [q] "=&r"(q) : [b] "r"(b) : "cc");
         gpr_set(v, R_EAX, 2, q);
         break;
     case 2:
         a &= 0xffff;
         dx &= 0xffff;
         if (b == 0 || dx >= b) cpu_fault(v, EXC_DE);
-        __asm__("divw %w[b]" DIV_FLAGS : "+a"(a), "+d"(dx), [q] "=&r"(q) : [b] "r"(b) : "cc");
+        __asm__(DIV_PRE "divw %w[b]" DIV_FLAGS : "+a"(a), "+d"(dx), [q] "=&r"(q) : [b] "r"(b) : "cc");
         gpr_set(v, R_EAX, 2, q);
         gpr_set(v, R_EDX, 2, dx);
         break;
     default:
         if (b == 0 || dx >= b) cpu_fault(v, EXC_DE);
-        __asm__("divl %k[b]" DIV_FLAGS : "+a"(a), "+d"(dx), [q] "=&r"(q) : [b] "r"(b) : "cc");
+        __asm__(DIV_PRE "divl %k[b]" DIV_FLAGS : "+a"(a), "+d"(dx), [q] "=&r"(q) : [b] "r"(b) : "cc");
         v->r[R_EAX] = q;
         v->r[R_EDX] = dx;
         break;

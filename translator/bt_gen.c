@@ -1544,7 +1544,8 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
          * #DE: the cold path runs the interpreter's DIV, which raises it,
          * with the flags from before (r11; they are live here: DIV reads
          * them in flag_effects). The host DIV leaves the flags the
-         * interpreter's leaves (it runs one too). */
+         * interpreter's leaves: it runs the same XOR, then DIV (the flags
+         * after DIV depend on those before it). */
         int dv = R10, pc = probed_here ? g->ncold - 1 : -1; /* (its resume is set below, not by end_mem) */
         if (m) mov_r_rm(e, 4, R10, probed(g));
         else dv = host_reg(d->reg);
@@ -1557,7 +1558,8 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         c->jfrom = jcc_rel32(e, 0x4);                   /* jz */
         emit_op1(e, 4, 0x39, dv, rm_reg(RDX));          /* cmp edx, dv */
         c->jx[0] = jcc_rel32(e, 0x3);                   /* jae */
-        emit_op1(e, 4, 0xf7, 6, rm_reg(dv));            /* div dv */
+        emit_op1(e, 4, 0x31, R11, rm_reg(R11));         /* xor r11d, r11d: the flags the interpreter's */
+        emit_op1(e, 4, 0xf7, 6, rm_reg(dv));            /* div dv      DIV starts from (DIV_PRE) */
         c->resume = e->p;
         if (pc >= 0) g->cold[pc].resume = e->p;
         break;
