@@ -164,7 +164,7 @@ static bool seg_flat(uint32_t mode, int seg)
     }
 }
 
-/* An FS or GS operand whose segment base gen_seg_base adds at run time
+/* An FS or GS operand whose segment base gen_seg_ea adds at run time
  * (MODE_BIG_FS/GS): with a page-aligned base any one; else only where the
  * offset cannot wrap past 4 GiB, a byte or a constant offset. */
 static bool seg_based(uint32_t mode, const struct opnd *o)
