@@ -62,6 +62,7 @@ struct bt_stats {
      * fall-through or JMP's target (bt_merge_target). */
     uint64_t merged;
     uint64_t straddling; /* single-instruction TBs of page-crossing instructions (straddle_tb) */
+    uint64_t single_runs; /* dispatches that ran a merged TB's first block alone (MODE_SINGLE) */
 };
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
 /* Print the statistics (one "name value" per line) to f. bt_vcpu_free does

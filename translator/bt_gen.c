@@ -2046,7 +2046,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     struct gen *g = &gs;
     memset(g, 0, sizeof(*g));
     g->bt = bt;
-    g->mode = mode;
+    g->mode = mode & ~MODE_SINGLE; /* (the code is that of the vCPU's mode; only the key differs) */
     struct tb *tb = (struct tb *)(void *)bt->free;
     memset(tb, 0, sizeof(*tb));
     tb->host = b->host;

@@ -54,6 +54,9 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
 #define MODE_BIG_FS_PAGED 0x2000u
 #define MODE_BIG_GS       0x4000u
 #define MODE_BIG_GS_PAGED 0x8000u
+/* Not a vCPU state: the key of a merged TB's first block translated alone,
+ * for a dispatch whose budget ends inside the merged TB (run_one). */
+#define MODE_SINGLE 0x10000u
 
 static inline bool bt_seg_is_flat(const struct seg_cache *s)
 {

@@ -344,6 +344,7 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
     fprintf(f, "bt flags kept in r11     %llu\n", (unsigned long long)s->flags_kept);
     fprintf(f, "bt merged blocks         %llu\n", (unsigned long long)s->merged);
     fprintf(f, "bt page-crossing TBs     %llu\n", (unsigned long long)s->straddling);
+    fprintf(f, "bt first blocks alone    %llu (budget short of a merged TB)\n", (unsigned long long)s->single_runs);
     fprintf(f, "bt chains                %llu\n", (unsigned long long)s->chains);
     fprintf(f, "bt dispatches            %llu\n", (unsigned long long)s->dispatches);
     fprintf(f, "bt lookup-and-goto       %llu (%llu not found)\n", (unsigned long long)s->gotos,
@@ -421,6 +422,45 @@ static struct tb *straddle_tb(struct vcpu *v, struct bt_vcpu *bt, uint32_t lin, 
     return tb;
 }
 
+/* The TB of block b at EIP in `mode`: from the hash, else translated
+ * (with the block after it on the same page, unless MODE_SINGLE) and
+ * entered in the hash and its page's list. NULL for a block too big for the
+ * whole cache. *reset: the code cache or the decode cache was flushed on
+ * the way (no TB the dispatcher holds is a chaining source any more). */
+static struct tb *find_tb(struct vcpu *v, struct bt_vcpu *bt, const struct block *b, uint32_t mode, int view,
+                          bool *reset)
+{
+    for (struct tb *t = bt->hash[hash_of(b->host, v->eip, mode)]; t; t = t->hnext)
+        if (t->host == b->host && t->eip == v->eip && t->mode == mode) return t;
+    struct timespec t0, t1;
+    /* (CLOCK_MONOTONIC, through the vDSO: the thread's CPU-time clock is a
+     * system call, ~1 us, 1.5% of a Linux boot at two a block) */
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    const struct block *b2 = (mode & MODE_SINGLE) ? NULL : merge_successor(v, bt, b, view, mode);
+    if (sync_dcache(bt)) { /* its lookup flushed the decode cache (b stays readable until a reap) */
+        *reset = true;
+        b2 = NULL;
+    }
+    struct tb *tb = bt_translate(bt, b, b2, v->eip, mode);
+    if (!tb) {
+        flush_all(bt);
+        *reset = true;
+        tb = bt_translate(bt, b, b2, v->eip, mode);
+        if (!tb) return NULL;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    bt->st.translate_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
+    unsigned h = hash_of(b->host, v->eip, mode);
+    tb->hnext = bt->hash[h];
+    bt->hash[h] = tb;
+    uint32_t page = tb->pa >> 12;
+    if (tb->pa < v->m->mem.ram_size && page < bt->npages) {
+        tb->pnext = bt->page_head[page];
+        bt->page_head[page] = tb;
+    }
+    return tb;
+}
+
 /* Run one block at CS:EIP: translated if possible, else interpreted.
  * budget: instructions that may still run before the limit or the next poll. */
 static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_t to_limit)
@@ -467,43 +507,13 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     /* Its translation: the lin-indexed cache, then the hash by host address. */
     if (!tb) tb = bt->jc[jc_of(lin)];
     if (b && (!tb || tb->dead || tb->host != b->host || tb->eip != v->eip || tb->mode != mode)) {
-        tb = NULL;
-        for (struct tb *t = bt->hash[hash_of(b->host, v->eip, mode)]; t; t = t->hnext)
-            if (t->host == b->host && t->eip == v->eip && t->mode == mode) {
-                tb = t;
-                break;
-            }
-        if (!tb) {
-            struct timespec t0, t1;
-            /* (CLOCK_MONOTONIC, through the vDSO: the thread's CPU-time clock
-             * is a system call, ~1 us, 1.5% of a Linux boot at two a block) */
-            clock_gettime(CLOCK_MONOTONIC, &t0);
-            const struct block *b2 = merge_successor(v, bt, b, view, mode);
-            if (sync_dcache(bt)) { /* its lookup flushed the decode cache (b stays readable until a reap) */
-                from = NULL;
-                b2 = NULL;
-            }
-            tb = bt_translate(bt, b, b2, v->eip, mode);
-            if (!tb) {
-                flush_all(bt);
-                from = NULL;
-                tb = bt_translate(bt, b, b2, v->eip, mode);
-                if (!tb) { /* a block too big for the whole cache */
-                    bt->st.interp_blocks++;
-                    cpu_exec_block(v, b, cap);
-                    return;
-                }
-            }
-            clock_gettime(CLOCK_MONOTONIC, &t1);
-            bt->st.translate_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000ll + (t1.tv_nsec - t0.tv_nsec));
-            unsigned h = hash_of(b->host, v->eip, mode);
-            tb->hnext = bt->hash[h];
-            bt->hash[h] = tb;
-            uint32_t page = tb->pa >> 12;
-            if (tb->pa < v->m->mem.ram_size && page < bt->npages) {
-                tb->pnext = bt->page_head[page];
-                bt->page_head[page] = tb;
-            }
+        bool reset = false;
+        tb = find_tb(v, bt, b, mode, view, &reset);
+        if (reset) from = NULL;
+        if (!tb) { /* a block too big for the whole cache */
+            bt->st.interp_blocks++;
+            cpu_exec_block(v, b, cap);
+            return;
         }
         bt->jc[jc_of(lin)] = tb;
     }
@@ -518,8 +528,10 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
      * poll point, like the interpreter; one TB at a time near the limit. A
      * merged TB (bt_merge_target) starts only when the budget also lets
      * its second block start (its entry checks budget - 1 >= n1): else, or
-     * near the limit when it does not fit, its first block is interpreted,
-     * as the interpreter would run it. */
+     * near the limit when it does not fit, its first block runs alone, as
+     * the interpreter would run it: from a TB of its own (MODE_SINGLE in
+     * the key, never the current mode, so nothing chains or looks up into
+     * it), run one block at a time. */
     bool merged = tb_merged(tb);
     if (to_limit >= budget + BLOCK_MAX_INSNS) {
         bt->budget = budget > 0 ? (int64_t)budget : 1;
@@ -528,9 +540,15 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         bt->budget = !merged ? 1 : tb->n <= to_limit ? tb->n1 + 1 : 0;
     }
     if (bt->budget == 0) {
-        bt->st.interp_blocks++;
-        cpu_exec_block(v, b, cap);
-        return;
+        bool reset = false;
+        tb = find_tb(v, bt, b, mode | MODE_SINGLE, view, &reset);
+        if (!tb) {
+            bt->st.interp_blocks++;
+            cpu_exec_block(v, b, cap);
+            return;
+        }
+        bt->st.single_runs++;
+        bt->budget = 1;
     }
     if (bt->budget > INT32_MAX) bt->budget = INT32_MAX; /* (the flag-free budget check: gen_budget_check) */
     bt->icount_base = v->icount + (uint64_t)bt->budget;
