@@ -8,7 +8,8 @@ its disassembly and sums callgrind's instruction counts (Ir) per category:
 
   guest work   the host instructions that do what the guest instruction does
   TLB probe    address computation, TLB tag compare and addend load, the
-               predicted-page and same-page checks
+               predicted-page and same-page checks, the direct-read window
+               check (paging off)
   flags        LAHF/SETO/SAHF save and restore, the stash slot, recomputing
                the flags (the CMP/TEST/ADD/SUB run again right after a probe)
   budget       the instruction budget check and charge (r15)
@@ -96,7 +97,9 @@ FLAGS = re.compile(r"^(lahf|sahf|seto|xchg\s+%rax,%r(9|10|11)|add\s+\$0x7f,%al|o
                    r"mov\s+%r11b?,%al|mov\s+%r11,\(%rsp\)|mov\s+\(%rsp\),%r(9|11)|mov\s+%rax,%r(10|11)|"
                    r"mov\s+%r10,%rax)")
 PROBE = re.compile(r"(%r14|,%r8d$|,%r9d$|,%r10d$|%r8d,%r10d|\$0x3ff0|\$0xfffff000|\$0xfff,%r10d|\$0xff[0-9a-f],%r10d|"
-                   r"\(%rip\),%r(9|10)d|^j(ne|a)\s)")
+                   r"\(%rip\),%r(9|10)d|^j(ne|a|ae)\s)")
+# The RAM's host address after a direct read's window check (MODE_PHYS_DIRECT: lea, cmp, jae, movabs).
+DIRECT_BASE = re.compile(r"^movabs\s+\$0x[0-9a-f]+,%r9$")
 BUDGET = re.compile(r"(%r15|jecxz|jrcxz|mov\s+%rcx,%r8$|mov\s+%r8,%rcx$)")
 EXITS = re.compile(r"(0x20\(%r13\)|movabs|^jmp|0x180c60|%r11d?$|\*|,0x10\(%r9\))")
 
@@ -105,8 +108,11 @@ def classify(insns):
     """Category of each instruction of one translation, by offset."""
     cat = {}
     after_probe = 0
+    prev = ""
     for off, text in insns:
-        if FLAGS.search(text):
+        if prev.startswith("jae") and DIRECT_BASE.search(text):
+            c = "TLB probe"
+        elif FLAGS.search(text):
             c = "flags"
         elif BUDGET.search(text):
             c = "budget"
@@ -118,7 +124,8 @@ def classify(insns):
             c = "flags"  # a recompute right after the addend load
         else:
             c = "guest work"
-        after_probe = 1 if re.search(r"0x8\(%r14,%r9,1\),%r9", text) else 0
+        after_probe = 1 if re.search(r"0x8\(%r14,%r9,1\),%r9", text) or c == "TLB probe" and text.startswith("movabs") else 0
+        prev = text
         cat[off] = c
     return cat
 
