@@ -71,7 +71,6 @@ struct gen {
     struct emit e;
     struct tb *tb;
     uint32_t mode;
-    struct cold cold[4 * BLOCK_MAX_INSNS]; /* (two merged blocks; a loop emits the body twice) */
     int ncold;
     bool native[2 * BLOCK_MAX_INSNS];
     bool df[2 * BLOCK_MAX_INSNS]; /* EFLAGS.DF before each instruction: MODE_DF, then CLD/STD in the block */
@@ -131,6 +130,9 @@ struct gen {
     int ndexit; /* taken exits of a merged Jcc, emitted after the body */
     uint8_t *dexit_at[2];
     uint32_t dexit_target[2];
+    /* Last, and not cleared before a translation (28 KiB): each is cleared
+     * when it is created (gen_probe, vmm_cold). */
+    struct cold cold[4 * BLOCK_MAX_INSNS]; /* (two merged blocks; a loop emits the body twice) */
 };
 
 /* Merged TBs (bt_merge_target): instructions [0, n1) are the first decoded
@@ -700,6 +702,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
      * 1); then the addend is ready early and the access waits only for the
      * address, as on the host. */
     struct cold *c = &g->cold[g->ncold++];
+    memset(c, 0, sizeof(*c));
     c->size = size;
     c->write = write;
     c->k = k;
@@ -2044,7 +2047,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     if ((size_t)(bt->pred_end - bt->pred_next) < 8u * (size_t)n) return NULL; /* at most a probe per instruction and body */
     struct gen gs;
     struct gen *g = &gs;
-    memset(g, 0, sizeof(*g));
+    memset(g, 0, offsetof(struct gen, cold));
     g->bt = bt;
     g->mode = mode & ~MODE_SINGLE; /* (the code is that of the vCPU's mode; only the key differs) */
     struct tb *tb = (struct tb *)(void *)bt->free;
