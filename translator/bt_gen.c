@@ -198,7 +198,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
 }
 
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP,
-                K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV,
+                K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV, K_XCHGOP,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR };
 
@@ -251,6 +251,7 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_IMUL: return in->nopnd == 1 ? K_MUL1 : K_IMUL;
     case X86_INS_MUL: return K_MUL1;
     case X86_INS_DIV: return K_DIV;
+    case X86_INS_CMPXCHG: case X86_INS_XADD: return K_XCHGOP;
     case X86_INS_MOVZX: case X86_INS_MOVSX: return K_MOVX;
     case X86_INS_LEA: return K_LEA;
     case X86_INS_XCHG: return K_XCHG;
@@ -329,6 +330,9 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->nopnd == 1 && stack_ok(in, mode) && is_gpr(d) && d->size == 4;
     case K_LEAVE:
         return in->nopnd == 0 && stack_ok(in, mode);
+    case K_XCHGOP: /* CMPXCHG, XADD r/m, r without LOCK (excluded above): the host's does the same */
+        return in->nopnd == 2 && (d->size == 4 || d->size == 2) && (is_gpr(d) || mem_ok(in, d, mode)) &&
+               is_gpr(s) && s->size == d->size;
     case K_DIV: /* EDX:EAX / r/m32 */
         return in->nopnd == 1 && d->size == 4 && (is_gpr(d) || mem_ok(in, d, mode));
     case K_STRING: { /* LODS, STOS, SCAS without REP (excluded above), flat segment */
@@ -403,6 +407,9 @@ static void flag_effects(const struct insn *in, bool native, uint32_t *r, uint32
         break;
     case K_STRING:
         if (in->id == X86_INS_SCASB || in->id == X86_INS_SCASW || in->id == X86_INS_SCASD) *w = FL_ALL;
+        break;
+    case K_XCHGOP: /* those of CMP EAX, dst or ADD dst, src */
+        *w = FL_ALL;
         break;
     case K_DIV: /* the host's flags after DIV, as the interpreter's; a #DE pushes the old ones */
         *r = *w = FL_ALL;
@@ -1542,6 +1549,9 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         mov_r_rm(e, 4, host_reg(d->reg), rm_reg(R10));
         end_mem(g);
         return;
+    case K_XCHGOP: /* (the memory form writes either way, as the interpreter's) */
+        emit_op2(e, d->size, 0x0f, in->id == X86_INS_CMPXCHG ? 0xb1 : 0xc1, host_reg(s->reg), rm_of(g, d));
+        break;
     case K_DIV: {
         /* A zero divisor or a quotient above 2^32 - 1 (EDX >= divisor) is a
          * #DE: the cold path runs the interpreter's DIV, which raises it,

@@ -1,0 +1,75 @@
+/* CMPXCHG and XADD without LOCK translated natively (bt_gen.c: K_XCHGOP):
+ * the host instruction on the probed operand, with the flags of CMP
+ * EAX, dst or ADD dst, src (the memory form of CMPXCHG writes either way,
+ * as the interpreter's and the CPU's do). Linux on one vCPU patches its
+ * LOCK prefixes to DS, so its atomics take this path. Each test runs the
+ * same code under the interpreter and the translator and requires the same
+ * state and memory. Snippets are assembled for HARNESS_CODE (GNU as --32,
+ * Intel syntax; the source is above each array). */
+#include <criterion/criterion.h>
+
+#include "bt_pair.h"
+#include "cpu/interp.h"
+#include "harness.h"
+#include "translator/bt.h"
+
+/* mov esi, [0x20000]; jmp 1f (the TLB holds the page from here on);
+ * 1: mov eax, 5; mov ecx, 9; cmpxchg [0x20000], ecx; setz bl;
+ * cmpxchg [0x20000], ecx; setz bh; xadd [0x20004], ecx; mov edx, 7;
+ * mov edi, 7; cmpxchg di, dx; xadd edx, edx; hlt */
+Test(bt_xchgop, cmpxchg_and_xadd)
+{
+    static const uint8_t code[] = { 0x8b, 0x35, 0x00, 0x00, 0x02, 0x00, 0xeb, 0x00, 0xb8, 0x05, 0x00, 0x00, 0x00,
+                                    0xb9, 0x09, 0x00, 0x00, 0x00, 0x0f, 0xb1, 0x0d, 0x00, 0x00, 0x02, 0x00, 0x0f,
+                                    0x94, 0xc3, 0x0f, 0xb1, 0x0d, 0x00, 0x00, 0x02, 0x00, 0x0f, 0x94, 0xc7, 0x0f,
+                                    0xc1, 0x0d, 0x04, 0x00, 0x02, 0x00, 0xba, 0x07, 0x00, 0x00, 0x00, 0xbf, 0x07,
+                                    0x00, 0x00, 0x00, 0x66, 0x0f, 0xb1, 0xd7, 0x0f, 0xc1, 0xd2, 0xf4 };
+    struct pair p;
+    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int i = 0; i < 2; i++) {
+        harness_write32(hs[i], HARNESS_DATA, 5);
+        harness_write32(hs[i], HARNESS_DATA + 4, 0x7fffffff);
+    }
+    bt_pair_run(&p, 1000);
+    bt_pair_compare_state(&p);
+    bt_pair_compare_range(&p, HARNESS_DATA, 16);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(harness_read32(p.hb, HARNESS_DATA), 9);            /* the first CMPXCHG stored ECX */
+    cr_assert_eq(v->r[R_EBX] & 0xffff, 0x0001);                      /* ZF: set, then clear */
+    cr_assert_eq(harness_read32(p.hb, HARNESS_DATA + 4), 0x80000008); /* XADD's sum */
+    cr_assert_eq(v->r[R_ECX], 0x7fffffff);                           /* ... and the old value */
+    cr_assert_eq(v->r[R_EAX], 7);                                    /* CMPXCHG DI, DX failed: AX = DI */
+    cr_assert_eq(v->r[R_EDX], 14);                                   /* XADD EDX, EDX: the sum wins */
+    cr_assert_eq(bt_pair_stats(&p).fallback, 1); /* (the HLT) */
+    bt_pair_free(&p);
+}
+
+/* mov eax, 1; cmp eax, 2; cmpxchg [esi+0xff8], ecx
+ * (user mode, page 0x4f read-only): #PF error 7 with EAX and the CMP's
+ * flags unchanged, nothing written. */
+Test(bt_xchgop, write_fault_changes_nothing)
+{
+    static const uint8_t code[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0x83, 0xf8, 0x02,
+                                    0x0f, 0xb1, 0x8e, 0xf8, 0x0f, 0x00, 0x00, 0xf4 };
+    struct pair p;
+    bt_pair_setup(&p, H_USER32, code, sizeof(code));
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int i = 0; i < 2; i++) {
+        harness_identity_paging(hs[i], 7, 0x50);
+        harness_write32(hs[i], 0x31000 + 4 * 0x4f, 0x4f000 | 5);
+        harness_write32(hs[i], 0x4fff8, 1);
+        hs[i]->v->cr0 |= CR0_WP;
+        hs[i]->v->r[R_ESI] = 0x4f000;
+    }
+    bt_pair_run(&p, 1000);
+    bt_pair_compare_state(&p);
+    bt_pair_compare_range(&p, 0x4f000, 0x1000);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->exceptions[EXC_PF], 1);
+    cr_assert_eq(v->cr2, 0x4fff8);
+    cr_assert_eq(harness_stack(p.hb, 0), 7, "error code %#x", harness_stack(p.hb, 0));
+    cr_assert_eq(harness_stack(p.hb, 3) & F_ARITH, F_CF | F_PF | F_AF | F_SF, "flags %#x", harness_stack(p.hb, 3));
+    cr_assert_eq(harness_read32(p.hb, 0x4fff8), 1);
+    bt_pair_free(&p);
+}
