@@ -44,13 +44,6 @@ __attribute__((weak)) void exec_sse_cmpsd(struct vcpu *v, const struct insn *in)
     cpu_ud(v);
 }
 
-/* Element size from the opcode as the CPU sees it: even opcodes (A4 A6 AA AC
- * AE) are byte forms, odd ones use the operand size. (Capstone names
- * 66 F3 AB "stosd", so the id is not reliable.) */
-static inline unsigned elem_size(const struct insn *in)
-{
-    return (in->opc & 1) ? in->opsize : 1;
-}
 
 /* The source segment: the memory operand based on (E)SI carries the override
  * or the default DS. */
@@ -74,7 +67,7 @@ static inline void ctx_init(struct strctx *c, const struct vcpu *v, const struct
 {
     c->asize = in->addrsize;
     c->amask = in->addrsize == 2 ? 0xffffu : 0xffffffffu;
-    c->esize = elem_size(in);
+    c->esize = insn_string_elem_size(in);
     c->step = (v->eflags & F_DF) ? (uint32_t)-c->esize : c->esize;
     c->sseg = src_seg(in);
 }

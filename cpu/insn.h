@@ -61,4 +61,13 @@ struct insn {
     struct opnd op[3];
 };
 
+/* The element size of a string instruction (MOVS CMPS STOS LODS SCAS) from
+ * the opcode as the CPU sees it: even opcodes (A4 A6 AA AC AE) are byte
+ * forms, odd ones use the operand size. (Capstone names 66 F3 AB "stosd",
+ * so the id is not reliable.) */
+static inline unsigned insn_string_elem_size(const struct insn *in)
+{
+    return (in->opc & 1) ? in->opsize : 1;
+}
+
 #endif

@@ -74,6 +74,8 @@ struct gen {
     int ncold;
     bool native[2 * BLOCK_MAX_INSNS];
     bool df[2 * BLOCK_MAX_INSNS]; /* EFLAGS.DF before each instruction: MODE_DF, then CLD/STD in the block */
+    bool df_end;      /* ... and after the last */
+    uint32_t eip[2 * BLOCK_MAX_INSNS + 1]; /* the guest EIP of each instruction, and the end of the last */
     bool keep_flags;  /* the next probe keeps the flags as if live: its instruction probes again (PUSH m32) */
     uint32_t writes[2 * BLOCK_MAX_INSNS]; /* flags each instruction writes */
     /* Flag stash (see gen_probe): the guest flags were saved to the slot at
@@ -136,21 +138,15 @@ struct gen {
 };
 
 /* Merged TBs (bt_merge_target): instructions [0, n1) are the first decoded
- * block, charged at entry; [n1, n) the second, charged at the check between
- * them. The end of instruction k's part: */
+ * block, [n1, n) the second, each charged where it starts (gen_prologue,
+ * gen_transition). The end of instruction k's part: */
 static int part_end(const struct gen *g, int k) { return k < g->tb->n1 ? g->tb->n1 : g->tb->n; }
 
 /* Is instruction k the Jcc or JMP ending a first block that another follows? */
 static bool ends_first_block(const struct gen *g, int k) { return tb_merged(g->tb) && k == g->tb->n1 - 1; }
 
-/* The guest EIP of instruction k. */
-static uint32_t insn_eip(const struct gen *g, int k)
-{
-    int from = k < g->tb->n1 ? 0 : g->tb->n1;
-    uint32_t eip = k < g->tb->n1 ? g->tb->eip : g->tb->eip2;
-    for (int j = from; j < k; j++) eip += g->tb->in[j].len;
-    return eip;
-}
+/* The guest EIP of instruction k (set up by bt_translate). */
+static uint32_t insn_eip(const struct gen *g, int k) { return g->eip[k]; }
 
 /* ---------- what can be translated natively ---------- */
 
@@ -164,6 +160,16 @@ static bool seg_flat(uint32_t mode, int seg)
     case S_DS: return mode & MODE_FLAT_DS;
     default: return false;
     }
+}
+
+static bool is_lods(const struct insn *in)
+{
+    return in->id == X86_INS_LODSB || in->id == X86_INS_LODSW || in->id == X86_INS_LODSD;
+}
+
+static bool is_scas(const struct insn *in)
+{
+    return in->id == X86_INS_SCASB || in->id == X86_INS_SCASW || in->id == X86_INS_SCASD;
 }
 
 /* An FS or GS operand whose segment base gen_seg_ea adds at run time
@@ -337,9 +343,8 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->nopnd == 1 && d->size == 4 && (is_gpr(d) || mem_ok(in, d, mode));
     case K_STRING: { /* LODS, STOS, SCAS without REP (excluded above), flat segment */
         const struct opnd *m = d->kind == OPND_MEM ? d : s;
-        unsigned es = (in->opc & 1) ? in->opsize : 1; /* (the id may name the wrong size) */
         return in->nopnd == 2 && m->kind == OPND_MEM && in->addrsize == 4 && seg_flat(mode, m->seg) &&
-               m->size == es;
+               m->size == insn_string_elem_size(in);
     }
     case K_CALL:
         if (!flat_cs || !stack_ok(in, mode) || in->nopnd != 1) return false;
@@ -406,7 +411,7 @@ static void flag_effects(const struct insn *in, bool native, uint32_t *r, uint32
         *r = FL_ALL;
         break;
     case K_STRING:
-        if (in->id == X86_INS_SCASB || in->id == X86_INS_SCASW || in->id == X86_INS_SCASD) *w = FL_ALL;
+        if (is_scas(in)) *w = FL_ALL;
         break;
     case K_XCHGOP: /* those of CMP EAX, dst or ADD dst, src */
         *w = FL_ALL;
@@ -713,15 +718,8 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     c->size = size;
     c->write = write;
     c->k = k;
-    c->resume = NULL;
-    c->leave = false;
-    c->pred = NULL;
-    c->jfrom2 = NULL;
-    c->jx[0] = c->jx[1] = NULL;
-    c->direct = false;
     c->remat1 = w + 1;
     c->latched = w >= 0 && g->r11_mem == w;
-    c->r11_after = false;
     /* (the fallback does not keep r11: a latched CMP cannot be run again
      * after it, so leave the block) */
     if (g->r11_mem >= 0) c->leave = true;
@@ -828,7 +826,14 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     c->stash_after = g->stashed;
 }
 
-static void end_mem(struct gen *g) { g->cold[g->ncold - 1].resume = g->e.p; }
+/* After the instruction whose probes made the last cold records: their
+ * fallbacks (which run the whole instruction) resume here. */
+static void end_mem(struct gen *g)
+{
+    int k = g->cold[g->ncold - 1].k;
+    for (int i = g->ncold - 1; i >= 0 && g->cold[i].k == k; i--)
+        if (!g->cold[i].resume) g->cold[i].resume = g->e.p;
+}
 
 
 /* The probe of an access [reg + off, + size) through a base register (ESP
@@ -863,18 +868,17 @@ static void gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned 
 }
 
 
-/* After instruction k: the base register's move since the base probe, or
- * the base is gone (r8/r9 or the register changed in a way not followed
- * here: only PUSH/POP of ESP, ADD/SUB reg, imm, INC/DEC reg and
- * LEA reg, [reg + disp] are). */
 /* The signed step of string instruction k (LODS, STOS, SCAS) by DF. */
 static int32_t string_step(const struct gen *g, int k)
 {
-    const struct insn *in = &g->tb->in[k];
-    int32_t es = (in->opc & 1) ? in->opsize : 1;
+    int32_t es = (int32_t)insn_string_elem_size(&g->tb->in[k]);
     return g->df[k] ? -es : es;
 }
 
+/* After instruction k: the base register's move since the base probe, or
+ * the base is gone (r8/r9 or the register changed in a way not followed
+ * here: only PUSH/POP of ESP, ADD/SUB reg, imm, INC/DEC reg, LEA reg,
+ * [reg + disp], LODS/STOS/SCAS and LEAVE are). */
 static void base_update(struct gen *g, int k, bool native)
 {
     const struct insn *in = &g->tb->in[k];
@@ -892,7 +896,7 @@ static void base_update(struct gen *g, int k, bool native)
         else if (reg == R_ESP) g->base_rel -= 4;
     } else if (kind == K_STRING) {
         /* ESI (LODS) or EDI moved by the element size; LODS writes EAX */
-        int sr = (in->id == X86_INS_LODSB || in->id == X86_INS_LODSW || in->id == X86_INS_LODSD) ? R_ESI : R_EDI;
+        int sr = is_lods(in) ? R_ESI : R_EDI;
         if (reg == sr) g->base_rel -= string_step(g, k);
         else if (reg == R_EAX && sr == R_ESI) g->base_cold = -1;
     } else if (kind == K_LEAVE) {
@@ -1522,8 +1526,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
          * either probe's fallback runs the whole instruction, in its
          * order (read, then write). The source's then leaves the block:
          * the accesses that follow may count on the stack probe's r8/r9. */
-        int src_cold = probed_here ? g->ncold - 1 : -1;
-        if (src_cold >= 0) g->cold[src_cold].leave = true;
+        if (probed_here) g->cold[g->ncold - 1].leave = true;
         if (m) {
             mov_r_rm(e, 4, R10, probed(g));
             mov_rm_r(e, 4, rm_mem(RSP, -8), R10);
@@ -1539,7 +1542,6 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         }
         lea(e, 4, R12, rm_mem(R12, -4));
         end_mem(g);
-        if (src_cold >= 0) g->cold[src_cold].resume = e->p;
         return;
     }
     case K_POP:
@@ -1559,7 +1561,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
          * them in flag_effects). The host DIV leaves the flags the
          * interpreter's leaves: it runs the same XOR, then DIV (the flags
          * after DIV depend on those before it). */
-        int dv = R10, pc = probed_here ? g->ncold - 1 : -1; /* (its resume is set below, not by end_mem) */
+        int dv = R10;
         if (m) mov_r_rm(e, 4, R10, probed(g));
         else dv = host_reg(d->reg);
         gen_flags_home(g);
@@ -1573,15 +1575,13 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         c->jx[0] = jcc_rel32(e, 0x3);                   /* jae */
         emit_op1(e, 4, 0x31, R11, rm_reg(R11));         /* xor r11d, r11d: the flags the interpreter's */
         emit_op1(e, 4, 0xf7, 6, rm_reg(dv));            /* div dv      DIV starts from (DIV_PRE) */
-        c->resume = e->p;
-        if (pc >= 0) g->cold[pc].resume = e->p;
+        c->resume = e->p; /* (and the probe's, by end_mem below) */
         break;
     }
     case K_STRING: { /* the access (probed above), then ESI or EDI moves */
-        unsigned es = (in->opc & 1) ? in->opsize : 1;
-        bool lods = in->id == X86_INS_LODSB || in->id == X86_INS_LODSW || in->id == X86_INS_LODSD;
-        bool stos = in->id == X86_INS_STOSB || in->id == X86_INS_STOSW || in->id == X86_INS_STOSD;
-        uint8_t opc = lods ? 0x8a : stos ? 0x88 : 0x3a; /* mov al, m / mov m, al / cmp al, m */
+        unsigned es = insn_string_elem_size(in);
+        bool lods = is_lods(in);
+        uint8_t opc = lods ? 0x8a : is_scas(in) ? 0x3a : 0x88; /* mov al, m / cmp al, m / mov m, al (STOS) */
         emit_op1(e, (int)es, (uint8_t)(opc + (es > 1)), 0, probed(g));
         int r = host_reg(lods ? R_ESI : R_EDI);
         lea(e, 4, r, rm_mem(r, string_step(g, k)));
@@ -1685,7 +1685,8 @@ static bool entry_probe_saves(const struct gen *g)
 /* What a TB's entry checks: r15 >= need, i.e. the budget lets the
  * dispatcher start its first block and, for a merged TB, its second too
  * (budget - 1 - n1 >= 0): the check between them is then not needed.
- * run_one interprets the first block when the budget is short of that. */
+ * When the budget is short of that, run_one runs the first block alone
+ * (MODE_SINGLE). */
 static int32_t entry_need(const struct gen *g) { return tb_merged(g->tb) ? g->tb->n1 : 0; }
 
 /* r15 >= need, by the flags: TEST or CMP, then the Jcc code that leaves. */
@@ -1922,14 +1923,11 @@ static void gen_body(struct gen *g)
     g->reuse_cold = -1;
     g->base_cold = -1;
     g->r11_mem = -1;
-    uint32_t ip = tb->eip;
     bool ended = false;
     for (int k = 0; k < tb->n; k++) {
         const struct insn *in = &tb->in[k];
-        if (k == tb->n1) { /* merged: the second block */
-            gen_transition(g);
-            ip = tb->eip2;
-        }
+        uint32_t ip = insn_eip(g, k);
+        if (k == tb->n1) gen_transition(g); /* merged: the second block */
         if (g->native[k]) {
             gen_native(g, k, in, ip);
             /* RFLAGS now holds the guest's value of the bits just written. */
@@ -1959,11 +1957,10 @@ static void gen_body(struct gen *g)
             g->fsrc = -1;
         }
         if (may_write_flags(g, k)) g->remat_mode = false;
-        ip += in->len;
         if (ended && ends_first_block(g, k)) ended = false; /* its Jcc or JMP goes on */
         if (ended) break;
     }
-    if (!ended) gen_exit_direct(g, ip, 0);
+    if (!ended) gen_exit_direct(g, insn_eip(g, tb->n), 0);
 }
 
 /* Self-loops. A block whose last instruction jumps back to its start, with
@@ -1983,8 +1980,7 @@ static int loop_source(const struct gen *g)
     int last = tb->n - 1;
     const struct insn *in = &tb->in[last];
     if (g->bt->no_loops || !g->native[last] || !(in->flags & IF_REL_BRANCH)) return -1;
-    for (int k = 0; k < tb->n; k++) /* (the second copy of the body assumes the entry's DF: g->df) */
-        if (tb->in[k].id == X86_INS_CLD || tb->in[k].id == X86_INS_STD) return -1;
+    if (g->df_end != g->df[0]) return -1; /* (the second copy of the body assumes the entry's DF: g->df) */
     enum alu_kind kind = kind_of(in);
     if (kind != K_JCC && kind != K_JMP) return -1;
     uint32_t ip = insn_eip(g, last);
@@ -2072,12 +2068,8 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     tb->eip2 = eip2;
     tb->bytes = (uint16_t)(b->bytes + (b2 ? b2->bytes : 0));
     memcpy(tb->in, b->in, b->n * sizeof(struct insn));
-    if (b2) {
-        memcpy(tb->in + b->n, b2->in, b2->n * sizeof(struct insn));
-        bt->st.merged++;
-    }
+    if (b2) memcpy(tb->in + b->n, b2->in, b2->n * sizeof(struct insn));
     g->tb = tb;
-    g->r11_mem = -1;
     g->e = (struct emit){ bt->free + hdr, end, false };
     tb->code = g->e.p;
 
@@ -2094,14 +2086,22 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
         tb->bytes = b->bytes;
         tb->eip2 = 0;
         n = tb->n;
-        bt->st.merged--;
     }
-    bool df = (mode & MODE_DF) != 0; /* (only CLD and STD change it without ending the block) */
+    if (tb_merged(tb)) bt->st.merged++;
+    /* Each instruction's EIP and EFLAGS.DF (only CLD and STD change it
+     * without ending the block). */
+    bool df = (mode & MODE_DF) != 0;
+    uint32_t ip = eip;
     for (int k = 0; k < n; k++) {
+        if (k == tb->n1) ip = eip2;
+        g->eip[k] = ip;
+        ip += tb->in[k].len;
         g->df[k] = df;
         if (tb->in[k].id == X86_INS_CLD) df = false;
         if (tb->in[k].id == X86_INS_STD) df = true;
     }
+    g->eip[n] = ip;
+    g->df_end = df;
     uint32_t live = FL_ALL;
     g->live_before[n] = live;
     for (int k = n - 1; k >= 0; k--) {

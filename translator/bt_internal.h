@@ -58,43 +58,6 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
  * for a dispatch whose budget ends inside the merged TB (run_one). */
 #define MODE_SINGLE 0x10000u
 
-static inline bool bt_seg_is_flat(const struct seg_cache *s)
-{
-    return s->base == 0 && s->lo == 0 && s->hi == 0xffffffffu && s->rd && s->wr;
-}
-
-static inline uint32_t bt_seg_big_bits(const struct seg_cache *s, uint32_t big, uint32_t paged)
-{
-    if (s->lo != 0 || s->hi != 0xffffffffu || !s->rd || !s->wr) return 0;
-    return (s->base & 0xfffu) ? big : big | paged;
-}
-
-static inline uint32_t bt_direct_hi(const struct vcpu *v);
-
-/* The TB key bits of the vCPU's current state. */
-static inline uint32_t bt_current_mode(const struct vcpu *v)
-{
-    uint32_t mode = 0;
-    if (v->code32) mode |= MODE_CODE32;
-    if (v->stack32) mode |= MODE_STACK32;
-    /* (Not "base == 0 && limit == ~0", which GCC makes one 8-byte load: a
-     * VMM call that just wrote CS with separate stores then costs a failed
-     * store forwarding, a third of a lookup-and-goto.) */
-    if ((v->seg[S_CS].base | ~v->seg[S_CS].limit) == 0) mode |= MODE_FLAT_CS;
-    if (bt_seg_is_flat(&v->seg[S_ES])) mode |= MODE_FLAT_ES;
-    if (bt_seg_is_flat(&v->seg[S_SS])) mode |= MODE_FLAT_SS;
-    if (bt_seg_is_flat(&v->seg[S_DS])) mode |= MODE_FLAT_DS;
-    mode |= bt_seg_big_bits(&v->seg[S_FS], MODE_BIG_FS, MODE_BIG_FS_PAGED);
-    mode |= bt_seg_big_bits(&v->seg[S_GS], MODE_BIG_GS, MODE_BIG_GS_PAGED);
-    mode |= (uint32_t)(v->cpl & 3) << MODE_CPL_SHIFT;
-    mode |= (uint32_t)(v->mem_view & 3) << MODE_VIEW_SHIFT;
-    if (v->eflags & F_DF) mode |= MODE_DF;
-    if (!(v->cr0 & CR0_PG) && v->m->a20_mask == 0xffffffffu && v->mem_view != TLB_VIEW_AC && !v->trap &&
-        bt_direct_hi(v))
-        mode |= MODE_PHYS_DIRECT;
-    return mode;
-}
-
 struct tb;
 
 #define BT_EXITS 6 /* chainable exits per TB (a merged loop has up to five; more leave through the jump cache) */
@@ -229,8 +192,8 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
 /* The EIP where decoded block b (at eip) continues when its last instruction
  * is a Jcc not taken (the fall-through) or a direct JMP (its target): a block
  * there on the same page may be translated with it as one TB (b2 above),
- * with a budget check between them instead of a chained jump and a
- * prologue. False when b does not end so. */
+ * without a chained jump and a prologue between them. False when b does not
+ * end so. */
 bool bt_merge_target(const struct block *b, uint32_t eip, uint32_t *next);
 /* bt_helpers.c: called from translated code (through the fallback stub).
  * Returns 0 to resume after the instruction, 1 to return to the
@@ -242,6 +205,43 @@ uintptr_t bt_helper_exec(struct vcpu *v, const struct insn *in);
  * running it, else 1 (return to the dispatcher). */
 uintptr_t bt_goto_lookup(struct vcpu *v);
 
-static inline uint32_t bt_direct_hi(const struct vcpu *v) { return ((const struct bt_vcpu *)v->bt)->direct_hi; }
+/* A data segment that is expand-up with a 4 GiB limit, readable and
+ * writable (any base): no limit checks on accesses through it. */
+static inline bool bt_seg_is_big(const struct seg_cache *s)
+{
+    return s->lo == 0 && s->hi == 0xffffffffu && s->rd && s->wr;
+}
+
+static inline bool bt_seg_is_flat(const struct seg_cache *s) { return s->base == 0 && bt_seg_is_big(s); }
+
+static inline uint32_t bt_seg_big_bits(const struct seg_cache *s, uint32_t big, uint32_t paged)
+{
+    if (!bt_seg_is_big(s)) return 0;
+    return (s->base & 0xfffu) ? big : big | paged;
+}
+
+/* The TB key bits of the vCPU's current state. */
+static inline uint32_t bt_current_mode(const struct vcpu *v)
+{
+    uint32_t mode = 0;
+    if (v->code32) mode |= MODE_CODE32;
+    if (v->stack32) mode |= MODE_STACK32;
+    /* (Not "base == 0 && limit == ~0", which GCC makes one 8-byte load: a
+     * VMM call that just wrote CS with separate stores then costs a failed
+     * store forwarding, a third of a lookup-and-goto.) */
+    if ((v->seg[S_CS].base | ~v->seg[S_CS].limit) == 0) mode |= MODE_FLAT_CS;
+    if (bt_seg_is_flat(&v->seg[S_ES])) mode |= MODE_FLAT_ES;
+    if (bt_seg_is_flat(&v->seg[S_SS])) mode |= MODE_FLAT_SS;
+    if (bt_seg_is_flat(&v->seg[S_DS])) mode |= MODE_FLAT_DS;
+    mode |= bt_seg_big_bits(&v->seg[S_FS], MODE_BIG_FS, MODE_BIG_FS_PAGED);
+    mode |= bt_seg_big_bits(&v->seg[S_GS], MODE_BIG_GS, MODE_BIG_GS_PAGED);
+    mode |= (uint32_t)(v->cpl & 3) << MODE_CPL_SHIFT;
+    mode |= (uint32_t)(v->mem_view & 3) << MODE_VIEW_SHIFT;
+    if (v->eflags & F_DF) mode |= MODE_DF;
+    if (!(v->cr0 & CR0_PG) && v->m->a20_mask == 0xffffffffu && v->mem_view != TLB_VIEW_AC && !v->trap &&
+        ((const struct bt_vcpu *)v->bt)->direct_hi)
+        mode |= MODE_PHYS_DIRECT;
+    return mode;
+}
 
 #endif

@@ -540,7 +540,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         bt->budget = !merged ? 1 : tb->n <= to_limit ? tb->n1 + 1 : 0;
     }
     if (bt->budget == 0) {
-        bool reset = false;
+        bool reset = false; /* (a flush here drops the merged TB too: nothing above refers to it after) */
         tb = find_tb(v, bt, b, mode | MODE_SINGLE, view, &reset);
         if (!tb) {
             bt->st.interp_blocks++;

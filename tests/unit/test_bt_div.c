@@ -91,3 +91,18 @@ Test(bt_div, flags_after_div_are_the_interpreters)
     cr_assert_eq(p.hb->v->r[R_EDX], 1);
     bt_pair_free(&p);
 }
+
+/* xor edx, edx; mov eax, 100; div dword [0x20000]; add eax, 1; hlt
+ * The divisor's page is not in the TLB yet: the probe's fallback runs the
+ * DIV and the block goes on after it (the probe's resume point as well as
+ * the #DE check's). */
+Test(bt_div, memory_divisor_after_a_tlb_miss)
+{
+    static const uint8_t code[] = { 0x31, 0xd2, 0xb8, 0x64, 0x00, 0x00, 0x00, 0xf7, 0x35,
+                                    0x00, 0x00, 0x02, 0x00, 0x83, 0xc0, 0x01, 0xf4 };
+    struct pair p;
+    run(&p, code, sizeof(code), 0);
+    cr_assert_eq(p.hb->v->r[R_EAX], 15);
+    cr_assert_eq(p.hb->v->r[R_EDX], 2);
+    bt_pair_free(&p);
+}
