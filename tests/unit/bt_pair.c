@@ -95,6 +95,16 @@ void bt_pair_irq_board(struct pair *p, struct irq_board *bi, struct irq_board *b
     p->hi->m.irq_ack = p->hb->m.irq_ack = irq_ack;
 }
 
+void bt_pair_irq_loop(struct pair *p, struct irq_board *bi, struct irq_board *bb)
+{
+    bt_pair_irq_board(p, bi, bb);
+    struct harness *hs[2] = { p->hi, p->hb };
+    for (int k = 0; k < 2; k++) {
+        hs[k]->v->eflags |= F_IF;
+        hs[k]->v->r[R_EAX] = 0;
+    }
+}
+
 void bt_pair_run_paged(struct pair *p, const uint8_t *code, size_t len)
 {
     bt_pair_setup(p, H_PROT32, code, len);
@@ -105,14 +115,21 @@ void bt_pair_run_paged(struct pair *p, const uint8_t *code, size_t len)
     bt_pair_compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
 }
 
-void bt_pair_assert_pf(struct pair *p, uint32_t cr2, uint32_t eip, uint32_t arith)
+void bt_pair_assert_exc(struct pair *p, int vector, int err, uint32_t eip)
 {
     struct vcpu *v = p->hb->v;
-    cr_assert_eq(v->exceptions[EXC_PF], 1);
-    cr_assert_eq(v->eip, harness_stub_end(EXC_PF));
-    cr_assert_eq(v->cr2, cr2);
-    cr_assert_eq(harness_stack(p->hb, 0), 0); /* read, not present */
-    cr_assert_eq(harness_stack(p->hb, 1), eip);
-    cr_assert_eq(harness_stack(p->hb, 3) & F_ARITH, arith, "pushed flags %#x, want %#x",
-                 harness_stack(p->hb, 3) & F_ARITH, arith);
+    for (int i = 0; i < 32; i++) cr_assert_eq(v->exceptions[i], i == vector ? 1u : 0u, "exceptions[%d]", i);
+    cr_assert_eq(v->eip, harness_stub_end(vector));
+    int f = 0;
+    if (err >= 0) cr_assert_eq(harness_stack(p->hb, f++), (uint32_t)err, "error code %#x", harness_stack(p->hb, 0));
+    cr_assert_eq(harness_stack(p->hb, f), eip, "pushed eip %#x, want %#x", harness_stack(p->hb, f), eip);
+}
+
+uint32_t bt_pair_frame_flags(struct pair *p, bool has_err) { return harness_stack(p->hb, has_err ? 3 : 2) & F_ARITH; }
+
+void bt_pair_assert_pf(struct pair *p, uint32_t cr2, uint32_t eip, uint32_t arith)
+{
+    bt_pair_assert_exc(p, EXC_PF, 0, eip); /* read, not present */
+    cr_assert_eq(p->hb->v->cr2, cr2);
+    cr_assert_eq(bt_pair_frame_flags(p, true), arith, "pushed flags %#x, want %#x", bt_pair_frame_flags(p, true), arith);
 }

@@ -4,6 +4,7 @@
 #ifndef BT86_TESTS_BT_PAIR_H
 #define BT86_TESTS_BT_PAIR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,6 +34,12 @@ void bt_pair_run_paged(struct pair *p, const uint8_t *code, size_t len);
  * page at cr2 by the instruction at eip, with arithmetic flags arith in
  * the frame (error code, EIP, CS, EFLAGS on the ring-0 stack). */
 void bt_pair_assert_pf(struct pair *p, uint32_t cr2, uint32_t eip, uint32_t arith);
+/* The translator took exception `vector` once and no other, ended in its
+ * stub, and the frame on the stack holds the error code err (none when
+ * err < 0), then EIP eip. */
+void bt_pair_assert_exc(struct pair *p, int vector, int err, uint32_t eip);
+/* The arithmetic flags in that frame (after EIP and CS). */
+uint32_t bt_pair_frame_flags(struct pair *p, bool has_err);
 
 /* An interrupt controller for both machines: vector 0x40 becomes pending
  * at the third poll and is acknowledged once (then none). */
@@ -40,5 +47,7 @@ struct irq_board {
     int polls, acks;
 };
 void bt_pair_irq_board(struct pair *p, struct irq_board *bi, struct irq_board *bb);
+/* The same, with IF set and EAX (the loop counter) 0 on both. */
+void bt_pair_irq_loop(struct pair *p, struct irq_board *bi, struct irq_board *bb);
 
 #endif

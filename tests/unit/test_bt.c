@@ -426,12 +426,7 @@ static void spin_until_interrupt(const uint8_t *code, size_t len, struct bt_stat
     struct pair p;
     pair_init(&p, H_PROT32, code, len);
     struct irq_board bi, bb;
-    bt_pair_irq_board(&p, &bi, &bb);
-    struct harness *hs[2] = { p.hi, p.hb };
-    for (int k = 0; k < 2; k++) {
-        hs[k]->v->eflags |= F_IF;
-        hs[k]->v->r[R_EAX] = 0;
-    }
+    bt_pair_irq_loop(&p, &bi, &bb);
     bt_pair_run(&p, 10000000);
     compare(&p);
     struct vcpu *v = p.hb->v;

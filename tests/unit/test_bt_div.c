@@ -26,10 +26,8 @@ static void run(struct pair *p, const uint8_t *code, size_t len, uint32_t ecx)
  * flags (CF PF AF SF). */
 static void assert_de(struct pair *p, uint32_t eip)
 {
-    struct vcpu *v = p->hb->v;
-    cr_assert_eq(v->exceptions[EXC_DE], 1);
-    cr_assert_eq(harness_stack(p->hb, 0), eip, "eip %#x", harness_stack(p->hb, 0));
-    cr_assert_eq(harness_stack(p->hb, 2) & F_ARITH, F_CF | F_PF | F_AF | F_SF, "flags %#x", harness_stack(p->hb, 2));
+    bt_pair_assert_exc(p, EXC_DE, -1, eip);
+    cr_assert_eq(bt_pair_frame_flags(p, false), F_CF | F_PF | F_AF | F_SF, "flags %#x", bt_pair_frame_flags(p, false));
 }
 
 /* mov eax, 0; mov edx, 1; mov ecx, 3; div ecx; mov ebx, eax; mov eax, 1000;

@@ -108,12 +108,7 @@ Test(bt_merge, poll_points_inside_a_merged_loop_are_the_interpreters)
     struct pair p;
     bt_pair_setup(&p, H_PROT32, code, sizeof(code));
     struct irq_board bi, bb;
-    bt_pair_irq_board(&p, &bi, &bb);
-    struct harness *hs[2] = { p.hi, p.hb };
-    for (int k = 0; k < 2; k++) {
-        hs[k]->v->eflags |= F_IF;
-        hs[k]->v->r[R_EAX] = 0;
-    }
+    bt_pair_irq_loop(&p, &bi, &bb);
     bt_pair_run(&p, 10000000);
     bt_pair_compare_state(&p);
     bt_pair_compare_range(&p, HARNESS_STACK0 - 0x100, 0x100);

@@ -46,15 +46,6 @@ static void run_seg(struct pair *p, const uint8_t *code, size_t len, int seg, ui
     bt_pair_compare_range(p, HARNESS_STACK0 - 0x100, 0x100);
 }
 
-/* The exception frame on the ring-0 stack: vector, error code, EIP. */
-static void assert_exc(struct pair *p, int vec, uint32_t err, uint32_t eip)
-{
-    struct vcpu *v = p->hb->v;
-    for (int i = 0; i < 32; i++) cr_assert_eq(v->exceptions[i], i == vec ? 1u : 0u, "vector %d", i);
-    cr_assert_eq(harness_stack(p->hb, 0), err, "error code %#x", harness_stack(p->hb, 0));
-    cr_assert_eq(harness_stack(p->hb, 1), eip, "eip %#x", harness_stack(p->hb, 1));
-}
-
 /* mov eax, fs:[ebx]; inc dword ptr fs:[ebx+4]; add eax, fs:[ebx+4];
  * mov fs:[ebx], eax; mov ecx, fs:[ebx+8]
  * FS base 0x40000 (page aligned), EBX = 0xfff8: the four accesses are at
@@ -65,7 +56,7 @@ Test(bt_seg, fs_with_a_page_aligned_base)
                                     0x64, 0x89, 0x03, 0x64, 0x8b, 0x4b, 0x08, 0xf4 };
     struct pair p;
     run_seg(&p, code, sizeof(code), S_FS, 0x40000, 0xfff8);
-    assert_exc(&p, EXC_PF, 4, HARNESS_CODE + 14);
+    bt_pair_assert_exc(&p, EXC_PF, 4, HARNESS_CODE + 14);
     cr_assert_eq(p.hb->v->cr2, 0x50000);
     cr_assert_eq(harness_read32(p.hb, 0x4fffc), 0x22222223);
     cr_assert_eq(harness_read32(p.hb, 0x4fff8), 0x33333334);
@@ -83,7 +74,7 @@ Test(bt_seg, gs_constant_offsets_with_an_unaligned_base)
                                     0x65, 0x8b, 0x15, 0xdd, 0x0e, 0x00, 0x00, 0xf4 };
     struct pair p;
     run_seg(&p, code, sizeof(code), S_GS, 0x4f123, 0);
-    assert_exc(&p, EXC_PF, 4, HARNESS_CODE + 12);
+    bt_pair_assert_exc(&p, EXC_PF, 4, HARNESS_CODE + 12);
     cr_assert_eq(p.hb->v->cr2, 0x50000);
     cr_assert_eq(harness_read32(p.hb, 0x4fffc), 0x11111111);
     cr_assert_geq(bt_pair_stats(&p).probes, 3); /* (none when the FS/GS operands call the interpreter) */
@@ -101,7 +92,7 @@ Test(bt_seg, offset_past_the_limit_with_an_unaligned_base)
                                     0x0e, 0x00, 0x00, 0x65, 0x8b, 0x03, 0xf4 };
     struct pair p;
     run_seg(&p, code, sizeof(code), S_GS, 0x4f123, 0xfffffffe);
-    assert_exc(&p, EXC_GP, 0, HARNESS_CODE + 14);
+    bt_pair_assert_exc(&p, EXC_GP, 0, HARNESS_CODE + 14);
     cr_assert_eq(p.hb->v->r[R_ECX], 0x11111111);
     cr_assert_eq(p.hb->v->r[R_EAX] & 0xff, 0x22);
     bt_pair_free(&p);
@@ -117,7 +108,7 @@ Test(bt_seg, offset_past_the_limit_with_a_page_aligned_base)
     static const uint8_t code[] = { 0x64, 0x8b, 0x8b, 0xfa, 0xef, 0x00, 0x00, 0x64, 0x8b, 0x03, 0xf4 };
     struct pair p;
     run_seg(&p, code, sizeof(code), S_FS, 0x41000, 0xfffffffe);
-    assert_exc(&p, EXC_GP, 0, HARNESS_CODE + 7);
+    bt_pair_assert_exc(&p, EXC_GP, 0, HARNESS_CODE + 7);
     cr_assert_eq(p.hb->v->r[R_ECX], 0x11111111);
     cr_assert_geq(bt_pair_stats(&p).probes, 2);
     bt_pair_free(&p);

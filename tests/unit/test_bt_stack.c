@@ -66,11 +66,8 @@ static void run_stack(struct pair *p, const uint8_t *test, size_t len, uint32_t 
  * EFLAGS, ESP. */
 static void assert_pf(struct pair *p, uint32_t cr2, uint32_t err, uint32_t eip, uint32_t esp)
 {
-    struct vcpu *v = p->hb->v;
-    cr_assert_eq(v->exceptions[EXC_PF], 1);
-    cr_assert_eq(v->cr2, cr2, "cr2 %#x", v->cr2);
-    cr_assert_eq(harness_stack(p->hb, 0), err, "error code %#x", harness_stack(p->hb, 0));
-    cr_assert_eq(harness_stack(p->hb, 1), eip);
+    bt_pair_assert_exc(p, EXC_PF, (int)err, eip);
+    cr_assert_eq(p->hb->v->cr2, cr2, "cr2 %#x", p->hb->v->cr2);
     cr_assert_eq(harness_stack(p->hb, 4), esp, "pushed esp %#x", harness_stack(p->hb, 4));
 }
 

@@ -71,10 +71,7 @@ Test(bt_straddle, fetch_fault_on_the_second_page)
     harness_identity_paging(p.hb, 3, 0x11);
     bt_pair_run(&p, 100000);
     bt_pair_compare_state(&p);
-    struct vcpu *v = p.hb->v;
-    cr_assert_eq(v->exceptions[EXC_PF], 1);
-    cr_assert_eq(v->cr2, 0x11000, "cr2 %#x", v->cr2);
-    cr_assert_eq(harness_stack(p.hb, 0), 0, "error code %#x", harness_stack(p.hb, 0));
-    cr_assert_eq(harness_stack(p.hb, 1), 0x10ffe);
+    bt_pair_assert_exc(&p, EXC_PF, 0, 0x10ffe);
+    cr_assert_eq(p.hb->v->cr2, 0x11000, "cr2 %#x", p.hb->v->cr2);
     bt_pair_free(&p);
 }

@@ -96,12 +96,9 @@ Test(bt_strings, fault_leaves_esi)
     }
     bt_pair_run(&p, 10000);
     bt_pair_compare_state(&p);
-    struct vcpu *v = p.hb->v;
-    cr_assert_eq(v->exceptions[EXC_PF], 1);
-    cr_assert_eq(v->cr2, 0x50000);
-    cr_assert_eq(harness_stack(p.hb, 0), 0, "error code %#x", harness_stack(p.hb, 0));
-    cr_assert_eq(harness_stack(p.hb, 1), HARNESS_CODE);
-    cr_assert_eq(v->r[R_ESI], 0x4fffe);
+    bt_pair_assert_exc(&p, EXC_PF, 0, HARNESS_CODE);
+    cr_assert_eq(p.hb->v->cr2, 0x50000);
+    cr_assert_eq(p.hb->v->r[R_ESI], 0x4fffe);
     bt_pair_free(&p);
 }
 

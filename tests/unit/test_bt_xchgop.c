@@ -65,11 +65,9 @@ Test(bt_xchgop, write_fault_changes_nothing)
     bt_pair_run(&p, 1000);
     bt_pair_compare_state(&p);
     bt_pair_compare_range(&p, 0x4f000, 0x1000);
-    struct vcpu *v = p.hb->v;
-    cr_assert_eq(v->exceptions[EXC_PF], 1);
-    cr_assert_eq(v->cr2, 0x4fff8);
-    cr_assert_eq(harness_stack(p.hb, 0), 7, "error code %#x", harness_stack(p.hb, 0));
-    cr_assert_eq(harness_stack(p.hb, 3) & F_ARITH, F_CF | F_PF | F_AF | F_SF, "flags %#x", harness_stack(p.hb, 3));
+    bt_pair_assert_exc(&p, EXC_PF, 7, HARNESS_CODE + 8);
+    cr_assert_eq(p.hb->v->cr2, 0x4fff8);
+    cr_assert_eq(bt_pair_frame_flags(&p, true), F_CF | F_PF | F_AF | F_SF, "flags %#x", bt_pair_frame_flags(&p, true));
     cr_assert_eq(harness_read32(p.hb, 0x4fff8), 1);
     bt_pair_free(&p);
 }
