@@ -271,8 +271,7 @@ const uint8_t *lin_fetch_ptr(struct vcpu *v, uint32_t lin, int view, uint32_t *a
     /* Fast path: a TLB hit on a RAM page (fetches need read permission only). */
     const uint8_t *h = tlb_probe_read(&v->tlb, view, lin, 1);
     const struct phys_mem *pm = &v->m->mem;
-    if (h && h >= pm->ram && h < pm->ram + pm->ram_size) {
-        *pa = (uint32_t)(h - pm->ram);
+    if (h && phys_host_pa(pm, h, pa)) {
         *avail = 0x1000u - (lin & 0xfffu);
         return h;
     }

@@ -9,28 +9,45 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 int phys_init(struct phys_mem *pm, uint32_t ram_size)
 {
     memset(pm, 0, sizeof(*pm));
     ram_size &= ~0xfffu;
     if (ram_size == 0) return -1;
-    /* Anonymous mmap: zero-filled, and untouched pages cost no host memory. */
-    void *p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) return -1;
+    /* A memfd, so that phys_view_build can map the same pages a second time;
+     * anonymous memory where there is none. Either is zero-filled, and
+     * untouched pages cost no host memory. */
+    pm->ram_fd = memfd_create("bt86-ram", MFD_CLOEXEC);
+    if (pm->ram_fd >= 0 && ftruncate(pm->ram_fd, ram_size) != 0) {
+        close(pm->ram_fd);
+        pm->ram_fd = -1;
+    }
+    void *p = pm->ram_fd >= 0
+                  ? mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, pm->ram_fd, 0)
+                  : mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        if (pm->ram_fd >= 0) close(pm->ram_fd);
+        return -1;
+    }
     pm->code_pages = calloc(ram_size >> 12, 1);
     if (!pm->code_pages) {
         munmap(p, ram_size);
+        if (pm->ram_fd >= 0) close(pm->ram_fd);
         return -1;
     }
     pm->ram = p;
     pm->ram_size = ram_size;
+    phys_view_build(pm); /* (none is fine: everything goes through `ram`) */
     return 0;
 }
 
 void phys_destroy(struct phys_mem *pm)
 {
     if (pm->ram) munmap(pm->ram, pm->ram_size);
+    if (pm->view) munmap(pm->view, PHYS_VIEW_SIZE);
+    if (pm->ram && pm->ram_fd >= 0) close(pm->ram_fd);
     free(pm->code_pages);
     for (int i = 0; i < pm->nrom; i++) free(pm->rom[i].data);
     memset(pm, 0, sizeof(*pm));
@@ -46,6 +63,7 @@ int phys_add_mmio(struct phys_mem *pm, const struct mmio_region *r)
 {
     if (pm->nmmio >= PHYS_MAX_MMIO || !range_ok(r->base, r->size) || !r->read || !r->write) return -1;
     pm->mmio[pm->nmmio++] = *r;
+    phys_view_hide(pm, r->base, r->size);
     return 0;
 }
 
@@ -56,6 +74,7 @@ int phys_add_rom(struct phys_mem *pm, uint32_t base, const void *data, uint32_t 
     if (!copy) return -1;
     memcpy(copy, data, size);
     pm->rom[pm->nrom++] = (struct rom_region){ .base = base, .size = size, .data = copy };
+    phys_view_hide(pm, base, size);
     return 0;
 }
 
@@ -101,6 +120,14 @@ static bool any_rom_overlap(const struct phys_mem *pm, uint32_t pa, uint32_t len
     return false;
 }
 
+/* Does any ROM, however routed, overlap the page at pa? */
+static bool any_rom_overlap_any(const struct phys_mem *pm, uint32_t pa)
+{
+    for (int i = 0; i < pm->nrom; i++)
+        if (overlaps(pa, 0x1000, pm->rom[i].base, pm->rom[i].size)) return true;
+    return false;
+}
+
 /* The ROM holding all of [pa, pa+len), or NULL (any routing). */
 static const struct rom_region *rom_for(const struct phys_mem *pm, uint32_t pa, uint32_t len)
 {
@@ -129,6 +156,10 @@ const uint8_t *phys_page_host(const struct phys_mem *pm, uint32_t pa_page, bool 
         return r->data + (pa_page - r->base);
     }
     if (any_rom_overlap(pm, pa_page, 0x1000)) return NULL;
+    if (pm->view && r == NULL && pa_page < pm->ram_size && !any_rom_overlap_any(pm, pa_page)) {
+        *is_ram = true; /* plain RAM: through the view (phys.h) */
+        return pm->view + pa_page;
+    }
     uint8_t *p = phys_ram_ptr(pm, pa_page, 0x1000);
     /* Shadowed ROM (reads from RAM): writable only if writes go there too. */
     bool write_protected = false;

@@ -47,9 +47,26 @@ struct phys_mem {
     code_write_fn on_code_write;
     void *code_write_opaque;
     uint64_t unassigned_reads, unassigned_writes; /* statistics */
+    int ram_fd;              /* the memfd `ram` maps (-1: anonymous memory, no view) */
+    /* RAM mapped a second time at its physical addresses (phys_view.c;
+     * NULL: none): PHYS_VIEW_SIZE bytes, the pages of plain RAM (no MMIO or
+     * ROM over them) readable and writable, everything else inaccessible.
+     * phys_page_host hands out these addresses for plain RAM pages, so the
+     * TLB, the decode cache and translated code all reach such a page
+     * through one host address (a load after a store to the same memory
+     * through another address is not forwarded from the store). */
+    uint8_t *view;
 };
 
 int  phys_init(struct phys_mem *pm, uint32_t ram_size); /* 0 or -1 (out of memory) */
+
+/* The view (memory/phys_view.c): 4 GiB and a guard for an 8-byte access at
+ * 0xffffffff. phys_init builds it (phys_view_build: 0, or -1: no memfd or
+ * no address space, then there is none); each MMIO or ROM region added is
+ * hidden from it. */
+#define PHYS_VIEW_SIZE (0x100000000ull + 0x10000u)
+int  phys_view_build(struct phys_mem *pm);
+void phys_view_hide(struct phys_mem *pm, uint32_t base, uint32_t size);
 void phys_destroy(struct phys_mem *pm);
 int  phys_add_mmio(struct phys_mem *pm, const struct mmio_region *r);
 int  phys_add_rom(struct phys_mem *pm, uint32_t base, const void *data, uint32_t size);
@@ -86,6 +103,22 @@ void     phys_write(struct phys_mem *pm, uint32_t pa, uint32_t val, int size);
 /* Block copies for loaders and DMA; return 0, or -1 if any byte is outside RAM. */
 int phys_copy_in(struct phys_mem *pm, uint32_t pa, const void *src, size_t len);
 int phys_copy_out(struct phys_mem *pm, void *dst, uint32_t pa, size_t len);
+
+/* The physical address of a host pointer into RAM, through `ram` or the
+ * view (phys_page_host's pointers), or false. */
+static inline bool phys_host_pa(const struct phys_mem *pm, const uint8_t *h, uint32_t *pa)
+{
+    uintptr_t x = (uintptr_t)h;
+    if (x >= (uintptr_t)pm->ram && x - (uintptr_t)pm->ram < pm->ram_size) {
+        *pa = (uint32_t)(x - (uintptr_t)pm->ram);
+        return true;
+    }
+    if (pm->view && x >= (uintptr_t)pm->view && x - (uintptr_t)pm->view < pm->ram_size) {
+        *pa = (uint32_t)(x - (uintptr_t)pm->view);
+        return true;
+    }
+    return false;
+}
 
 static inline bool phys_is_code_page(const struct phys_mem *pm, uint32_t pa)
 {

@@ -238,9 +238,9 @@ static void restore(struct tlb *t, struct tlb_set *set, struct phys_mem *pm)
         e->addend = s->addend;
         if (s->tag_w != TLB_TAG_NONE) {
             /* The page may hold decoded code by now: writes take the slow path. */
-            uintptr_t h = (uintptr_t)s->tag_w + s->addend;
-            if (h >= (uintptr_t)pm->ram && h - (uintptr_t)pm->ram < pm->ram_size &&
-                phys_is_code_page(pm, (uint32_t)(h - (uintptr_t)pm->ram)))
+            uint32_t pa;
+            if (phys_host_pa(pm, (const uint8_t *)((uintptr_t)s->tag_w + s->addend), &pa) &&
+                phys_is_code_page(pm, pa))
                 e->tag_w = TLB_TAG_NONE;
         }
         t->global[v][i] = 0;

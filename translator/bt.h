@@ -63,6 +63,10 @@ struct bt_stats {
     uint64_t merged;
     uint64_t straddling; /* single-instruction TBs of page-crossing instructions (straddle_tb) */
     uint64_t single_runs; /* dispatches that ran a merged TB's first block alone (MODE_SINGLE) */
+    /* Reads through the physical view (MODE_PHYS_DIRECT with a view) that
+     * faulted to their cold path (bt_fault.c), and the sites that faulted
+     * so often they now jump there directly. */
+    uint64_t view_faults, view_sites_patched;
 };
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
 /* Print the statistics (one "name value" per line) to f. bt_vcpu_free does

@@ -64,6 +64,12 @@ struct cold {
     bool latched;     /* ... a CMP/TEST latched in r11 (mem_latch) */
     bool r11_after;   /* the main path keeps the flags in r11 after the probe (flags_r11) */
     bool direct;      /* a MODE_PHYS_DIRECT window check: the cold path tries the TLB first */
+    /* A read through the physical view (gen_view_probe): its MOVABS and
+     * load, which bt_fault.c sends here when it faults, and whether the
+     * cold path first saves RFLAGS into r11 (what a checking probe would
+     * have done on its main path). */
+    uint8_t *vstart, *vload;
+    bool vsave;
 };
 
 struct gen {
@@ -132,9 +138,14 @@ struct gen {
     int ndexit; /* taken exits of a merged Jcc, emitted after the body */
     uint8_t *dexit_at[2];
     uint32_t dexit_target[2];
+    /* The physical view (MODE_PHYS_DIRECT: reads at view + address, no
+     * check; NULL: the window check) and the translation's view reads. */
+    const uint8_t *view;
+    int nvsite;
     /* Last, and not cleared before a translation (28 KiB): each is cleared
-     * when it is created (gen_probe, vmm_cold). */
+     * when it is created (gen_probe, vmm_cold), or filled (gen_colds). */
     struct cold cold[4 * BLOCK_MAX_INSNS]; /* (two merged blocks; a loop emits the body twice) */
+    struct bt_fault_site vsite[4 * BLOCK_MAX_INSNS]; /* [nvsite] */
 };
 
 /* Merged TBs (bt_merge_target): instructions [0, n1) are the first decoded
@@ -693,6 +704,41 @@ static void gen_tlb_lookup(struct gen *g, unsigned size, bool write)
     emit_op1(e, 4, 0x3b, R10, rm_sib(HR_TLB, R9, 0, write ? 4 : 0)); /* cmp r10d, tag */
 }
 
+/* A read through the physical view (paging off): r9 = view, then a load
+ * of the access's bytes into r10, which faults when they are not all plain
+ * RAM (bt_fault.c then moves RIP to the cold path). No compare, so RFLAGS
+ * and the flag bookkeeping stay as they were: the cold path makes the flags
+ * exact as the checking probe's would (saving RFLAGS into r11 first where
+ * that probe would have saved them on its main path), runs the fallback and
+ * resumes with them exact in RFLAGS, and in r11 and the stash where the
+ * main path keeps them. The fallback does not keep r11 (leave, as below). */
+static void gen_view_probe(struct gen *g, int k, unsigned size, int w, bool live)
+{
+    struct emit *e = &g->e;
+    struct cold *c = &g->cold[g->ncold++];
+    memset(c, 0, sizeof(*c));
+    c->size = size;
+    c->k = k;
+    c->remat1 = w + 1;
+    c->latched = w >= 0 && g->r11_mem == w;
+    if (g->r11_mem >= 0) c->leave = true;
+    c->vsave = w < 0 && !g->flags_r11 && (live || !g->stashed || g->w_accum != 0);
+    c->stashed = g->stashed;
+    c->w_accum = g->w_accum;
+    c->r11_after = g->flags_r11;
+    c->stash_after = g->stashed;
+    g->bt->st.probes++;
+    g->bt->st.probes_direct++;
+    c->vstart = e->p;
+    mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->view);
+    c->vload = e->p;
+    struct rm m = rm_sib(R9, R8, 0, 0);
+    if (size == 1) emit_op2(e, 4, 0x0f, 0xb6, R10, m);      /* movzx r10d, byte [r9 + r8] */
+    else if (size == 2) emit_op2(e, 4, 0x0f, 0xb7, R10, m); /* movzx r10d, word [r9 + r8] */
+    else mov_r_rm(e, (int)size, R10, m);                    /* mov r10d / r10, [r9 + r8] */
+    c->ok = e->p;
+}
+
 static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool predict)
 {
     struct emit *e = &g->e;
@@ -702,6 +748,10 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     bool live = g->live_before[k] != 0 || g->keep_flags;
     if (g->flags_r11) g->bt->st.flags_kept++;
     int w = g->flags_r11 ? -1 : remat_source(g, k);
+    if (g->view && !write && !g->pdelta && (size == 1 || size == 2 || size == 4 || size == 8)) {
+        gen_view_probe(g, k, size, w, live);
+        return;
+    }
     if (w < 0 && !g->flags_r11 && (live || !g->stashed || g->w_accum != 0)) {
         save_lflags(e, R11);
         g->r11_mem = -1;
@@ -848,8 +898,10 @@ static void gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned 
     struct emit *e = &g->e;
     int32_t d = off - g->base_rel;
     int32_t far = d < 0 ? d : d + (int32_t)size - 1;
+    /* (A view read is cheaper than the same-page check: no flags.) */
+    bool view_read = g->view && !write && (size == 1 || size == 2 || size == 4 || size == 8);
     if (g->base_cold >= 0 && g->base_reg == reg && (!write || g->base_write) && d > -4096 && d < 4096 &&
-        !(d < 0 && d + (int32_t)size - 1 > 0) && !g->bt->no_same_page) {
+        !(d < 0 && d + (int32_t)size - 1 > 0) && !g->bt->no_same_page && !view_read) {
         g->pdelta = true;
         g->pdelta_x = far;
         g->cold[g->base_cold].leave = true; /* its fallback does not set r8/r9 */
@@ -1825,6 +1877,12 @@ static void gen_colds(struct gen *g)
             }
             patch_rel32(e, miss, e->p);
             patch_rel32(e, miss2, e->p);
+        } else if (c->vload) {
+            /* bt_fault.c jumps here when the view read faults. */
+            g->vsite[g->nvsite++] = (struct bt_fault_site){ (uint32_t)(c->vload - g->bt->cache),
+                                                            (uint32_t)(c->vstart - g->bt->cache),
+                                                            (uint32_t)(e->p - g->bt->cache), 0 };
+            if (c->vsave) save_lflags(e, R11);
         } else if (c->direct) {
             /* Outside the direct window (low memory, the end of RAM): the
              * TLB as usual, the fallback on a miss. */
@@ -2056,6 +2114,8 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     memset(g, 0, offsetof(struct gen, cold));
     g->bt = bt;
     g->mode = mode & ~MODE_SINGLE; /* (the code is that of the vCPU's mode; only the key differs) */
+    /* (room for a site per probe: bt_fault.c must know every view read) */
+    if ((mode & MODE_PHYS_DIRECT) && bt->view && bt_fault_reserve(bt, 4 * BLOCK_MAX_INSNS)) g->view = bt->view;
     struct tb *tb = (struct tb *)(void *)bt->free;
     memset(tb, 0, sizeof(*tb));
     tb->host = b->host;
@@ -2121,6 +2181,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     gen_deferred_exits(g);
     gen_colds(g);
     if (g->e.overflow) return NULL;
+    bt_fault_add_sites(g->bt, g->vsite, (uint32_t)g->nvsite);
     bt->free = (uint8_t *)(((uintptr_t)g->e.p + 15) & ~(uintptr_t)15);
     bt->st.tbs++;
     bt->st.guest_bytes += tb->bytes;

@@ -60,6 +60,16 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
 
 struct tb;
 
+/* A read through the physical view (bt_gen.c, gen_probe): the offsets in
+ * the code cache of its probe load (the instruction that faults), of the
+ * probe's start (10 bytes, patched into a jump to the cold path once the
+ * site has faulted BT_VIEW_FAULTS_MAX times) and of its cold path. */
+struct bt_fault_site {
+    uint32_t load, start, cold;
+    uint32_t faults;
+};
+#define BT_VIEW_FAULTS_MAX 16
+
 #define BT_EXITS 6 /* chainable exits per TB (a merged loop has up to five; more leave through the jump cache) */
 
 /* A chainable exit: a direct jump to `target`, whose `jmp rel32` at `patch`
@@ -158,6 +168,14 @@ struct bt_vcpu {
      * (0: none, or NO_DIRECT). */
     uint32_t direct_hi;
     uint8_t *ram;
+    /* With the physical view (phys_view.c; NULL: none, or NO_VIEW), such
+     * reads need no window check: view + address, the page faults when it
+     * is not plain RAM, and bt_fault.c sends the fault to the read's cold
+     * path. Its sites, by code offset, sorted (appended as the bump
+     * allocator goes; reset with the cache). */
+    const uint8_t *view;
+    struct bt_fault_site *sites;
+    uint32_t nsites, cap_sites;
 
     /* Jump cache probed by translated code at indirect and cross-page exits
      * (flat CS only, so EIP == linear address): empty slots point at
@@ -180,6 +198,16 @@ struct bt_vcpu {
      * nearly always) skips the 4096-slot sweep. Cleared with the table. */
     uint64_t ijc_pages[(1u << 20) / 64];
 };
+
+/* bt_fault.c: the SIGSEGV handler for reads through the physical view.
+ * A vCPU's cache is registered while it may run translated code with view
+ * reads; false when there is no room (then it must not use the view). */
+bool bt_fault_register(struct bt_vcpu *bt);
+void bt_fault_unregister(struct bt_vcpu *bt);
+/* Room for n more sites (false: out of memory: no view reads), and
+ * appending a translation's sites. */
+bool bt_fault_reserve(struct bt_vcpu *bt, uint32_t n);
+void bt_fault_add_sites(struct bt_vcpu *bt, const struct bt_fault_site *s, uint32_t n);
 
 /* bt_tramp.c: emit the entry/exit trampolines at the start of the cache. */
 void bt_emit_trampolines(struct bt_vcpu *bt);

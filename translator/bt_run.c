@@ -150,6 +150,7 @@ static void flush_all(struct bt_vcpu *bt)
     memset(bt->page_head, 0, bt->npages * sizeof(*bt->page_head));
     bt->free = bt->tb_start;
     bt->pred_next = bt->pred;
+    bt->nsites = 0;
     bt->last_exit = NULL;
     bt->st.flushes++;
 }
@@ -316,7 +317,10 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->no_same_page = env_on("BT86_BT_NO_SAME_PAGE");
     bt->no_latch = env_on("BT86_BT_NO_LATCH");
     if (!env_on("BT86_BT_NO_DIRECT")) bt->direct_hi = direct_window_end(pm);
-    bt->ram = pm->ram;
+    /* (The view where there is one: the TLB's addresses for that RAM.) */
+    bt->ram = pm->view ? pm->view : pm->ram;
+    /* With the physical view, MODE_PHYS_DIRECT's reads need no window check. */
+    if (bt->direct_hi && pm->view && !env_on("BT86_BT_NO_VIEW") && bt_fault_register(bt)) bt->view = pm->view;
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
     pthread_mutex_init(&bt->inv_lock, NULL);
@@ -345,6 +349,8 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
     fprintf(f, "bt merged blocks         %llu\n", (unsigned long long)s->merged);
     fprintf(f, "bt page-crossing TBs     %llu\n", (unsigned long long)s->straddling);
     fprintf(f, "bt first blocks alone    %llu (budget short of a merged TB)\n", (unsigned long long)s->single_runs);
+    fprintf(f, "bt view faults           %llu (%llu sites now jump to their cold path)\n",
+            (unsigned long long)s->view_faults, (unsigned long long)s->view_sites_patched);
     fprintf(f, "bt chains                %llu\n", (unsigned long long)s->chains);
     fprintf(f, "bt dispatches            %llu\n", (unsigned long long)s->dispatches);
     fprintf(f, "bt lookup-and-goto       %llu (%llu not found)\n", (unsigned long long)s->gotos,
@@ -361,6 +367,7 @@ void bt_vcpu_free(struct vcpu *v)
     const char *env = getenv("BT86_BT_STATS");
     if (env && *env == '1') bt_print_stats(stderr, &bt->st);
     v->code_written = NULL;
+    bt_fault_unregister(bt);
     munmap(bt->cache, bt->cache_size + (size_t)((uint8_t *)bt->pred_end - (uint8_t *)bt->pred));
     pthread_mutex_destroy(&bt->inv_lock);
     free(bt->page_head);

@@ -29,6 +29,10 @@ struct mf {
     uint32_t cw_seen; /* dword at cw_pa when the hook ran (before the write?) */
 };
 
+/* The host address the TLB holds for plain RAM at pa: through the physical
+ * view when there is one (phys_page_host). */
+static inline uint8_t *ram_host(struct phys_mem *pm, uint32_t pa) { return (pm->view ? pm->view : pm->ram) + pa; }
+
 static inline void mf_code_write(void *opaque, uint32_t pa, unsigned size)
 {
     struct mf *f = opaque;

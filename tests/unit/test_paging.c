@@ -30,7 +30,7 @@ Test(paging, off_is_identity)
     tlb_flush_all(&v->tlb);
     cr_assert_eq(lin_read_slow(v, 0x123458, 4, TLB_VIEW_SUP, ACC_READ), 0xfeedf00du);
     /* The fills let the fast path hit, writable (RAM, no code). */
-    cr_assert_eq(tlb_probe_read(&v->tlb, TLB_VIEW_SUP, 0x123458, 4), f->m.mem.ram + 0x123458);
+    cr_assert_eq(tlb_probe_read(&v->tlb, TLB_VIEW_SUP, 0x123458, 4), ram_host(&f->m.mem, 0x123458));
     cr_assert_eq(lin_read(v, 0x123458, 4), 0xfeedf00du);
     mf_free(f);
 }
@@ -89,7 +89,7 @@ Test(paging, walk_4k_sets_accessed_then_dirty)
     cr_assert_eq(f->m.mem.ram[0x300008], 0x77);
     cr_assert_eq(mf_pte(f, 0x40001000u), 0x300000u | P | RW | A | D);
     cr_assert_eq(mf_pde(f, 0x40001000u), MF_PT(0x100) | P | RW | A); /* no D in a 4K PDE */
-    cr_assert_eq(tlb_probe_write(&v->tlb, TLB_VIEW_SUP, 0x40001008u, 1), f->m.mem.ram + 0x300008);
+    cr_assert_eq(tlb_probe_write(&v->tlb, TLB_VIEW_SUP, 0x40001008u, 1), ram_host(&f->m.mem, 0x300008));
     struct walk_result w;
     cr_assert_eq(paging_walk(v, 0x40001abcu, ACC_READ, &w), 0u);
     cr_assert_eq(w.pa, 0x300abcu);
@@ -490,7 +490,7 @@ Test(paging, fetch_ptr_avail_and_faults)
     mf_map(f, 0x08048000u, 0x300000, P | US, P | US);
     uint32_t avail = 0, pa = 0;
     const uint8_t *p = lin_fetch_ptr(v, 0x08048123u, TLB_VIEW_USER, &avail, &pa);
-    cr_assert_eq(p, f->m.mem.ram + 0x300123);
+    cr_assert_eq(p, ram_host(&f->m.mem, 0x300123));
     cr_assert_eq(avail, 0x1000u - 0x123u);
     cr_assert_eq(pa, 0x300123u);
     cr_assert_eq(mf_pte(f, 0x08048000u), 0x300000u | P | US | A);
@@ -599,13 +599,14 @@ static void assert_tlb_contained(struct mf *f)
                 continue;
             }
             uintptr_t host = (uintptr_t)e->tag_r + e->addend;
-            bool in_ram = host >= (uintptr_t)pm->ram && host + 0x1000 <= (uintptr_t)pm->ram + pm->ram_size;
+            uint32_t pa = 0;
+            bool in_ram = phys_host_pa(pm, (const uint8_t *)host, &pa) && pa + 0x1000 <= pm->ram_size;
             bool in_rom = host >= (uintptr_t)pm->rom[0].data && host + 0x1000 <= (uintptr_t)pm->rom[0].data + pm->rom[0].size;
             cr_assert(in_ram || in_rom, "entry %u of view %d points outside guest memory", i, view);
             if (e->tag_w != TLB_TAG_NONE) {
                 cr_assert_eq(e->tag_w, e->tag_r);
                 cr_assert(in_ram);
-                cr_assert(!pm->code_pages[(host - (uintptr_t)pm->ram) >> 12]);
+                cr_assert(!pm->code_pages[pa >> 12]);
             }
         }
     }

@@ -1,5 +1,8 @@
 /* Guest physical memory: RAM bounds, unassigned space, MMIO dispatch, ROM,
  * block copies and the code-page write hook. */
+#include <errno.h>
+#include <unistd.h>
+
 #include "mem_fixture.h"
 
 /* A recording MMIO device. */
@@ -151,6 +154,59 @@ Test(phys, mmio_overlays_ram)
     /* A RAM read straddling into the device: first byte from RAM, second from the device. */
     f->m.mem.ram[0x9ffff] = 0x77;
     cr_assert_eq(phys_read(pm, 0x9ffff, 2), 0x0077u);
+    mf_free(f);
+}
+
+/* Can the host read the byte at p? (write(2) from it: EFAULT if not.) */
+static bool host_readable(const uint8_t *p)
+{
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    ssize_t n = write(fd[1], p, 1);
+    int err = errno;
+    close(fd[0]);
+    close(fd[1]);
+    cr_assert(n == 1 || err == EFAULT);
+    return n == 1;
+}
+
+/* The physical view (phys_view.c): the same pages as `ram` at their
+ * physical addresses, plain RAM only; phys_page_host hands it out for
+ * plain RAM and `ram` or the ROM for the rest. */
+Test(phys, the_view_maps_plain_ram_only)
+{
+    struct mf *f = mf_new();
+    struct phys_mem *pm = &f->m.mem;
+    cr_assert_not_null(pm->view);
+    pm->ram[0x5000] = 0x42;
+    cr_assert_eq(pm->view[0x5000], 0x42); /* one memory */
+    pm->view[0x5001] = 0x43;
+    cr_assert_eq(pm->ram[0x5001], 0x43);
+    bool is_ram = false;
+    cr_assert_eq(phys_page_host(pm, 0x5000, &is_ram), pm->view + 0x5000);
+    cr_assert(is_ram);
+    uint32_t pa = 0;
+    cr_assert(phys_host_pa(pm, pm->view + 0x5123, &pa) && pa == 0x5123);
+    cr_assert(phys_host_pa(pm, pm->ram + 0x6000, &pa) && pa == 0x6000);
+    cr_assert(!phys_host_pa(pm, pm->view + MF_RAM, &pa));
+    /* A device and a ROM go out of the view; past RAM and the guard never were in it. */
+    struct dev d = { 0 };
+    cr_assert(host_readable(pm->view + 0xa0000));
+    add_dev(f, &d, 0xa0000, 0x20000);
+    cr_assert(!host_readable(pm->view + 0xa0000));
+    cr_assert(!host_readable(pm->view + 0xbffff));
+    cr_assert(host_readable(pm->view + 0x9ffff));
+    static const uint8_t rom[0x10000];
+    cr_assert_eq(phys_add_rom(pm, 0xe0000, rom, sizeof(rom)), 0);
+    cr_assert(!host_readable(pm->view + 0xe0000));
+    cr_assert_eq(phys_rom_route(pm, 0xe0000, 0x10000, true, false), 1);
+    cr_assert_eq(phys_page_host(pm, 0xe0000, &is_ram), pm->ram + 0xe0000); /* shadowed: through `ram` */
+    cr_assert(!is_ram);
+    cr_assert(host_readable(pm->view + MF_RAM - 1));
+    cr_assert(!host_readable(pm->view + MF_RAM));
+    cr_assert(!host_readable(pm->view + 0xffffffffu));
+    cr_assert(!host_readable(pm->view + 0x100000000ull + 7));
+    cr_assert_eq(d.nreads + d.nwrites, 0);
     mf_free(f);
 }
 

@@ -289,7 +289,7 @@ Test(shadow, entries_record_the_accessed_dirty_bits_they_set)
     vmm_mov_to_cr(v, 3, PD2);
     vmm_mov_to_cr(v, 3, MF_PD);
     cr_assert_eq(v->tlb.stale, 0);
-    cr_assert_eq(tlb_probe_write(&v->tlb, TLB_VIEW_SUP, 0x40000000u, 4), f->m.mem.ram + 0x300000);
+    cr_assert_eq(tlb_probe_write(&v->tlb, TLB_VIEW_SUP, 0x40000000u, 4), ram_host(&f->m.mem, 0x300000));
     /* The guest clears D: the entry is not reused (a walk sets D again). */
     vmm_mov_to_cr(v, 3, PD2);
     mf_wr32(f, MF_PT(0x40000000u >> 22), 0x300000 | P_ | RW_ | US_ | A_);

@@ -1,0 +1,170 @@
+/* Reads through the physical view (memory/phys_view.c, bt_gen.c:
+ * gen_view_probe, bt_fault.c): with paging off the translator reads guest
+ * memory at view + address with no check; a page that is not plain RAM
+ * faults, and the SIGSEGV handler sends the read to its cold path (the
+ * interpreter's handler for the whole instruction). Each test runs the same
+ * ring-0 code (harness: 16 MiB of RAM, paging off) under the interpreter
+ * and the translator and requires the same state; a counting MMIO device
+ * at 0x800000 (inside RAM, so hidden from the view) shows that each read
+ * reached the device exactly once. Snippets are assembled for HARNESS_CODE
+ * (GNU as --32, Intel syntax; the source is above each array). */
+#include <criterion/criterion.h>
+
+#include "bt_pair.h"
+#include "cpu/interp.h"
+#include "cpu/machine.h"
+#include "harness.h"
+#include "translator/bt.h"
+
+#define DEV_BASE 0x800000u
+
+struct dev {
+    uint32_t reads;
+};
+
+static uint32_t dev_read(void *opaque, uint32_t off, int size)
+{
+    struct dev *d = opaque;
+    d->reads++;
+    return 0x5a000000u | off << 8 | (uint32_t)size;
+}
+
+static void dev_write(void *opaque, uint32_t off, uint32_t val, int size)
+{
+    (void)opaque, (void)off, (void)val, (void)size;
+}
+
+/* The pair, each machine with its own device. */
+static void setup(struct pair *p, const uint8_t *code, size_t len, struct dev d[2])
+{
+    bt_pair_setup(p, H_PROT32, code, len);
+    struct harness *hs[2] = { p->hi, p->hb };
+    for (int i = 0; i < 2; i++) {
+        d[i].reads = 0;
+        struct mmio_region r = { DEV_BASE, 0x1000, dev_read, dev_write, &d[i], "count" };
+        cr_assert_eq(phys_add_mmio(&hs[i]->m.mem, &r), 0);
+        cr_assert_not_null(hs[i]->m.mem.view);
+        harness_write32(hs[i], 0x900000, 0x600dcafe); /* RAM above the device */
+    }
+}
+
+/* mov eax, [0x800000]; mov ebx, [0x800004]; mov ecx, [0x900000]; hlt
+ * Two device reads (each a fault, then the fallback) and a RAM read above
+ * the device (through the view, no fault). */
+Test(bt_view, device_reads_fault_to_the_fallback)
+{
+    static const uint8_t code[] = { 0xa1, 0x00, 0x00, 0x80, 0x00, 0x8b, 0x1d, 0x04, 0x00,
+                                    0x80, 0x00, 0x8b, 0x0d, 0x00, 0x00, 0x90, 0x00, 0xf4 };
+    struct pair p;
+    struct dev d[2];
+    setup(&p, code, sizeof(code), d);
+    bt_pair_run(&p, 1000);
+    bt_pair_compare_state(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EAX], 0x5a000004);
+    cr_assert_eq(v->r[R_EBX], 0x5a000404);
+    cr_assert_eq(v->r[R_ECX], 0x600dcafe);
+    cr_assert_eq(d[0].reads, 2);
+    cr_assert_eq(d[1].reads, 2);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_eq(st.view_faults, 2);
+    cr_assert_eq(st.probes_direct, 3);
+    bt_pair_free(&p);
+}
+
+/* mov eax, 0x80000001; shl eax, 1; mov edx, [0x800000]; pushfd;
+ * mov eax, 0x80000001; shl eax, 1; mov [0x20004], edx; mov ecx, [0x800008]; pushfd;
+ * mov eax, 1; cmp eax, 2; mov esi, [0x80000c]; pushfd; hlt
+ * A faulting read with the guest flags in each place the main path keeps
+ * them: live in RFLAGS (SHL's, which cannot be recomputed: the cold path
+ * saves RFLAGS first), in r11 (saved there by the write's probe), and
+ * recomputable (the CMP is run again). PUSHFD shows each. */
+Test(bt_view, faults_keep_the_flags_wherever_they_are)
+{
+    static const uint8_t code[] = { 0xb8, 0x01, 0x00, 0x00, 0x80, 0xd1, 0xe0, 0x8b, 0x15, 0x00, 0x00, 0x80, 0x00,
+                                    0x9c, 0xb8, 0x01, 0x00, 0x00, 0x80, 0xd1, 0xe0, 0x89, 0x15, 0x04, 0x00, 0x02,
+                                    0x00, 0x8b, 0x0d, 0x08, 0x00, 0x80, 0x00, 0x9c, 0xb8, 0x01, 0x00, 0x00, 0x00,
+                                    0x83, 0xf8, 0x02, 0x8b, 0x35, 0x0c, 0x00, 0x80, 0x00, 0x9c, 0xf4 };
+    struct pair p;
+    struct dev d[2];
+    setup(&p, code, sizeof(code), d);
+    bt_pair_run(&p, 1000);
+    bt_pair_compare_state(&p);
+    bt_pair_compare_range(&p, HARNESS_STACK - 12, 12);
+    bt_pair_compare_range(&p, HARNESS_DATA, 8);
+    struct vcpu *v = p.hb->v;
+    const uint32_t arith = F_CF | F_PF | F_ZF | F_SF | F_OF;
+    cr_assert_eq(harness_read32(p.hb, HARNESS_STACK - 4) & arith, F_CF | F_OF);
+    cr_assert_eq(harness_read32(p.hb, HARNESS_STACK - 8) & arith, F_CF | F_OF);
+    cr_assert_eq(harness_read32(p.hb, HARNESS_STACK - 12) & (arith | F_AF), F_CF | F_PF | F_SF | F_AF);
+    cr_assert_eq(v->r[R_EDX], 0x5a000004);
+    cr_assert_eq(v->r[R_ECX], 0x5a000804);
+    cr_assert_eq(v->r[R_ESI], 0x5a000c04);
+    cr_assert_eq(d[0].reads, 3);
+    cr_assert_eq(d[1].reads, 3);
+    cr_assert_eq(bt_pair_stats(&p).view_faults, 3);
+    bt_pair_free(&p);
+}
+
+/* mov ecx, 100; 1: add edx, [0x800010]; dec ecx; jnz 1b; hlt
+ * A device register read in a loop: after BT86's BT_VIEW_FAULTS_MAX
+ * (16) faults the site jumps to its cold path without faulting. */
+Test(bt_view, a_site_that_keeps_faulting_stops_faulting)
+{
+    static const uint8_t code[] = { 0xb9, 0x64, 0x00, 0x00, 0x00, 0x03, 0x15, 0x10,
+                                    0x00, 0x80, 0x00, 0x49, 0x75, 0xf7, 0xf4 };
+    struct pair p;
+    struct dev d[2];
+    setup(&p, code, sizeof(code), d);
+    uint32_t edx = p.hb->v->r[R_EDX];
+    bt_pair_run(&p, 10000);
+    bt_pair_compare_state(&p);
+    cr_assert_eq(p.hb->v->r[R_EDX], edx + 100 * 0x5a001004u);
+    cr_assert_eq(d[0].reads, 100);
+    cr_assert_eq(d[1].reads, 100);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_geq(st.view_sites_patched, 1);
+    /* (the block's first run and the loop copy's sites: at most 16 each) */
+    cr_assert_leq(st.view_faults, 2 * 16, "view faults %llu", (unsigned long long)st.view_faults);
+    cr_assert_geq(st.view_faults, 16);
+    bt_pair_free(&p);
+}
+
+/* movzx eax, byte [0xffffffff]; mov ebx, [0xfffffffc]; mov ecx, [0xfffffffe]; hlt
+ * The top of the 4 GiB space: unassigned (all ones) through the fallback
+ * after a fault in the view's reservation or its guard; the last read
+ * wraps past 4 GiB, which the interpreter's handler decides. */
+Test(bt_view, reads_at_the_top_of_4_gib)
+{
+    static const uint8_t code[] = { 0x0f, 0xb6, 0x05, 0xff, 0xff, 0xff, 0xff, 0x8b, 0x1d, 0xfc,
+                                    0xff, 0xff, 0xff, 0x8b, 0x0d, 0xfe, 0xff, 0xff, 0xff, 0xf4 };
+    struct pair p;
+    struct dev d[2];
+    setup(&p, code, sizeof(code), d);
+    bt_pair_run(&p, 1000);
+    bt_pair_compare_state(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EAX], 0xff);
+    cr_assert_eq(v->r[R_EBX], 0xffffffff);
+    cr_assert_geq(bt_pair_stats(&p).view_faults, 2);
+    bt_pair_free(&p);
+}
+
+/* The same device read with BT86_BT_NO_VIEW=1: the window check instead
+ * (its cold path), no faults. */
+Test(bt_view, no_view_switch)
+{
+    static const uint8_t code[] = { 0xa1, 0x00, 0x00, 0x80, 0x00, 0x8b, 0x1d, 0x04, 0x00,
+                                    0x80, 0x00, 0x8b, 0x0d, 0x00, 0x00, 0x90, 0x00, 0xf4 };
+    setenv("BT86_BT_NO_VIEW", "1", 1);
+    struct pair p;
+    struct dev d[2];
+    setup(&p, code, sizeof(code), d);
+    bt_pair_run(&p, 1000);
+    bt_pair_compare_state(&p);
+    cr_assert_eq(p.hb->v->r[R_EAX], 0x5a000004);
+    cr_assert_eq(p.hb->v->r[R_ECX], 0x600dcafe);
+    cr_assert_eq(d[1].reads, 2);
+    cr_assert_eq(bt_pair_stats(&p).view_faults, 0);
+    bt_pair_free(&p);
+}

@@ -1,0 +1,149 @@
+/* Faults of reads through the physical view (memory/phys_view.c). With
+ * paging off, translated code reads guest memory at view + address with no
+ * bounds check; a page that is not plain RAM (MMIO, ROM, past the end of
+ * RAM, the guard after 4 GiB) faults. The faulting instruction is always a
+ * probe load the translator registered (bt_gen.c, gen_probe), which has no
+ * effect of its own and comes before anything of its guest instruction, so
+ * the handler moves RIP to that read's cold path — the fallback, which runs
+ * the whole instruction through the interpreter's handler (MMIO, ROM,
+ * unassigned reads) — exactly as a failed bounds check would have jumped
+ * there. A site that keeps faulting (a device register polled in a loop)
+ * gets its probe patched into a jump to the cold path: a signal costs
+ * microseconds. Any other fault is not ours and goes to the handler that
+ * was installed before (or the default action). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ucontext.h>
+
+#include "translator/bt_internal.h"
+
+#define REG_MAX 64
+
+static struct bt_vcpu *registry[REG_MAX];
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static struct sigaction previous;
+static bool installed;
+
+static const struct bt_fault_site *find_site(const struct bt_vcpu *bt, uint32_t load)
+{
+    uint32_t lo = 0, hi = bt->nsites;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (bt->sites[mid].load < load) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < bt->nsites && bt->sites[lo].load == load ? &bt->sites[lo] : NULL;
+}
+
+static bool redirect(siginfo_t *si, ucontext_t *uc)
+{
+    uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t addr = (uintptr_t)si->si_addr;
+    for (int i = 0; i < REG_MAX; i++) {
+        struct bt_vcpu *bt = __atomic_load_n(&registry[i], __ATOMIC_ACQUIRE);
+        if (!bt || rip < (uintptr_t)bt->cache || rip >= (uintptr_t)bt->cache + bt->cache_size) continue;
+        if (!bt->view || addr < (uintptr_t)bt->view || addr - (uintptr_t)bt->view >= PHYS_VIEW_SIZE) return false;
+        struct bt_fault_site *s = (struct bt_fault_site *)find_site(bt, (uint32_t)(rip - (uintptr_t)bt->cache));
+        if (!s) return false;
+        bt->st.view_faults++;
+        if (++s->faults == BT_VIEW_FAULTS_MAX) {
+            /* jmp rel32 over the first 5 bytes of the probe's MOVABS */
+            uint8_t *at = bt->cache + s->start;
+            int32_t rel = (int32_t)(s->cold - (s->start + 5));
+            at[0] = 0xe9;
+            memcpy(at + 1, &rel, 4);
+            bt->st.view_sites_patched++;
+        }
+        uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)(bt->cache + s->cold);
+        return true;
+    }
+    return false;
+}
+
+static void on_segv(int sig, siginfo_t *si, void *ctx)
+{
+    if (redirect(si, ctx)) return;
+    /* Not a view read: whoever handled SIGSEGV before us (a sanitizer), or
+     * the default action once the instruction faults again. */
+    if ((previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction) {
+        previous.sa_sigaction(sig, si, ctx);
+    } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+        previous.sa_handler(sig);
+    } else {
+        signal(sig, SIG_DFL);
+    }
+}
+
+static void install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    installed = sigaction(SIGSEGV, &sa, &previous) == 0;
+}
+
+bool bt_fault_register(struct bt_vcpu *bt)
+{
+    pthread_once(&install_once, install);
+    if (!installed) return false;
+    bool ok = false;
+    pthread_mutex_lock(&reg_lock);
+    for (int i = 0; i < REG_MAX && !ok; i++) {
+        if (registry[i]) continue;
+        __atomic_store_n(&registry[i], bt, __ATOMIC_RELEASE);
+        ok = true;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return ok;
+}
+
+void bt_fault_unregister(struct bt_vcpu *bt)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (int i = 0; i < REG_MAX; i++)
+        if (registry[i] == bt) __atomic_store_n(&registry[i], NULL, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&reg_lock);
+    free(bt->sites);
+    bt->sites = NULL;
+    bt->nsites = bt->cap_sites = 0;
+}
+
+bool bt_fault_reserve(struct bt_vcpu *bt, uint32_t n)
+{
+    if (bt->nsites + n <= bt->cap_sites) return true;
+    /* (Only this vCPU's thread runs its code, so no handler reads the array
+     * while it moves.) */
+    uint32_t cap = bt->cap_sites ? bt->cap_sites : 1024;
+    while (cap < bt->nsites + n) cap *= 2;
+    struct bt_fault_site *p = realloc(bt->sites, cap * sizeof(*p));
+    if (!p) return false;
+    bt->sites = p;
+    bt->cap_sites = cap;
+    return true;
+}
+
+static int by_load(const void *a, const void *b)
+{
+    uint32_t x = ((const struct bt_fault_site *)a)->load, y = ((const struct bt_fault_site *)b)->load;
+    return (x > y) - (x < y);
+}
+
+void bt_fault_add_sites(struct bt_vcpu *bt, const struct bt_fault_site *s, uint32_t n)
+{
+    if (n == 0) return;
+    memcpy(bt->sites + bt->nsites, s, n * sizeof(*s));
+    uint32_t from = bt->nsites ? bt->nsites - 1 : 0;
+    bt->nsites += n;
+    /* Translations are laid out in order, so this is sorted already; keep
+     * the binary search right regardless. */
+    for (uint32_t i = from; i + 1 < bt->nsites; i++)
+        if (bt->sites[i].load >= bt->sites[i + 1].load) {
+            qsort(bt->sites, bt->nsites, sizeof(*bt->sites), by_load);
+            return;
+        }
+}
