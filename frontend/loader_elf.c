@@ -75,7 +75,7 @@ int elf32_load(struct phys_mem *pm, const uint8_t *img, size_t len, const char *
     for (unsigned i = 0; i < phnum; i++) {
         struct phdr ph = read_phdr(img + phoff + (uint64_t)i * PHDR_SIZE);
         if (ph.type != PT_LOAD || ph.memsz == 0) continue;
-        uint8_t *dst = phys_ram_ptr(pm, ph.paddr, ph.memsz);
+        uint8_t *dst = phys_ram_span(pm, ph.paddr, ph.memsz);
         if (!dst) return errfmt(err, errlen, "%s: ELF segment %u lies outside guest RAM", name, i);
         memcpy(dst, img + ph.offset, ph.filesz);
         memset(dst + ph.filesz, 0, ph.memsz - ph.filesz);

@@ -78,7 +78,7 @@ static int load_aout_kludge(struct phys_mem *pm, const uint8_t *img, size_t len,
     if (overlaps(load_addr, end, 0, MB_RESERVED_END))
         return errfmt(err, errlen, "%s: Multiboot image (0x%x-0x%llx) overlaps the loader's area 0x0-0x%x",
                     name, load_addr, (unsigned long long)end - 1, MB_RESERVED_END - 1);
-    uint8_t *dst = phys_ram_ptr(pm, load_addr, (uint32_t)(end - load_addr));
+    uint8_t *dst = phys_ram_span(pm, load_addr, (uint32_t)(end - load_addr));
     if (!dst) return errfmt(err, errlen, "%s: Multiboot image lies outside guest RAM", name);
     memcpy(dst, img + file_off, size);
     memset(dst + size, 0, (size_t)(end - load_addr - size));

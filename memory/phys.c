@@ -128,6 +128,18 @@ static bool any_rom_overlap_any(const struct phys_mem *pm, uint32_t pa)
     return false;
 }
 
+uint8_t *phys_ram_span(const struct phys_mem *pm, uint32_t pa, uint32_t len)
+{
+    uint8_t *p = phys_ram_ptr(pm, pa, len);
+    if (!p || !pm->view || len == 0) return p;
+    uint32_t lo = pa & ~0xfffu;
+    uint64_t n = (((uint64_t)pa + len + 0xfff) & ~0xfffull) - lo;
+    if (n > 0xffffffffu || any_mmio_overlap(pm, lo, (uint32_t)n)) return p;
+    for (int i = 0; i < pm->nrom; i++)
+        if (overlaps(lo, (uint32_t)n, pm->rom[i].base, pm->rom[i].size)) return p;
+    return pm->view + pa;
+}
+
 /* The ROM holding all of [pa, pa+len), or NULL (any routing). */
 static const struct rom_region *rom_for(const struct phys_mem *pm, uint32_t pa, uint32_t len)
 {
@@ -210,7 +222,7 @@ static bool read_whole(struct phys_mem *pm, uint32_t pa, int size, uint32_t *out
         *out = load_le(r->data + (pa - r->base), size);
         return true;
     }
-    const uint8_t *p = phys_ram_ptr(pm, pa, len);
+    const uint8_t *p = phys_ram_span(pm, pa, len);
     if (p) {
         *out = load_le(p, size);
         return true;
@@ -266,7 +278,7 @@ static bool write_whole(struct phys_mem *pm, uint32_t pa, uint32_t val, int size
         if (!inside(pa, len, r->base, r->size)) return false;
         return true; /* ROM: dropped */
     }
-    uint8_t *p = phys_ram_ptr(pm, pa, len);
+    uint8_t *p = phys_ram_span(pm, pa, len);
     if (p) {
         notify_code(pm, pa, len);
         store_le(p, val, size);
@@ -289,7 +301,7 @@ int phys_copy_in(struct phys_mem *pm, uint32_t pa, const void *src, size_t len)
     if (len == 0) return 0;
     if (len > pm->ram_size || pa > pm->ram_size - len) return -1;
     notify_code(pm, pa, (uint32_t)len);
-    memcpy(pm->ram + pa, src, len);
+    memcpy(phys_ram_span(pm, pa, (uint32_t)len), src, len);
     return 0;
 }
 
@@ -297,6 +309,6 @@ int phys_copy_out(struct phys_mem *pm, void *dst, uint32_t pa, size_t len)
 {
     if (len == 0) return 0;
     if (len > pm->ram_size || pa > pm->ram_size - len) return -1;
-    memcpy(dst, pm->ram + pa, len);
+    memcpy(dst, phys_ram_span(pm, pa, (uint32_t)len), len);
     return 0;
 }

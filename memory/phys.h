@@ -84,6 +84,10 @@ static inline uint8_t *phys_ram_ptr(const struct phys_mem *pm, uint32_t pa, uint
         return pm->ram + pa;
     return NULL;
 }
+/* The same, through the view when the range is all plain RAM (for bulk
+ * copies: loaders, DMA), so that pages the guest then reaches through the
+ * TLB (the view) are not faulted in a second time through `ram`. */
+uint8_t *phys_ram_span(const struct phys_mem *pm, uint32_t pa, uint32_t len);
 /* Host pointer for reading only: RAM or ROM. */
 const uint8_t *phys_readable_ptr(const struct phys_mem *pm, uint32_t pa, uint32_t len);
 
