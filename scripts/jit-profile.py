@@ -9,7 +9,8 @@ its disassembly and sums callgrind's instruction counts (Ir) per category:
   guest work   the host instructions that do what the guest instruction does
   TLB probe    address computation, TLB tag compare and addend load, the
                predicted-page and same-page checks, the direct-read window
-               check (paging off)
+               check and the physical view's MOVABS and probe load (paging
+               off)
   flags        LAHF/SETO/SAHF save and restore, the stash slot, recomputing
                the flags (the CMP/TEST/ADD/SUB run again right after a probe)
   budget       the instruction budget check and charge (r15)
@@ -100,6 +101,8 @@ PROBE = re.compile(r"(%r14|,%r8d$|,%r9d$|,%r10d$|%r8d,%r10d|\$0x3ff0|\$0xfffff00
                    r"\(%rip\),%r(9|10)d|^j(ne|a|ae)\s)")
 # The RAM's host address after a direct read's window check (MODE_PHYS_DIRECT: lea, cmp, jae, movabs).
 DIRECT_BASE = re.compile(r"^movabs\s+\$0x[0-9a-f]+,%r9$")
+# A read through the physical view (paging off): movabs view, then a load of the bytes into r10.
+VIEW_LOAD = re.compile(r"^mov(zbl|zwl)?\s+\(%r9,%r8,1\),%r10d?$")
 BUDGET = re.compile(r"(%r15|jecxz|jrcxz|mov\s+%rcx,%r8$|mov\s+%r8,%rcx$)")
 EXITS = re.compile(r"(0x20\(%r13\)|movabs|^jmp|0x180c60|%r11d?$|\*|,0x10\(%r9\))")
 
@@ -109,8 +112,9 @@ def classify(insns):
     cat = {}
     after_probe = 0
     prev = ""
-    for off, text in insns:
-        if prev.startswith("jae") and DIRECT_BASE.search(text):
+    for i, (off, text) in enumerate(insns):
+        nxt = insns[i + 1][1] if i + 1 < len(insns) else ""
+        if DIRECT_BASE.search(text) and (prev.startswith("jae") or VIEW_LOAD.search(nxt)):
             c = "TLB probe"
         elif FLAGS.search(text):
             c = "flags"
