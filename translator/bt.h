@@ -67,6 +67,7 @@ struct bt_stats {
      * faulted to their cold path (bt_fault.c), and the sites that faulted
      * so often they now jump there directly. */
     uint64_t view_faults, view_sites_patched;
+    uint64_t fast_dispatches; /* of the dispatches, those whose TB came from the jump cache alone (run_one) */
 };
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
 /* Print the statistics (one "name value" per line) to f. bt_vcpu_free does

@@ -164,6 +164,7 @@ struct bt_vcpu {
     bool no_adaptive;        /* NO_ADAPTIVE: sensitive instructions through vmm_call, as under -stats */
     bool no_same_page;       /* NO_SAME_PAGE: every access through a base register takes the full probe */
     bool no_latch;           /* NO_LATCH: memory CMP/TEST not latched in r11 (mem_latch) */
+    bool no_fast_dispatch;   /* NO_FAST_DISPATCH: run_one always looks up the decoded block */
     /* MODE_PHYS_DIRECT's window [BT_DIRECT_LO, direct_hi) of RAM at `ram`
      * (0: none, or NO_DIRECT). */
     uint32_t direct_hi;

@@ -316,6 +316,7 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->no_adaptive = env_on("BT86_BT_NO_ADAPTIVE");
     bt->no_same_page = env_on("BT86_BT_NO_SAME_PAGE");
     bt->no_latch = env_on("BT86_BT_NO_LATCH");
+    bt->no_fast_dispatch = env_on("BT86_BT_NO_FAST_DISPATCH");
     if (!env_on("BT86_BT_NO_DIRECT")) bt->direct_hi = direct_window_end(pm);
     /* (The view where there is one: the TLB's addresses for that RAM.) */
     bt->ram = pm->view ? pm->view : pm->ram;
@@ -352,7 +353,8 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
     fprintf(f, "bt view faults           %llu (%llu sites now jump to their cold path)\n",
             (unsigned long long)s->view_faults, (unsigned long long)s->view_sites_patched);
     fprintf(f, "bt chains                %llu\n", (unsigned long long)s->chains);
-    fprintf(f, "bt dispatches            %llu\n", (unsigned long long)s->dispatches);
+    fprintf(f, "bt dispatches            %llu (%llu through the jump cache alone)\n", (unsigned long long)s->dispatches,
+            (unsigned long long)s->fast_dispatches);
     fprintf(f, "bt lookup-and-goto       %llu (%llu not found)\n", (unsigned long long)s->gotos,
             (unsigned long long)s->goto_misses);
     fprintf(f, "bt interpreted blocks    %llu\n", (unsigned long long)s->interp_blocks);
@@ -468,6 +470,48 @@ static struct tb *find_tb(struct vcpu *v, struct bt_vcpu *bt, const struct block
     return tb;
 }
 
+/* run_one's TB for CS:EIP by the decoded block (NULL: the block was run
+ * by the interpreter instead). *bp: the block; *reset: a cache was
+ * flushed on the way (no exit record is a chaining source any more). */
+static struct tb *lookup_tb(struct vcpu *v, struct bt_vcpu *bt, uint32_t lin, int view, uint32_t mode,
+                            uint32_t cap, uint64_t to_limit, struct block **bp, bool *reset)
+{
+    const struct seg_cache *cs = &v->seg[S_CS];
+    bool translatable = v->code32 && !(v->eflags & F_VM);
+    uint32_t avail;
+    /* The interpreter's lookup (cpu/interp.c): through the same jump cache,
+     * so both engines fetch through the same (stale or fresh) translation
+     * when the guest rewrites the page tables of its code without a TLB
+     * flush; this thread's decoder and machine.code_lock with -smp threads. */
+    struct block *b = cpu_find_block(v, lin, view, &avail);
+    *bp = b;
+    if (sync_dcache(bt)) *reset = true; /* the lookup may have flushed the decode cache */
+    uint32_t to_cs_limit = cs->limit - v->eip + 1; /* 0 means 4 GiB */
+    if (to_cs_limit != 0 && avail > to_cs_limit) avail = to_cs_limit;
+    /* Past the CS limit (a #GP the interpreter raises at the right
+     * instruction), the limit inside the block, or untranslatable code. */
+    struct tb *tb = NULL;
+    if (!b && translatable && (mode & MODE_FLAT_CS) && to_limit > 0) tb = straddle_tb(v, bt, lin, view, mode);
+    if (!tb && (!b || b->bytes > avail || !translatable || b->n > to_limit)) {
+        bt->st.interp_blocks++;
+        cpu_exec_block(v, b && b->bytes <= avail ? b : NULL, cap);
+        return NULL;
+    }
+    /* Its translation: the lin-indexed cache, then the hash by host address. */
+    if (!tb) tb = bt->jc[jc_of(lin)];
+    if (b && (!tb || tb->dead || tb->host != b->host || tb->eip != v->eip || tb->mode != mode)) {
+        tb = find_tb(v, bt, b, mode, view, reset);
+        if (!tb) { /* a block too big for the whole cache */
+            bt->st.interp_blocks++;
+            cpu_exec_block(v, b, cap);
+            return NULL;
+        }
+        bt->jc[jc_of(lin)] = tb;
+    }
+    if (tb->mode & MODE_FLAT_CS) ijc_set(bt, lin, tb, view <= TLB_VIEW_USER && tlb_is_global(&v->tlb, view, lin));
+    return tb;
+}
+
 /* Run one block at CS:EIP: translated if possible, else interpreted.
  * budget: instructions that may still run before the limit or the next poll. */
 static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_t to_limit)
@@ -493,38 +537,26 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     uint32_t cap = to_limit < BLOCK_MAX_INSNS ? (uint32_t)to_limit : BLOCK_MAX_INSNS;
     bool translatable = v->code32 && !(v->eflags & F_VM);
 
-    uint32_t avail;
-    /* The interpreter's lookup (cpu/interp.c): through the same jump cache,
-     * so both engines fetch through the same (stale or fresh) translation
-     * when the guest rewrites the page tables of its code without a TLB
-     * flush; this thread's decoder and machine.code_lock with -smp threads. */
-    struct block *b = cpu_find_block(v, lin, view, &avail);
-    if (sync_dcache(bt)) from = NULL; /* the lookup may have flushed the decode cache */
-    uint32_t to_cs_limit = cs->limit - v->eip + 1; /* 0 means 4 GiB */
-    if (to_cs_limit != 0 && avail > to_cs_limit) avail = to_cs_limit;
-    /* Past the CS limit (a #GP the interpreter raises at the right
-     * instruction), the limit inside the block, or untranslatable code. */
+    /* Fast path: the TB the jump cache holds for this EIP and mode — the
+     * cache translated code jumps through without a check (ijc_resync above
+     * keeps it to what the TLB still maps) — without the decoded block's
+     * lookup and the hash. (b is looked up below only if a merged TB's
+     * first block must run alone.) */
     struct tb *tb = NULL;
-    if (!b && translatable && (mode & MODE_FLAT_CS) && to_limit > 0) tb = straddle_tb(v, bt, lin, view, mode);
-    if (!tb && (!b || b->bytes > avail || !translatable || b->n > to_limit)) {
-        bt->st.interp_blocks++;
-        cpu_exec_block(v, b && b->bytes <= avail ? b : NULL, cap);
-        return;
-    }
-    /* Its translation: the lin-indexed cache, then the hash by host address. */
-    if (!tb) tb = bt->jc[jc_of(lin)];
-    if (b && (!tb || tb->dead || tb->host != b->host || tb->eip != v->eip || tb->mode != mode)) {
-        bool reset = false;
-        tb = find_tb(v, bt, b, mode, view, &reset);
-        if (reset) from = NULL;
-        if (!tb) { /* a block too big for the whole cache */
-            bt->st.interp_blocks++;
-            cpu_exec_block(v, b, cap);
-            return;
+    struct block *b = NULL;
+    if ((mode & MODE_FLAT_CS) && translatable && !bt->no_fast_dispatch) {
+        struct tb *t = bt->ijc[lin & (BT_IJC_SIZE - 1)];
+        if (t->key == ((uint64_t)mode << 32 | v->eip) && t->n1 <= to_limit) {
+            tb = t;
+            bt->st.fast_dispatches++;
         }
-        bt->jc[jc_of(lin)] = tb;
     }
-    if (tb->mode & MODE_FLAT_CS) ijc_set(bt, lin, tb, view <= TLB_VIEW_USER && tlb_is_global(&v->tlb, view, lin));
+    if (!tb) {
+        bool reset = false;
+        tb = lookup_tb(v, bt, lin, view, mode, cap, to_limit, &b, &reset);
+        if (reset) from = NULL;
+        if (!tb) return;
+    }
     /* Chain the direct jump we came from (same page, same mode, both alive). */
     if (from && !from->tb->dead && from->target == tb->eip && from->tb->mode == tb->mode &&
         ((uintptr_t)from->tb->host >> 12) == ((uintptr_t)tb->host >> 12)) {
@@ -548,6 +580,16 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     }
     if (bt->budget == 0) {
         bool reset = false; /* (a flush here drops the merged TB too: nothing above refers to it after) */
+        if (!b) {
+            uint32_t avail;
+            b = cpu_find_block(v, lin, view, &avail);
+            if (sync_dcache(bt)) from = NULL;
+            if (!b || b->bytes > avail) { /* (as the lookup above would have: the interpreter decides) */
+                bt->st.interp_blocks++;
+                cpu_exec_block(v, b && b->bytes <= avail ? b : NULL, cap);
+                return;
+            }
+        }
         tb = find_tb(v, bt, b, mode | MODE_SINGLE, view, &reset);
         if (!tb) {
             bt->st.interp_blocks++;

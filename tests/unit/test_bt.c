@@ -673,6 +673,44 @@ Test(bt, table_lookups_predict_their_page)
     bt_pair_free(&p);
 }
 
+/* The dispatcher runs the TB the jump cache holds for CS:EIP without
+ * looking up the decoded block (run_one's fast path), so that cache must
+ * follow TLB flushes there as well. The code page is remapped (PTE write,
+ * no INVLPG) to a copy whose ADD adds 0x10; MOV CR3 ends the block, and
+ * the dispatcher starts the next one at the ADD:
+ *   xor ebx, ebx; mov ecx, 2
+ *   L: mov eax, cr3; mov cr3, eax; add ebx, 1; dec ecx; jz done
+ *   mov dword [0x31040], 0x61003 (0x61103: global); jmp L; done: hlt
+ * A non-global code page: the flush drops its entry and the copy runs the
+ * second time (EBX 0x11); a global one (CR4.PGE): the TLB keeps the old
+ * translation, and the dispatcher reruns its TB from the jump cache (EBX 2).
+ * Both as the interpreter. */
+static void remapped_code_run(bool global)
+{
+    uint8_t code[] = { 0x31, 0xdb, 0xb9, 0x02, 0x00, 0x00, 0x00, 0x0f, 0x20, 0xd8, 0x0f, 0x22, 0xd8, 0x83, 0xc3, 0x01,
+                       0x49, 0x74, 0x0c, 0xc7, 0x05, 0x40, 0x10, 0x03, 0x00, 0x03, 0x10, 0x06, 0x00, 0xeb, 0xe8, 0xf4 };
+    if (global) code[26] = 0x11; /* the new PTE: 0x61103 */
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int i = 0; i < 2; i++) {
+        code[15] = 0x10;
+        harness_poke(hs[i], 0x61000, code, sizeof(code));
+        code[15] = 0x01;
+        if (global) hs[i]->v->cr4 |= CR4_PGE;
+        harness_identity_paging(hs[i], 3, 0x50);
+        if (global) harness_write32(hs[i], 0x31000 + 4 * 0x10, HARNESS_CODE | 0x100 | 3);
+    }
+    bt_pair_run(&p, 1000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->r[R_EBX], global ? 2u : 0x11u);
+    if (global) cr_assert_geq(bt_pair_stats(&p).fast_dispatches, 1);
+    bt_pair_free(&p);
+}
+
+Test(bt, dispatcher_jump_cache_drops_a_remapped_code_page) { remapped_code_run(false); }
+Test(bt, dispatcher_jump_cache_keeps_a_global_code_page) { remapped_code_run(true); }
+
 /* The indirect-jump cache across TLB flushes follows the TLB, as the
  * interpreter's lookups do: MOV CR3 keeps the entry of a global page (the
  * TLB keeps its stale translation), drops a non-global one (the new code is
