@@ -66,15 +66,13 @@ static bool redirect(siginfo_t *si, ucontext_t *uc)
 static void on_segv(int sig, siginfo_t *si, void *ctx)
 {
     if (redirect(si, ctx)) return;
-    /* Not a view read: whoever handled SIGSEGV before us (a sanitizer), or
-     * the default action once the instruction faults again. */
-    if ((previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction) {
-        previous.sa_sigaction(sig, si, ctx);
-    } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
-        previous.sa_handler(sig);
-    } else {
-        signal(sig, SIG_DFL);
-    }
+    /* Not a view read: whoever handled SIGSEGV before us (the console's
+     * terminal restore, a sanitizer's report), then the default action when
+     * the instruction faults again (reset first: a handler that returns
+     * must not bring us back here forever). */
+    signal(sig, SIG_DFL);
+    if ((previous.sa_flags & SA_SIGINFO) && previous.sa_sigaction) previous.sa_sigaction(sig, si, ctx);
+    else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) previous.sa_handler(sig);
 }
 
 static void install(void)
