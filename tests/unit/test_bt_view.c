@@ -50,18 +50,25 @@ static void setup(struct pair *p, const uint8_t *code, size_t len, struct dev d[
     }
 }
 
+/* The pair set up, run to its HLT and compared. */
+static void run(struct pair *p, const uint8_t *code, size_t len, struct dev d[2])
+{
+    setup(p, code, len, d);
+    bt_pair_run(p, 1000);
+    bt_pair_compare_state(p);
+}
+
 /* mov eax, [0x800000]; mov ebx, [0x800004]; mov ecx, [0x900000]; hlt
  * Two device reads (each a fault, then the fallback) and a RAM read above
  * the device (through the view, no fault). */
+static const uint8_t device_reads[] = { 0xa1, 0x00, 0x00, 0x80, 0x00, 0x8b, 0x1d, 0x04, 0x00,
+                                        0x80, 0x00, 0x8b, 0x0d, 0x00, 0x00, 0x90, 0x00, 0xf4 };
+
 Test(bt_view, device_reads_fault_to_the_fallback)
 {
-    static const uint8_t code[] = { 0xa1, 0x00, 0x00, 0x80, 0x00, 0x8b, 0x1d, 0x04, 0x00,
-                                    0x80, 0x00, 0x8b, 0x0d, 0x00, 0x00, 0x90, 0x00, 0xf4 };
     struct pair p;
     struct dev d[2];
-    setup(&p, code, sizeof(code), d);
-    bt_pair_run(&p, 1000);
-    bt_pair_compare_state(&p);
+    run(&p, device_reads, sizeof(device_reads), d);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->r[R_EAX], 0x5a000004);
     cr_assert_eq(v->r[R_EBX], 0x5a000404);
@@ -89,9 +96,7 @@ Test(bt_view, faults_keep_the_flags_wherever_they_are)
                                     0x83, 0xf8, 0x02, 0x8b, 0x35, 0x0c, 0x00, 0x80, 0x00, 0x9c, 0xf4 };
     struct pair p;
     struct dev d[2];
-    setup(&p, code, sizeof(code), d);
-    bt_pair_run(&p, 1000);
-    bt_pair_compare_state(&p);
+    run(&p, code, sizeof(code), d);
     bt_pair_compare_range(&p, HARNESS_STACK - 12, 12);
     bt_pair_compare_range(&p, HARNESS_DATA, 8);
     struct vcpu *v = p.hb->v;
@@ -142,9 +147,7 @@ Test(bt_view, reads_at_the_top_of_4_gib)
                                     0xff, 0xff, 0xff, 0x8b, 0x0d, 0xfe, 0xff, 0xff, 0xff, 0xf4 };
     struct pair p;
     struct dev d[2];
-    setup(&p, code, sizeof(code), d);
-    bt_pair_run(&p, 1000);
-    bt_pair_compare_state(&p);
+    run(&p, code, sizeof(code), d);
     struct vcpu *v = p.hb->v;
     cr_assert_eq(v->r[R_EAX], 0xff);
     cr_assert_eq(v->r[R_EBX], 0xffffffff);
@@ -156,14 +159,10 @@ Test(bt_view, reads_at_the_top_of_4_gib)
  * (its cold path), no faults. */
 Test(bt_view, no_view_switch)
 {
-    static const uint8_t code[] = { 0xa1, 0x00, 0x00, 0x80, 0x00, 0x8b, 0x1d, 0x04, 0x00,
-                                    0x80, 0x00, 0x8b, 0x0d, 0x00, 0x00, 0x90, 0x00, 0xf4 };
     setenv("BT86_BT_NO_VIEW", "1", 1);
     struct pair p;
     struct dev d[2];
-    setup(&p, code, sizeof(code), d);
-    bt_pair_run(&p, 1000);
-    bt_pair_compare_state(&p);
+    run(&p, device_reads, sizeof(device_reads), d);
     cr_assert_eq(p.hb->v->r[R_EAX], 0x5a000004);
     cr_assert_eq(p.hb->v->r[R_ECX], 0x600dcafe);
     cr_assert_eq(d[1].reads, 2);
@@ -181,8 +180,7 @@ static void crash_after_a_view_fault(void)
     static const uint8_t code[] = { 0xa1, 0x00, 0x00, 0x80, 0x00, 0xf4 };
     struct pair p;
     struct dev d[2];
-    setup(&p, code, sizeof(code), d);
-    bt_pair_run(&p, 1000); /* (the handler is installed, and took this read's fault) */
+    run(&p, code, sizeof(code), d); /* (the handler is installed, and took this read's fault) */
     cr_assert_eq(bt_pair_stats(&p).view_faults, 1);
     *(volatile uint32_t *)(void *)(p.hb->m.mem.view + 0xfffff000u) = 1; /* inaccessible */
 }
