@@ -712,6 +712,11 @@ static void gen_tlb_lookup(struct gen *g, unsigned size, bool write)
  * that probe would have saved them on its main path), runs the fallback and
  * resumes with them exact in RFLAGS, and in r11 and the stash where the
  * main path keeps them. The fallback does not keep r11 (leave, as below). */
+static bool view_read(const struct gen *g, unsigned size, bool write)
+{
+    return g->view && !write && (size == 1 || size == 2 || size == 4 || size == 8);
+}
+
 static void gen_view_probe(struct gen *g, int k, unsigned size, int w, bool live)
 {
     struct emit *e = &g->e;
@@ -748,7 +753,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     bool live = g->live_before[k] != 0 || g->keep_flags;
     if (g->flags_r11) g->bt->st.flags_kept++;
     int w = g->flags_r11 ? -1 : remat_source(g, k);
-    if (g->view && !write && !g->pdelta && (size == 1 || size == 2 || size == 4 || size == 8)) {
+    if (view_read(g, size, write) && !g->pdelta) {
         gen_view_probe(g, k, size, w, live);
         return;
     }
@@ -899,9 +904,8 @@ static void gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned 
     int32_t d = off - g->base_rel;
     int32_t far = d < 0 ? d : d + (int32_t)size - 1;
     /* (A view read is cheaper than the same-page check: no flags.) */
-    bool view_read = g->view && !write && (size == 1 || size == 2 || size == 4 || size == 8);
     if (g->base_cold >= 0 && g->base_reg == reg && (!write || g->base_write) && d > -4096 && d < 4096 &&
-        !(d < 0 && d + (int32_t)size - 1 > 0) && !g->bt->no_same_page && !view_read) {
+        !(d < 0 && d + (int32_t)size - 1 > 0) && !g->bt->no_same_page && !view_read(g, size, write)) {
         g->pdelta = true;
         g->pdelta_x = far;
         g->cold[g->base_cold].leave = true; /* its fallback does not set r8/r9 */
