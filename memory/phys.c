@@ -32,7 +32,10 @@ int phys_init(struct phys_mem *pm, uint32_t ram_size)
         return -1;
     }
     pm->code_pages = calloc(ram_size >> 12, 1);
-    if (!pm->code_pages) {
+    pm->overlaid = calloc(ram_size >> 12, 1);
+    if (!pm->code_pages || !pm->overlaid) {
+        free(pm->code_pages);
+        free(pm->overlaid);
         munmap(p, ram_size);
         if (pm->ram_fd >= 0) close(pm->ram_fd);
         return -1;
@@ -49,6 +52,7 @@ void phys_destroy(struct phys_mem *pm)
     if (pm->view) munmap(pm->view, PHYS_VIEW_SIZE);
     if (pm->ram && pm->ram_fd >= 0) close(pm->ram_fd);
     free(pm->code_pages);
+    free(pm->overlaid);
     for (int i = 0; i < pm->nrom; i++) free(pm->rom[i].data);
     memset(pm, 0, sizeof(*pm));
 }
@@ -63,7 +67,7 @@ int phys_add_mmio(struct phys_mem *pm, const struct mmio_region *r)
 {
     if (pm->nmmio >= PHYS_MAX_MMIO || !range_ok(r->base, r->size) || !r->read || !r->write) return -1;
     pm->mmio[pm->nmmio++] = *r;
-    phys_view_hide(pm, r->base, r->size);
+    phys_mark_overlaid(pm, r->base, r->size);
     return 0;
 }
 
@@ -74,7 +78,7 @@ int phys_add_rom(struct phys_mem *pm, uint32_t base, const void *data, uint32_t 
     if (!copy) return -1;
     memcpy(copy, data, size);
     pm->rom[pm->nrom++] = (struct rom_region){ .base = base, .size = size, .data = copy };
-    phys_view_hide(pm, base, size);
+    phys_mark_overlaid(pm, base, size);
     return 0;
 }
 
@@ -120,26 +124,6 @@ static bool any_rom_overlap(const struct phys_mem *pm, uint32_t pa, uint32_t len
     return false;
 }
 
-/* Does any ROM, however routed, overlap the page at pa? */
-static bool any_rom_overlap_any(const struct phys_mem *pm, uint32_t pa)
-{
-    for (int i = 0; i < pm->nrom; i++)
-        if (overlaps(pa, 0x1000, pm->rom[i].base, pm->rom[i].size)) return true;
-    return false;
-}
-
-uint8_t *phys_ram_span(const struct phys_mem *pm, uint32_t pa, uint32_t len)
-{
-    uint8_t *p = phys_ram_ptr(pm, pa, len);
-    if (!p || !pm->view || len == 0) return p;
-    uint32_t lo = pa & ~0xfffu;
-    uint64_t n = (((uint64_t)pa + len + 0xfff) & ~0xfffull) - lo;
-    if (n > 0xffffffffu || any_mmio_overlap(pm, lo, (uint32_t)n)) return p;
-    for (int i = 0; i < pm->nrom; i++)
-        if (overlaps(lo, (uint32_t)n, pm->rom[i].base, pm->rom[i].size)) return p;
-    return pm->view + pa;
-}
-
 /* The ROM holding all of [pa, pa+len), or NULL (any routing). */
 static const struct rom_region *rom_for(const struct phys_mem *pm, uint32_t pa, uint32_t len)
 {
@@ -161,6 +145,11 @@ const uint8_t *phys_readable_ptr(const struct phys_mem *pm, uint32_t pa, uint32_
 const uint8_t *phys_page_host(const struct phys_mem *pm, uint32_t pa_page, bool *is_ram)
 {
     pa_page &= ~0xfffu;
+    uint8_t *plain = phys_plain_ptr(pm, pa_page, 0x1000);
+    if (plain) {
+        *is_ram = true;
+        return plain;
+    }
     if (any_mmio_overlap(pm, pa_page, 0x1000)) return NULL;
     const struct rom_region *r = rom_for(pm, pa_page, 0x1000);
     if (r && !r->read_ram) {
@@ -168,10 +157,6 @@ const uint8_t *phys_page_host(const struct phys_mem *pm, uint32_t pa_page, bool 
         return r->data + (pa_page - r->base);
     }
     if (any_rom_overlap(pm, pa_page, 0x1000)) return NULL;
-    if (pm->view && r == NULL && pa_page < pm->ram_size && !any_rom_overlap_any(pm, pa_page)) {
-        *is_ram = true; /* plain RAM: through the view (phys.h) */
-        return pm->view + pa_page;
-    }
     uint8_t *p = phys_ram_ptr(pm, pa_page, 0x1000);
     /* Shadowed ROM (reads from RAM): writable only if writes go there too. */
     bool write_protected = false;
@@ -208,6 +193,11 @@ static uint32_t ones(int size)
 static bool read_whole(struct phys_mem *pm, uint32_t pa, int size, uint32_t *out)
 {
     uint32_t len = (uint32_t)size;
+    const uint8_t *p = phys_plain_ptr(pm, pa, len); /* (no region to look for) */
+    if (p) {
+        *out = load_le(p, size);
+        return true;
+    }
     for (int i = 0; i < pm->nmmio; i++) {
         const struct mmio_region *m = &pm->mmio[i];
         if (!overlaps(pa, len, m->base, m->size)) continue;
@@ -222,7 +212,7 @@ static bool read_whole(struct phys_mem *pm, uint32_t pa, int size, uint32_t *out
         *out = load_le(r->data + (pa - r->base), size);
         return true;
     }
-    const uint8_t *p = phys_ram_span(pm, pa, len);
+    p = phys_ram_ptr(pm, pa, len);
     if (p) {
         *out = load_le(p, size);
         return true;
@@ -265,6 +255,12 @@ static void notify_code(struct phys_mem *pm, uint32_t pa, uint32_t len)
 static bool write_whole(struct phys_mem *pm, uint32_t pa, uint32_t val, int size)
 {
     uint32_t len = (uint32_t)size;
+    uint8_t *p = phys_plain_ptr(pm, pa, len); /* (no region to look for) */
+    if (p) {
+        notify_code(pm, pa, len);
+        store_le(p, val, size);
+        return true;
+    }
     for (int i = 0; i < pm->nmmio; i++) {
         const struct mmio_region *m = &pm->mmio[i];
         if (!overlaps(pa, len, m->base, m->size)) continue;
@@ -278,7 +274,7 @@ static bool write_whole(struct phys_mem *pm, uint32_t pa, uint32_t val, int size
         if (!inside(pa, len, r->base, r->size)) return false;
         return true; /* ROM: dropped */
     }
-    uint8_t *p = phys_ram_span(pm, pa, len);
+    p = phys_ram_ptr(pm, pa, len);
     if (p) {
         notify_code(pm, pa, len);
         store_le(p, val, size);

@@ -40,6 +40,7 @@ struct phys_mem {
     uint8_t *ram;
     uint32_t ram_size;       /* bytes, multiple of 4 KiB */
     uint8_t *code_pages;     /* one byte per RAM page: nonzero if decoded code lives there */
+    uint8_t *overlaid;       /* one byte per RAM page: nonzero if an MMIO or ROM region overlaps it */
     struct mmio_region mmio[PHYS_MAX_MMIO];
     int nmmio;
     struct rom_region rom[PHYS_MAX_ROM];
@@ -62,11 +63,12 @@ int  phys_init(struct phys_mem *pm, uint32_t ram_size); /* 0 or -1 (out of memor
 
 /* The view (memory/phys_view.c): 4 GiB and a guard for an 8-byte access at
  * 0xffffffff. phys_init builds it (phys_view_build: 0, or -1: no memfd or
- * no address space, then there is none); each MMIO or ROM region added is
- * hidden from it. */
+ * no address space, then there is none); phys_mark_overlaid, for each MMIO
+ * or ROM region added, marks the RAM pages it overlaps and hides them from
+ * the view. */
 #define PHYS_VIEW_SIZE (0x100000000ull + 0x10000u)
 int  phys_view_build(struct phys_mem *pm);
-void phys_view_hide(struct phys_mem *pm, uint32_t base, uint32_t size);
+void phys_mark_overlaid(struct phys_mem *pm, uint32_t base, uint32_t size);
 void phys_destroy(struct phys_mem *pm);
 int  phys_add_mmio(struct phys_mem *pm, const struct mmio_region *r);
 int  phys_add_rom(struct phys_mem *pm, uint32_t base, const void *data, uint32_t size);
@@ -84,10 +86,24 @@ static inline uint8_t *phys_ram_ptr(const struct phys_mem *pm, uint32_t pa, uint
         return pm->ram + pa;
     return NULL;
 }
-/* The same, through the view when the range is all plain RAM (for bulk
- * copies: loaders, DMA), so that pages the guest then reaches through the
- * TLB (the view) are not faulted in a second time through `ram`. */
-uint8_t *phys_ram_span(const struct phys_mem *pm, uint32_t pa, uint32_t len);
+/* [pa, pa+len) through the view if it is all plain RAM (in RAM, on no
+ * overlaid page) and there is a view, else NULL: the address the TLB holds
+ * for that memory (a page reached through both mappings would be faulted
+ * in twice, and a load through one after a store through the other is not
+ * forwarded from the store). */
+static inline uint8_t *phys_plain_ptr(const struct phys_mem *pm, uint32_t pa, uint32_t len)
+{
+    if (!pm->view || len == 0 || pa >= pm->ram_size || len > pm->ram_size - pa) return NULL;
+    for (uint32_t p = pa >> 12; p <= (pa + len - 1) >> 12; p++)
+        if (pm->overlaid[p]) return NULL;
+    return pm->view + pa;
+}
+/* phys_plain_ptr, else phys_ram_ptr (bulk copies: loaders, DMA). */
+static inline uint8_t *phys_ram_span(const struct phys_mem *pm, uint32_t pa, uint32_t len)
+{
+    uint8_t *p = phys_plain_ptr(pm, pa, len);
+    return p ? p : phys_ram_ptr(pm, pa, len);
+}
 /* Host pointer for reading only: RAM or ROM. */
 const uint8_t *phys_readable_ptr(const struct phys_mem *pm, uint32_t pa, uint32_t len);
 

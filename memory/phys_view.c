@@ -6,20 +6,10 @@
  * gives out view addresses for plain RAM pages (the TLB's, so every engine
  * uses them), and the translator reads guest memory through it with paging
  * off and no bounds check (translator/bt_fault.c catches the faults). */
+#include <string.h>
 #include <sys/mman.h>
 
 #include "memory/phys.h"
-
-/* Is the page at pa (in RAM) free of MMIO and ROM? */
-static bool plain_ram_page(const struct phys_mem *pm, uint32_t pa)
-{
-    uint64_t lo = pa, hi = (uint64_t)pa + 0x1000;
-    for (int i = 0; i < pm->nmmio; i++)
-        if (lo < (uint64_t)pm->mmio[i].base + pm->mmio[i].size && pm->mmio[i].base < hi) return false;
-    for (int i = 0; i < pm->nrom; i++)
-        if (lo < (uint64_t)pm->rom[i].base + pm->rom[i].size && pm->rom[i].base < hi) return false;
-    return true;
-}
 
 int phys_view_build(struct phys_mem *pm)
 {
@@ -30,12 +20,12 @@ int phys_view_build(struct phys_mem *pm)
     uint8_t *view = v;
     /* Runs of plain RAM pages, mapped over the reservation from the memfd. */
     for (uint32_t pa = 0; pa < pm->ram_size;) {
-        if (!plain_ram_page(pm, pa)) {
+        if (pm->overlaid[pa >> 12]) {
             pa += 0x1000;
             continue;
         }
         uint32_t end = pa + 0x1000;
-        while (end < pm->ram_size && plain_ram_page(pm, end)) end += 0x1000;
+        while (end < pm->ram_size && !pm->overlaid[end >> 12]) end += 0x1000;
         if (mmap(view + pa, end - pa, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, pm->ram_fd, pa) ==
             MAP_FAILED) {
             munmap(view, PHYS_VIEW_SIZE);
@@ -47,10 +37,11 @@ int phys_view_build(struct phys_mem *pm)
     return 0;
 }
 
-void phys_view_hide(struct phys_mem *pm, uint32_t base, uint32_t size)
+void phys_mark_overlaid(struct phys_mem *pm, uint32_t base, uint32_t size)
 {
-    if (!pm->view || size == 0) return;
+    if (size == 0 || base >= pm->ram_size) return;
     uint64_t lo = base & ~0xfffull, hi = ((uint64_t)base + size + 0xfff) & ~0xfffull;
     if (hi > pm->ram_size) hi = pm->ram_size;
-    if (lo < hi) mprotect(pm->view + lo, hi - lo, PROT_NONE);
+    memset(pm->overlaid + (lo >> 12), 1, (size_t)((hi - lo) >> 12));
+    if (pm->view) mprotect(pm->view + lo, hi - lo, PROT_NONE);
 }
