@@ -8,9 +8,8 @@ its disassembly and sums callgrind's instruction counts (Ir) per category:
 
   guest work   the host instructions that do what the guest instruction does
   TLB probe    address computation, TLB tag compare and addend load, the
-               predicted-page and same-page checks, the direct-read window
-               check and the physical view's MOVABS and probe load (paging
-               off)
+               predicted-page and same-page checks, the physical view's
+               MOVABS and probe load (paging off)
   flags        LAHF/SETO/SAHF save and restore, the stash slot, recomputing
                the flags (the CMP/TEST/ADD/SUB run again right after a probe)
   budget       the instruction budget check and charge (r15)
@@ -99,7 +98,7 @@ FLAGS = re.compile(r"^(lahf|sahf|seto|xchg\s+%rax,%r(9|10|11)|add\s+\$0x7f,%al|o
                    r"mov\s+%r10,%rax)")
 PROBE = re.compile(r"(%r14|,%r8d$|,%r9d$|,%r10d$|%r8d,%r10d|\$0x3ff0|\$0xfffff000|\$0xfff,%r10d|\$0xff[0-9a-f],%r10d|"
                    r"\(%rip\),%r(9|10)d|^j(ne|a|ae)\s)")
-# The RAM's host address after a direct read's window check (MODE_PHYS_DIRECT: lea, cmp, jae, movabs).
+# The physical view's address before a direct read's probe load (MODE_PHYS_DIRECT).
 DIRECT_BASE = re.compile(r"^movabs\s+\$0x[0-9a-f]+,%r9$")
 # A read through the physical view (paging off): movabs view, then a load of the bytes into r10.
 VIEW_LOAD = re.compile(r"^mov(zbl|zwl)?\s+\(%r9,%r8,1\),%r10d?$")
@@ -111,10 +110,9 @@ def classify(insns):
     """Category of each instruction of one translation, by offset."""
     cat = {}
     after_probe = 0
-    prev = ""
     for i, (off, text) in enumerate(insns):
         nxt = insns[i + 1][1] if i + 1 < len(insns) else ""
-        if DIRECT_BASE.search(text) and (prev.startswith("jae") or VIEW_LOAD.search(nxt)):
+        if DIRECT_BASE.search(text) and VIEW_LOAD.search(nxt):
             c = "TLB probe"
         elif FLAGS.search(text):
             c = "flags"
@@ -129,7 +127,6 @@ def classify(insns):
         else:
             c = "guest work"
         after_probe = 1 if re.search(r"0x8\(%r14,%r9,1\),%r9", text) or c == "TLB probe" and text.startswith("movabs") else 0
-        prev = text
         cat[off] = c
     return cat
 

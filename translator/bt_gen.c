@@ -63,7 +63,6 @@ struct cold {
     int remat1;       /* 1 + the instruction whose re-execution gives the flags (gen_remat), 0: none */
     bool latched;     /* ... a CMP/TEST latched in r11 (mem_latch) */
     bool r11_after;   /* the main path keeps the flags in r11 after the probe (flags_r11) */
-    bool direct;      /* a MODE_PHYS_DIRECT window check: the cold path tries the TLB first */
     /* A read through the physical view (gen_view_probe): its MOVABS and
      * load, which bt_fault.c sends here when it faults, and whether the
      * cold path first saves RFLAGS into r11 (what a checking probe would
@@ -704,6 +703,33 @@ static void gen_tlb_lookup(struct gen *g, unsigned size, bool write)
     emit_op1(e, 4, 0x3b, R10, rm_sib(HR_TLB, R9, 0, write ? 4 : 0)); /* cmp r10d, tag */
 }
 
+/* A probe's cold-path record for instruction k: the flags come back from
+ * instruction w run again (w >= 0, gen_remat), else from r11 and the stash
+ * as they are now. (The fallback does not keep r11: a latched CMP cannot
+ * be run again after it, so leave the block.) */
+static struct cold *new_probe_cold(struct gen *g, int k, unsigned size, bool write, int w)
+{
+    struct cold *c = &g->cold[g->ncold++];
+    memset(c, 0, sizeof(*c));
+    c->size = size;
+    c->write = write;
+    c->k = k;
+    c->remat1 = w + 1;
+    c->latched = w >= 0 && g->r11_mem == w;
+    if (g->r11_mem >= 0) c->leave = true;
+    c->stashed = g->stashed;
+    c->w_accum = g->w_accum;
+    return c;
+}
+
+/* Does a probe that clobbers RFLAGS save the flags into r11 first: they
+ * cannot be recomputed (w < 0), are not in r11 already, and are needed
+ * after it, or not all in the stash? */
+static bool probe_saves(const struct gen *g, int w, bool live)
+{
+    return w < 0 && !g->flags_r11 && (live || !g->stashed || g->w_accum != 0);
+}
+
 /* A read through the physical view (paging off): r9 = view, then a load
  * of the access's bytes into r10, which faults when they are not all plain
  * RAM (bt_fault.c then moves RIP to the cold path). No compare, so RFLAGS
@@ -720,16 +746,8 @@ static bool view_read(const struct gen *g, unsigned size, bool write)
 static void gen_view_probe(struct gen *g, int k, unsigned size, int w, bool live)
 {
     struct emit *e = &g->e;
-    struct cold *c = &g->cold[g->ncold++];
-    memset(c, 0, sizeof(*c));
-    c->size = size;
-    c->k = k;
-    c->remat1 = w + 1;
-    c->latched = w >= 0 && g->r11_mem == w;
-    if (g->r11_mem >= 0) c->leave = true;
-    c->vsave = w < 0 && !g->flags_r11 && (live || !g->stashed || g->w_accum != 0);
-    c->stashed = g->stashed;
-    c->w_accum = g->w_accum;
+    struct cold *c = new_probe_cold(g, k, size, false, w);
+    c->vsave = probe_saves(g, w, live);
     c->r11_after = g->flags_r11;
     c->stash_after = g->stashed;
     g->bt->st.probes++;
@@ -757,7 +775,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
         gen_view_probe(g, k, size, w, live);
         return;
     }
-    if (w < 0 && !g->flags_r11 && (live || !g->stashed || g->w_accum != 0)) {
+    if (probe_saves(g, w, live)) {
         save_lflags(e, R11);
         g->r11_mem = -1;
     }
@@ -768,16 +786,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
      * address) and that [lin, lin+size) lies in P (lin ^ P < 4096 - size +
      * 1); then the addend is ready early and the access waits only for the
      * address, as on the host. */
-    struct cold *c = &g->cold[g->ncold++];
-    memset(c, 0, sizeof(*c));
-    c->size = size;
-    c->write = write;
-    c->k = k;
-    c->remat1 = w + 1;
-    c->latched = w >= 0 && g->r11_mem == w;
-    /* (the fallback does not keep r11: a latched CMP cannot be run again
-     * after it, so leave the block) */
-    if (g->r11_mem >= 0) c->leave = true;
+    struct cold *c = new_probe_cold(g, k, size, write, w);
     if (g->pdelta) {
         /* [r8 + D, r8 + D + size) in the page of r8, the address of a probe
          * that hit for at least this access kind: its byte farthest from r8
@@ -793,18 +802,6 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
         c->leave = true;
         c->ok = e->p;
         g->bt->st.probes_samepage++;
-    } else if ((g->mode & MODE_PHYS_DIRECT) && !write) {
-        /* Paging off: a read wholly inside the direct window is at
-         * ram + r8; else the cold path's TLB lookup, then the fallback. */
-        g->bt->st.probes++;
-        g->bt->st.probes_direct++;
-        lea(e, 4, R10, rm_mem(R8, -(int32_t)BT_DIRECT_LO));
-        emit_op1(e, 4, 0x81, 7, rm_reg(R10)); /* cmp r10d, hi - lo - (size - 1) */
-        e32(e, g->bt->direct_hi - BT_DIRECT_LO - (size - 1));
-        c->jfrom = jcc_rel32(e, 0x3); /* jae */
-        c->direct = true;
-        mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->bt->ram);
-        c->ok = e->p;
     } else if (!predict) {
         g->bt->st.probes++;
         gen_tlb_lookup(g, size, write);
@@ -831,8 +828,6 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
         mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8));
         c->ok = e->p;
     }
-    c->stashed = g->stashed;
-    c->w_accum = g->w_accum;
     if (w >= 0) {
         /* Recompute the flags where they are needed: here when they are
          * live; else nowhere until they are rewritten whole if W covers
@@ -1887,15 +1882,6 @@ static void gen_colds(struct gen *g)
                                                             (uint32_t)(c->vstart - g->bt->cache),
                                                             (uint32_t)(e->p - g->bt->cache), 0 };
             if (c->vsave) save_lflags(e, R11);
-        } else if (c->direct) {
-            /* Outside the direct window (low memory, the end of RAM): the
-             * TLB as usual, the fallback on a miss. */
-            patch_rel32(e, c->jfrom, e->p);
-            gen_tlb_lookup(g, c->size, false);
-            uint8_t *miss = jcc_rel32(e, 0x5);
-            mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8));
-            patch_rel32(e, jmp_rel32(e), c->ok);
-            patch_rel32(e, miss, e->p);
         } else {
             patch_rel32(e, c->jfrom, e->p);
         }

@@ -37,12 +37,11 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
 #define MODE_FLAT_ES 0x0010u /* data segment base 0, 4 GiB, readable and writable */
 #define MODE_FLAT_SS 0x0020u
 #define MODE_FLAT_DS 0x0040u
-/* Paging off, A20 on, a view without alignment checks, not -engine trap:
- * linear = physical, so reads in [BT_DIRECT_LO, bt_vcpu.direct_hi) — RAM
- * with no MMIO or ROM over it — need no TLB (gen_probe). */
+/* Paging off, A20 on, a view without alignment checks, not -engine trap,
+ * and the physical view in use (bt_vcpu.view): linear = physical, so reads
+ * go through the view with no TLB (gen_view_probe). */
 #define MODE_PHYS_DIRECT 0x0008u
 #define MODE_DF      0x0080u /* EFLAGS.DF: the step of native LODS/STOS/SCAS */
-#define BT_DIRECT_LO 0x100000u
 #define MODE_CPL_SHIFT 8     /* 2 bits */
 #define MODE_VIEW_SHIFT 10   /* 2 bits: v->mem_view */
 /* FS and GS with a base: expand-up, limit 4 GiB, readable and writable (any
@@ -165,15 +164,11 @@ struct bt_vcpu {
     bool no_same_page;       /* NO_SAME_PAGE: every access through a base register takes the full probe */
     bool no_latch;           /* NO_LATCH: memory CMP/TEST not latched in r11 (mem_latch) */
     bool no_fast_dispatch;   /* NO_FAST_DISPATCH: run_one always looks up the decoded block */
-    /* MODE_PHYS_DIRECT's window [BT_DIRECT_LO, direct_hi) of RAM at `ram`
-     * (0: none, or NO_DIRECT). */
-    uint32_t direct_hi;
-    uint8_t *ram;
-    /* With the physical view (phys_view.c; NULL: none, or NO_VIEW), such
-     * reads need no window check: view + address, the page faults when it
-     * is not plain RAM, and bt_fault.c sends the fault to the read's cold
-     * path. Its sites, by code offset, sorted (appended as the bump
-     * allocator goes; reset with the cache). */
+    /* The physical view (phys_view.c; NULL: none, NO_VIEW, or no room in
+     * bt_fault.c): with MODE_PHYS_DIRECT a read is at view + address, the
+     * page faults when it is not plain RAM, and bt_fault.c sends the fault
+     * to the read's cold path. Its sites, by code offset, sorted (appended
+     * as the bump allocator goes; reset with the cache). */
     const uint8_t *view;
     struct bt_fault_site *sites;
     uint32_t nsites, cap_sites;
@@ -268,7 +263,7 @@ static inline uint32_t bt_current_mode(const struct vcpu *v)
     mode |= (uint32_t)(v->mem_view & 3) << MODE_VIEW_SHIFT;
     if (v->eflags & F_DF) mode |= MODE_DF;
     if (!(v->cr0 & CR0_PG) && v->m->a20_mask == 0xffffffffu && v->mem_view != TLB_VIEW_AC && !v->trap &&
-        ((const struct bt_vcpu *)v->bt)->direct_hi)
+        ((const struct bt_vcpu *)v->bt)->view)
         mode |= MODE_PHYS_DIRECT;
     return mode;
 }

@@ -263,20 +263,6 @@ static bool env_on(const char *name)
     return s && *s == '1';
 }
 
-/* The end of MODE_PHYS_DIRECT's window: RAM from BT_DIRECT_LO up to the
- * first MMIO or ROM region above it (all are placed when the machine is
- * built), or 0 when that leaves nothing. */
-static uint32_t direct_window_end(const struct phys_mem *pm)
-{
-    uint32_t hi = pm->ram_size;
-    for (int i = 0; i < pm->nmmio; i++)
-        if ((uint64_t)pm->mmio[i].base + pm->mmio[i].size > BT_DIRECT_LO && pm->mmio[i].base < hi) hi = pm->mmio[i].base;
-    for (int i = 0; i < pm->nrom; i++)
-        if ((uint64_t)pm->rom[i].base + pm->rom[i].size > BT_DIRECT_LO && pm->rom[i].base < hi) hi = pm->rom[i].base;
-    hi &= ~0xfffu;
-    return hi > BT_DIRECT_LO ? hi : 0;
-}
-
 static struct bt_vcpu *bt_new(struct vcpu *v)
 {
     struct bt_vcpu *bt = calloc(1, sizeof(*bt));
@@ -317,11 +303,8 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->no_same_page = env_on("BT86_BT_NO_SAME_PAGE");
     bt->no_latch = env_on("BT86_BT_NO_LATCH");
     bt->no_fast_dispatch = env_on("BT86_BT_NO_FAST_DISPATCH");
-    if (!env_on("BT86_BT_NO_DIRECT")) bt->direct_hi = direct_window_end(pm);
-    /* (The view where there is one: the TLB's addresses for that RAM.) */
-    bt->ram = pm->view ? pm->view : pm->ram;
-    /* With the physical view, MODE_PHYS_DIRECT's reads need no window check. */
-    if (bt->direct_hi && pm->view && !env_on("BT86_BT_NO_VIEW") && bt_fault_register(bt)) bt->view = pm->view;
+    /* Paging-off reads through the physical view (MODE_PHYS_DIRECT). */
+    if (pm->view && !env_on("BT86_BT_NO_VIEW") && bt_fault_register(bt)) bt->view = pm->view;
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
     pthread_mutex_init(&bt->inv_lock, NULL);
@@ -343,7 +326,8 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
             (unsigned long long)s->probes_reused);
     fprintf(f, "bt latched CMP/TEST      %llu\n", (unsigned long long)s->latched);
     fprintf(f, "bt same-page checks     %llu\n", (unsigned long long)s->probes_samepage);
-    fprintf(f, "bt direct reads          %llu (paging off: no TLB)\n", (unsigned long long)s->probes_direct);
+    fprintf(f, "bt direct reads          %llu (paging off: through the physical view)\n",
+            (unsigned long long)s->probes_direct);
     fprintf(f, "bt flag recomputes       %llu\n", (unsigned long long)s->remats);
     fprintf(f, "bt inner loops           %llu\n", (unsigned long long)s->loops);
     fprintf(f, "bt flags kept in r11     %llu\n", (unsigned long long)s->flags_kept);
@@ -579,17 +563,9 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         bt->budget = !merged ? 1 : tb->n <= to_limit ? tb->n1 + 1 : 0;
     }
     if (bt->budget == 0) {
-        bool reset = false; /* (a flush here drops the merged TB too: nothing above refers to it after) */
-        if (!b) {
-            uint32_t avail;
-            b = cpu_find_block(v, lin, view, &avail);
-            if (sync_dcache(bt)) from = NULL;
-            if (!b || b->bytes > avail) { /* (as the lookup above would have: the interpreter decides) */
-                bt->st.interp_blocks++;
-                cpu_exec_block(v, b && b->bytes <= avail ? b : NULL, cap);
-                return;
-            }
-        }
+        /* (Chaining is done: a flush on the way no longer matters here.) */
+        bool reset = false;
+        if (!b && !lookup_tb(v, bt, lin, view, mode, cap, to_limit, &b, &reset)) return; /* (the fast path had no b) */
         tb = find_tb(v, bt, b, mode | MODE_SINGLE, view, &reset);
         if (!tb) {
             bt->st.interp_blocks++;

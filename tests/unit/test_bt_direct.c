@@ -1,8 +1,8 @@
-/* Direct physical reads (bt_gen.c: gen_probe with MODE_PHYS_DIRECT): with
- * paging off and A20 on, a read wholly inside [1 MiB, the first MMIO or
- * ROM above it or the end of RAM) is at the RAM's host address plus the
- * linear address, with no TLB lookup; one outside (low memory, across the
- * end of RAM, past it) takes the TLB on its cold path, then the fallback.
+/* Direct physical reads (bt_gen.c: gen_view_probe with MODE_PHYS_DIRECT):
+ * with paging off and A20 on, a read is at the physical view's address plus
+ * the linear address, with no TLB lookup; one that is not all in plain RAM
+ * (across the end of RAM, past it) faults, and its cold path runs the
+ * fallback (test_bt_view has the devices and the flags).
  * Each test runs the same ring-0 code (harness: 16 MiB of RAM, paging off)
  * under the interpreter and the translator and requires the same state.
  * Snippets are assembled for HARNESS_CODE (GNU as --32, Intel syntax; the
@@ -26,10 +26,10 @@ static void fill(struct harness *h)
 /* mov esi, 0x200000; mov eax, [esi]; add eax, [esi+4];
  * mov ebx, [0xfffffe]; mov ecx, 3; 1: add edx, [0x20000]; dec ecx; jnz 1b;
  * mov edi, [0x1000000]; movzx ebp, byte [0xffffff]; hlt
- * Reads in the window, one straddling the end of RAM (its upper half reads
- * as unassigned: 0xffff), one below 1 MiB three times (a TLB miss, then
- * TLB hits on the cold path), one past RAM, and the last byte of RAM. */
-Test(bt_direct, reads_inside_and_outside_the_window)
+ * Reads above 1 MiB, one straddling the end of RAM (its upper half reads
+ * as unassigned: 0xffff; a fault), one below 1 MiB three times, one past
+ * RAM (a fault), and the last byte of RAM. */
+Test(bt_direct, reads_in_ram_across_its_end_and_past_it)
 {
     static const uint8_t code[] = { 0xbe, 0x00, 0x00, 0x20, 0x00, 0x8b, 0x06, 0x03, 0x46, 0x04, 0x8b, 0x1d, 0xfe,
                                     0xff, 0xff, 0x00, 0xb9, 0x03, 0x00, 0x00, 0x00, 0x03, 0x15, 0x00, 0x00, 0x02,
@@ -49,6 +49,7 @@ Test(bt_direct, reads_inside_and_outside_the_window)
     cr_assert_eq(v->r[R_EDI], 0xffffffff);
     cr_assert_eq(v->r[R_EBP], 0xab);
     cr_assert_geq(bt_pair_stats(&p).probes_direct, 3);
+    cr_assert_eq(bt_pair_stats(&p).view_faults, 2);
     bt_pair_free(&p);
 }
 

@@ -155,8 +155,8 @@ Test(bt_view, reads_at_the_top_of_4_gib)
     bt_pair_free(&p);
 }
 
-/* The same device read with BT86_BT_NO_VIEW=1: the window check instead
- * (its cold path), no faults. */
+/* The same device reads with BT86_BT_NO_VIEW=1: TLB probes (the device
+ * through their cold path), no direct reads, no faults. */
 Test(bt_view, no_view_switch)
 {
     setenv("BT86_BT_NO_VIEW", "1", 1);
@@ -167,6 +167,7 @@ Test(bt_view, no_view_switch)
     cr_assert_eq(p.hb->v->r[R_ECX], 0x600dcafe);
     cr_assert_eq(d[1].reads, 2);
     cr_assert_eq(bt_pair_stats(&p).view_faults, 0);
+    cr_assert_eq(bt_pair_stats(&p).probes_direct, 0);
     bt_pair_free(&p);
 }
 
