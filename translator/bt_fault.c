@@ -27,7 +27,7 @@ static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static struct sigaction previous;
 static bool installed;
 
-static const struct bt_fault_site *find_site(const struct bt_vcpu *bt, uint32_t load)
+static struct bt_fault_site *find_site(struct bt_vcpu *bt, uint32_t load)
 {
     uint32_t lo = 0, hi = bt->nsites;
     while (lo < hi) {
@@ -46,7 +46,7 @@ static bool redirect(siginfo_t *si, ucontext_t *uc)
         struct bt_vcpu *bt = __atomic_load_n(&registry[i], __ATOMIC_ACQUIRE);
         if (!bt || rip < (uintptr_t)bt->cache || rip >= (uintptr_t)bt->cache + bt->cache_size) continue;
         if (!bt->view || addr < (uintptr_t)bt->view || addr - (uintptr_t)bt->view >= PHYS_VIEW_SIZE) return false;
-        struct bt_fault_site *s = (struct bt_fault_site *)find_site(bt, (uint32_t)(rip - (uintptr_t)bt->cache));
+        struct bt_fault_site *s = find_site(bt, (uint32_t)(rip - (uintptr_t)bt->cache));
         if (!s) return false;
         bt->st.view_faults++;
         if (++s->faults == BT_VIEW_FAULTS_MAX) {

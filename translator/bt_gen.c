@@ -2105,7 +2105,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     g->bt = bt;
     g->mode = mode & ~MODE_SINGLE; /* (the code is that of the vCPU's mode; only the key differs) */
     /* (room for a site per probe: bt_fault.c must know every view read) */
-    if ((mode & MODE_PHYS_DIRECT) && bt->view && bt_fault_reserve(bt, 4 * BLOCK_MAX_INSNS)) g->view = bt->view;
+    if ((mode & MODE_PHYS_DIRECT) && bt_fault_reserve(bt, 4 * BLOCK_MAX_INSNS)) g->view = bt->view;
     struct tb *tb = (struct tb *)(void *)bt->free;
     memset(tb, 0, sizeof(*tb));
     tb->host = b->host;
