@@ -129,7 +129,7 @@ struct block *dcache_get(struct decode_cache *dc, struct decoder *d, const uint8
     uint32_t page = pa / PAGE_SIZE;
     bool in_ram = pa < dc->pm->ram_size && page < dc->npages;
     if (in_ram && !dc->pm->code_pages[page]) {
-        __atomic_store_n(&dc->pm->code_pages[page], 1, __ATOMIC_SEQ_CST);
+        phys_code_page_set(dc->pm, page); /* (read-only in the view if it is kept so) */
         if (dc->on_new_code_page) dc->on_new_code_page(dc->opaque, host - (pa & (PAGE_SIZE - 1)));
     }
 
@@ -208,7 +208,7 @@ void dcache_invalidate(struct decode_cache *dc, uint32_t pa, unsigned size)
             b = next;
         }
         dc->page_head[p] = NULL;
-        dc->pm->code_pages[p] = 0;
+        phys_code_page_clear(dc->pm, (uint32_t)p);
     }
 }
 
@@ -229,7 +229,7 @@ void dcache_flush(struct decode_cache *dc)
      * walk above reached them too. */
     __atomic_add_fetch(&dc->flushes, 1, __ATOMIC_SEQ_CST);
     memset(dc->page_head, 0, dc->npages * sizeof(*dc->page_head));
-    if (dc->pm->code_pages) memset(dc->pm->code_pages, 0, dc->npages);
+    phys_code_pages_clear_all(dc->pm);
     dc->rom = NULL;
 }
 

@@ -57,6 +57,12 @@ struct phys_mem {
      * through one host address (a load after a store to the same memory
      * through another address is not forwarded from the store). */
     uint8_t *view;
+    /* Pages holding decoded code are read-only in the view (phys_view_wp_on:
+     * the translator then writes guest memory through the view too, and a
+     * write to code must fault so that the code is dropped first). Set,
+     * cleared and counted by phys_code_page_set/clear only. */
+    bool view_wp;
+    uint32_t view_wp_pages;
 };
 
 int  phys_init(struct phys_mem *pm, uint32_t ram_size); /* 0 or -1 (out of memory) */
@@ -69,6 +75,22 @@ int  phys_init(struct phys_mem *pm, uint32_t ram_size); /* 0 or -1 (out of memor
 #define PHYS_VIEW_SIZE (0x100000000ull + 0x10000u)
 int  phys_view_build(struct phys_mem *pm);
 void phys_mark_overlaid(struct phys_mem *pm, uint32_t base, uint32_t size);
+/* Code pages in the view: phys_view_wp_on makes every page that holds
+ * decoded code (code_pages) read-only there, and from then on
+ * phys_code_page_set/clear keep it so, page by page. It turns itself off
+ * (phys_view_wp_off: the whole view writable again, view_wp false) when
+ * the host refuses a protection change or past PHYS_VIEW_WP_MAX protected
+ * pages (each can cost the host two more mappings; vm.max_map_count);
+ * whoever writes through the view must then stop (bt_run.c checks
+ * view_wp before every block). The decode cache marks and drops code
+ * pages only through these; a C write to a code page first drops its code
+ * (the on_code_write hook), which leaves the page writable. */
+#define PHYS_VIEW_WP_MAX 16384u
+void phys_view_wp_on(struct phys_mem *pm);
+void phys_view_wp_off(struct phys_mem *pm);
+void phys_code_page_set(struct phys_mem *pm, uint32_t page);
+void phys_code_page_clear(struct phys_mem *pm, uint32_t page);
+void phys_code_pages_clear_all(struct phys_mem *pm);
 void phys_destroy(struct phys_mem *pm);
 int  phys_add_mmio(struct phys_mem *pm, const struct mmio_region *r);
 int  phys_add_rom(struct phys_mem *pm, uint32_t base, const void *data, uint32_t size);

@@ -43,7 +43,8 @@ struct bt_stats {
     uint64_t probes, probes_reused;
     uint64_t latched;      /* memory CMP/TEST latched in r11 for flag recomputation (mem_latch) */
     uint64_t probes_samepage; /* same-page checks against an earlier probe (gen_base_probe) */
-    uint64_t probes_direct;   /* of the probes, MODE_PHYS_DIRECT reads through the physical view (paging off) */
+    uint64_t probes_direct;   /* of the probes, MODE_PHYS_DIRECT accesses through the physical view (paging off) */
+    uint64_t probes_direct_writes; /* ... of them writes */
     /* Privileged/sensitive instructions (IF_SENSITIVE) translated inline
      * against the vCPU state / as calls reaching the VMM (-stats). */
     uint64_t sensitive_native, sensitive_called;

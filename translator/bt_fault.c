@@ -1,13 +1,15 @@
-/* Faults of reads through the physical view (memory/phys_view.c). With
- * paging off, translated code reads guest memory at view + address with no
- * bounds check; a page that is not plain RAM (MMIO, ROM, past the end of
- * RAM, the guard after 4 GiB) faults. The faulting instruction is always a
- * probe load the translator registered (bt_gen.c, gen_probe), which has no
- * effect of its own and comes before anything of its guest instruction, so
- * the handler moves RIP to that read's cold path — the fallback, which runs
- * the whole instruction through the interpreter's handler (MMIO, ROM,
- * unassigned reads) — exactly as a failed bounds check would have jumped
- * there. A site that keeps faulting (a device register polled in a loop)
+/* Faults of accesses through the physical view (memory/phys_view.c). With
+ * paging off, translated code reads and writes guest memory at view +
+ * address with no bounds check; a page that is not plain RAM (MMIO, ROM,
+ * past the end of RAM, the guard after 4 GiB) faults, and so does a write
+ * to a page holding decoded code (read-only in the view). The faulting
+ * instruction is always a probe load or store the translator registered
+ * (bt_gen.c, gen_view_probe; a store puts back the bytes its load just
+ * read), which has no effect of its own and comes before anything of its
+ * guest instruction, so the handler moves RIP to that access's cold path —
+ * the fallback, which runs the whole instruction through the interpreter's
+ * handler (MMIO, ROM, unassigned memory; a write to code drops the code
+ * first) — exactly as a failed bounds check would have jumped there. A site that keeps faulting (a device register polled in a loop)
  * gets its probe patched into a jump to the cold path: a signal costs
  * microseconds. Any other fault is not ours and goes to the handler that
  * was installed before (or the default action). */
@@ -66,7 +68,7 @@ static bool redirect(siginfo_t *si, ucontext_t *uc)
 static void on_segv(int sig, siginfo_t *si, void *ctx)
 {
     if (redirect(si, ctx)) return;
-    /* Not a view read: whoever handled SIGSEGV before us (the console's
+    /* Not a view access: whoever handled SIGSEGV before us (the console's
      * terminal restore, a sanitizer's report), then the default action when
      * the instruction faults again (reset first: a handler that returns
      * must not bring us back here forever). */

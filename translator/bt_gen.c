@@ -63,13 +63,17 @@ struct cold {
     int remat1;       /* 1 + the instruction whose re-execution gives the flags (gen_remat), 0: none */
     bool latched;     /* ... a CMP/TEST latched in r11 (mem_latch) */
     bool r11_after;   /* the main path keeps the flags in r11 after the probe (flags_r11) */
-    /* A read through the physical view (gen_view_probe): its MOVABS and
-     * load, which bt_fault.c sends here when it faults, and whether the
-     * cold path first saves RFLAGS into r11 (what a checking probe would
-     * have done on its main path). */
-    uint8_t *vstart, *vload;
+    /* An access through the physical view (gen_view_probe): its MOVABS,
+     * load and (a write) store, which bt_fault.c sends here when they
+     * fault, and whether the cold path first saves RFLAGS into r11 (what a
+     * checking probe would have done on its main path). */
+    uint8_t *vstart, *vload, *vstore;
     bool vsave;
 };
+
+/* View fault sites a translation may have: one for each of its cold
+ * records' loads, and one more for each one's store. */
+#define BT_SITES_MAX (8 * BLOCK_MAX_INSNS)
 
 struct gen {
     struct bt_vcpu *bt;
@@ -104,6 +108,11 @@ struct gen {
     int32_t base_rel;
     bool base_write;     /* it was probed for writing */
     bool pdelta;      /* the next gen_probe is a same-page check at r8 + pdelta_x */
+    /* The next gen_probe is of an FS/GS operand whose offset may wrap past
+     * 4 GiB (seg_based with a page-aligned base): past the limit, a #GP the
+     * interpreter's handler raises, which only the TLB probe's page check
+     * sends there (base + offset then crosses a page). Not a view access. */
+    bool may_wrap;
     int32_t pdelta_x;
     /* The probed guest memory is [r9 + r8 + probe_disp]: the offset of a
      * same-page access from the probe that set r8/r9, else 0. */
@@ -137,14 +146,16 @@ struct gen {
     int ndexit; /* taken exits of a merged Jcc, emitted after the body */
     uint8_t *dexit_at[2];
     uint32_t dexit_target[2];
-    /* The physical view (MODE_PHYS_DIRECT: reads at view + address, no
-     * check; NULL: the window check) and the translation's view reads. */
+    /* The physical view (MODE_PHYS_DIRECT: reads, and writes if
+     * view_writes, at view + address, no check; NULL: TLB probes) and the
+     * fault sites of the translation's view accesses. */
     const uint8_t *view;
+    bool view_writes;
     int nvsite;
     /* Last, and not cleared before a translation (28 KiB): each is cleared
      * when it is created (gen_probe, vmm_cold), or filled (gen_colds). */
     struct cold cold[4 * BLOCK_MAX_INSNS]; /* (two merged blocks; a loop emits the body twice) */
-    struct bt_fault_site vsite[4 * BLOCK_MAX_INSNS]; /* [nvsite] */
+    struct bt_fault_site vsite[BT_SITES_MAX]; /* [nvsite] */
 };
 
 /* Merged TBs (bt_merge_target): instructions [0, n1) are the first decoded
@@ -185,6 +196,13 @@ static bool is_scas(const struct insn *in)
 /* An FS or GS operand whose segment base gen_seg_ea adds at run time
  * (MODE_BIG_FS/GS): with a page-aligned base any one; else only where the
  * offset cannot wrap past 4 GiB, a byte or a constant offset. */
+/* Can the offset of operand o not wrap past 4 GiB: a byte, or a constant
+ * offset that fits? */
+static bool seg_nowrap(const struct opnd *o)
+{
+    return o->size == 1 || (o->base == REG_NONE && o->index == REG_NONE && o->disp <= 0xffffffffu - (o->size - 1));
+}
+
 static bool seg_based(uint32_t mode, const struct opnd *o)
 {
     uint32_t big, paged;
@@ -192,8 +210,7 @@ static bool seg_based(uint32_t mode, const struct opnd *o)
     else if (o->seg == S_GS) big = MODE_BIG_GS, paged = MODE_BIG_GS_PAGED;
     else return false;
     if (!(mode & big)) return false;
-    return (mode & paged) || o->size == 1 ||
-           (o->base == REG_NONE && o->index == REG_NONE && o->disp <= 0xffffffffu - (o->size - 1));
+    return (mode & paged) || seg_nowrap(o);
 }
 
 static bool mem_ok(const struct insn *in, const struct opnd *o, uint32_t mode)
@@ -730,28 +747,33 @@ static bool probe_saves(const struct gen *g, int w, bool live)
     return w < 0 && !g->flags_r11 && (live || !g->stashed || g->w_accum != 0);
 }
 
-/* A read through the physical view (paging off): r9 = view, then a load
- * of the access's bytes into r10, which faults when they are not all plain
- * RAM (bt_fault.c then moves RIP to the cold path). No compare, so RFLAGS
- * and the flag bookkeeping stay as they were: the cold path makes the flags
- * exact as the checking probe's would (saving RFLAGS into r11 first where
- * that probe would have saved them on its main path), runs the fallback and
- * resumes with them exact in RFLAGS, and in r11 and the stash where the
- * main path keeps them. The fallback does not keep r11 (leave, as below). */
-static bool view_read(const struct gen *g, unsigned size, bool write)
+/* An access through the physical view (paging off): r9 = view, then a
+ * load of the access's bytes into r10, which faults when they are not all
+ * plain RAM, and for a write a store of them back, which faults when the
+ * page holds decoded code (read-only in the view, phys_view_wp_on); with
+ * one vCPU nothing can write the bytes in between. bt_fault.c then moves
+ * RIP to the cold path. No compare, so RFLAGS and the flag bookkeeping
+ * stay as they were: the cold path makes the flags exact as the checking
+ * probe's would (saving RFLAGS into r11 first where that probe would have
+ * saved them on its main path), runs the fallback (which drops the code a
+ * write hits) and resumes with them exact in RFLAGS, and in r11 and the
+ * stash where the main path keeps them. The fallback does not keep r11
+ * (leave, as below). */
+static bool view_access(const struct gen *g, unsigned size, bool write)
 {
-    return g->view && !write && (size == 1 || size == 2 || size == 4 || size == 8);
+    return g->view && (!write || g->view_writes) && (size == 1 || size == 2 || size == 4 || size == 8);
 }
 
-static void gen_view_probe(struct gen *g, int k, unsigned size, int w, bool live)
+static void gen_view_probe(struct gen *g, int k, unsigned size, bool write, int w, bool live)
 {
     struct emit *e = &g->e;
-    struct cold *c = new_probe_cold(g, k, size, false, w);
+    struct cold *c = new_probe_cold(g, k, size, write, w);
     c->vsave = probe_saves(g, w, live);
     c->r11_after = g->flags_r11;
     c->stash_after = g->stashed;
     g->bt->st.probes++;
     g->bt->st.probes_direct++;
+    if (write) g->bt->st.probes_direct_writes++;
     c->vstart = e->p;
     mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->view);
     c->vload = e->p;
@@ -759,6 +781,10 @@ static void gen_view_probe(struct gen *g, int k, unsigned size, int w, bool live
     if (size == 1) emit_op2(e, 4, 0x0f, 0xb6, R10, m);      /* movzx r10d, byte [r9 + r8] */
     else if (size == 2) emit_op2(e, 4, 0x0f, 0xb7, R10, m); /* movzx r10d, word [r9 + r8] */
     else mov_r_rm(e, (int)size, R10, m);                    /* mov r10d / r10, [r9 + r8] */
+    if (write) {
+        c->vstore = e->p;
+        mov_rm_r(e, (int)size, m, R10); /* mov [r9 + r8], r10b / r10w / r10d / r10 */
+    }
     c->ok = e->p;
 }
 
@@ -771,8 +797,8 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     bool live = g->live_before[k] != 0 || g->keep_flags;
     if (g->flags_r11) g->bt->st.flags_kept++;
     int w = g->flags_r11 ? -1 : remat_source(g, k);
-    if (view_read(g, size, write) && !g->pdelta) {
-        gen_view_probe(g, k, size, w, live);
+    if (view_access(g, size, write) && !g->pdelta && !g->may_wrap) {
+        gen_view_probe(g, k, size, write, w, live);
         return;
     }
     if (probe_saves(g, w, live)) {
@@ -898,9 +924,9 @@ static void gen_base_probe(struct gen *g, int k, int reg, int32_t off, unsigned 
     struct emit *e = &g->e;
     int32_t d = off - g->base_rel;
     int32_t far = d < 0 ? d : d + (int32_t)size - 1;
-    /* (A view read is cheaper than the same-page check: no flags.) */
+    /* (A view access is cheaper than the same-page check: no flags.) */
     if (g->base_cold >= 0 && g->base_reg == reg && (!write || g->base_write) && d > -4096 && d < 4096 &&
-        !(d < 0 && d + (int32_t)size - 1 > 0) && !g->bt->no_same_page && !view_read(g, size, write)) {
+        !(d < 0 && d + (int32_t)size - 1 > 0) && !g->bt->no_same_page && !view_access(g, size, write)) {
         g->pdelta = true;
         g->pdelta_x = far;
         g->cold[g->base_cold].leave = true; /* its fallback does not set r8/r9 */
@@ -1135,7 +1161,9 @@ static const struct opnd *mem_opnd(const struct insn *in, bool *write, bool *rea
         enum alu_kind k = kind_of(in);
         if (k == K_LEA || k == K_NOP) return NULL;
         if (i == 0) {
-            *write = !(k == K_TEST || (k == K_ALU && in->id == X86_INS_CMP) || k == K_JMP || k == K_PUSH);
+            /* (a one-operand MUL/DIV or a CALL only reads its operand) */
+            *write = !(k == K_TEST || (k == K_ALU && in->id == X86_INS_CMP) || k == K_JMP || k == K_PUSH ||
+                       k == K_MUL1 || k == K_DIV || k == K_CALL);
             *read = !(k == K_MOV || k == K_SETCC);
         } else {
             *read = true;
@@ -1443,12 +1471,14 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     } else if (m) {
         if (seg_flat(g->mode, m->seg)) gen_ea(e, m, R8);
         else gen_seg_ea(e, m);
+        g->may_wrap = !seg_flat(g->mode, m->seg) && !seg_nowrap(m);
         /* Predict the page of table lookups ([index*scale + disp], no base
          * register), whose address is often on the guest's critical path
          * (CRC tables, jump tables, bytecode); base-register accesses
          * (stack, pointers, array sweeps) keep the plain probe: the
          * prediction costs a load more, and they are mostly load-bound. */
         gen_probe(g, k, m->size, wr, m->base == REG_NONE);
+        g->may_wrap = false;
         probed_here = true;
         g->reuse_cold = g->ncold - 1;
         g->reuse_op = *m;
@@ -1720,13 +1750,27 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
  * PEXT with a one-bit mask, and both far cheaper than saving the flags.) */
 /* Is the first thing that can observe the entry flags a probe that would
  * have to save them (they are not live, only exposed to its fault)? */
+/* Are all of a native instruction's accesses through the view (no probe of
+ * it saves the flags)? Its memory operands' sizes decide; the stack and
+ * string instructions' implicit accesses are 2 or 4 bytes. */
+static bool view_only(const struct gen *g, const struct insn *in)
+{
+    if (!g->view || !g->view_writes) return false;
+    for (int i = 0; i < in->nopnd && i < 3; i++) {
+        const struct opnd *o = &in->op[i];
+        if (o->kind != OPND_MEM) continue;
+        if (!view_access(g, o->size, true) || (!seg_flat(g->mode, o->seg) && !seg_nowrap(o))) return false;
+    }
+    return true;
+}
+
 static bool entry_probe_saves(const struct gen *g)
 {
     if (g->live_before[0] != 0) return false;
     for (int j = 0; j < g->tb->n; j++) {
         const struct insn *in = &g->tb->in[j];
         if (!g->native[j] || (in->flags & IF_SENSITIVE)) return false;
-        if (probes_memory(in)) return true;
+        if (probes_memory(in)) return !view_only(g, in);
         if (in->flags & IF_ENDS_BLOCK) return false;
         if (g->writes[j] == FL_ALL || may_write_flags(g, j)) return false;
     }
@@ -1877,10 +1921,11 @@ static void gen_colds(struct gen *g)
             patch_rel32(e, miss, e->p);
             patch_rel32(e, miss2, e->p);
         } else if (c->vload) {
-            /* bt_fault.c jumps here when the view read faults. */
-            g->vsite[g->nvsite++] = (struct bt_fault_site){ (uint32_t)(c->vload - g->bt->cache),
-                                                            (uint32_t)(c->vstart - g->bt->cache),
-                                                            (uint32_t)(e->p - g->bt->cache), 0 };
+            /* bt_fault.c jumps here when the view access faults. */
+            uint32_t start = (uint32_t)(c->vstart - g->bt->cache), cold = (uint32_t)(e->p - g->bt->cache);
+            g->vsite[g->nvsite++] = (struct bt_fault_site){ (uint32_t)(c->vload - g->bt->cache), start, cold, 0 };
+            if (c->vstore)
+                g->vsite[g->nvsite++] = (struct bt_fault_site){ (uint32_t)(c->vstore - g->bt->cache), start, cold, 0 };
             if (c->vsave) save_lflags(e, R11);
         } else {
             patch_rel32(e, c->jfrom, e->p);
@@ -2105,7 +2150,10 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     g->bt = bt;
     g->mode = mode & ~MODE_SINGLE; /* (the code is that of the vCPU's mode; only the key differs) */
     /* (room for a site per probe: bt_fault.c must know every view read) */
-    if ((mode & MODE_PHYS_DIRECT) && bt_fault_reserve(bt, 4 * BLOCK_MAX_INSNS)) g->view = bt->view;
+    if ((mode & MODE_PHYS_DIRECT) && bt_fault_reserve(bt, BT_SITES_MAX)) {
+        g->view = bt->view;
+        g->view_writes = bt->view_writes;
+    }
     struct tb *tb = (struct tb *)(void *)bt->free;
     memset(tb, 0, sizeof(*tb));
     tb->host = b->host;

@@ -59,8 +59,9 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
 
 struct tb;
 
-/* A read through the physical view (bt_gen.c, gen_probe): the offsets in
- * the code cache of its probe load (the instruction that faults), of the
+/* An access through the physical view (bt_gen.c, gen_view_probe): the
+ * offsets in the code cache of a probe load or store (the instruction that
+ * faults; a write has a site for each), of the
  * probe's start (10 bytes, patched into a jump to the cold path once the
  * site has faulted BT_VIEW_FAULTS_MAX times) and of its cold path. */
 struct bt_fault_site {
@@ -170,6 +171,10 @@ struct bt_vcpu {
      * to the read's cold path. Its sites, by code offset, sorted (appended
      * as the bump allocator goes; reset with the cache). */
     const uint8_t *view;
+    /* ... and writes too (one vCPU, not NO_VIEW_WRITES): the view keeps
+     * code pages read-only (phys_mem.view_wp), so a write to code faults to
+     * its cold path as well. Off for good when the view stops doing that. */
+    bool view_writes;
     struct bt_fault_site *sites;
     uint32_t nsites, cap_sites;
 

@@ -305,6 +305,13 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->no_fast_dispatch = env_on("BT86_BT_NO_FAST_DISPATCH");
     /* Paging-off reads through the physical view (MODE_PHYS_DIRECT). */
     if (pm->view && !env_on("BT86_BT_NO_VIEW") && bt_fault_register(bt)) bt->view = pm->view;
+    /* ... and writes, with one vCPU: with several on host threads, another
+     * one's C code could be storing through a view pointer it took from
+     * its TLB just as a page becomes code and read-only. */
+    if (bt->view && v->m->ncpu == 1 && !env_on("BT86_BT_NO_VIEW_WRITES")) {
+        phys_view_wp_on(pm);
+        bt->view_writes = pm->view_wp;
+    }
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
     pthread_mutex_init(&bt->inv_lock, NULL);
@@ -326,8 +333,8 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
             (unsigned long long)s->probes_reused);
     fprintf(f, "bt latched CMP/TEST      %llu\n", (unsigned long long)s->latched);
     fprintf(f, "bt same-page checks     %llu\n", (unsigned long long)s->probes_samepage);
-    fprintf(f, "bt direct reads          %llu (paging off: through the physical view)\n",
-            (unsigned long long)s->probes_direct);
+    fprintf(f, "bt direct accesses       %llu (%llu writes; paging off: through the physical view)\n",
+            (unsigned long long)s->probes_direct, (unsigned long long)s->probes_direct_writes);
     fprintf(f, "bt flag recomputes       %llu\n", (unsigned long long)s->remats);
     fprintf(f, "bt inner loops           %llu\n", (unsigned long long)s->loops);
     fprintf(f, "bt flags kept in r11     %llu\n", (unsigned long long)s->flags_kept);
@@ -576,6 +583,13 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         bt->budget = 1;
     }
     if (bt->budget > INT32_MAX) bt->budget = INT32_MAX; /* (the flag-free budget check: gen_budget_check) */
+    if (bt->view_writes && !v->m->mem.view_wp) {
+        /* The view stopped keeping code read-only (phys_view_wp_off, maybe
+         * while this TB was translated): no TB may write through it now. */
+        flush_all(bt);
+        bt->view_writes = false;
+        return;
+    }
     bt->icount_base = v->icount + (uint64_t)bt->budget;
     bt->enter(v, bt, tb->code);
     v->icount = bt->icount_base - (uint64_t)bt->budget;

@@ -22,10 +22,12 @@
 /* Identity paging, user pages, linear page 0x50 not present; the words
  * at 0x4fff8 and 0x4fffc hold 0x11111111, 0x22222222; FS or GS (seg) a
  * ring-3 read/write data segment with `base` and a 4 GiB limit; EBX = ebx. */
+static bool paging_off; /* (run_seg_unpaged: no paging, no absent page) */
+
 static void seg_setup(struct harness *h, int seg, uint32_t base, uint32_t ebx)
 {
     struct vcpu *v = h->v;
-    harness_identity_paging(h, 7, 0x50);
+    if (!paging_off) harness_identity_paging(h, 7, 0x50);
     harness_write32(h, 0x4fff8, 0x11111111);
     harness_write32(h, 0x4fffc, 0x22222222);
     v->seg[seg] = (struct seg_cache){ .sel = 0x33, .attr = 0xc0f3, .base = base, .limit = 0xffffffffu };
@@ -111,5 +113,42 @@ Test(bt_seg, offset_past_the_limit_with_a_page_aligned_base)
     bt_pair_assert_exc(&p, EXC_GP, 0, HARNESS_CODE + 7);
     cr_assert_eq(p.hb->v->r[R_ECX], 0x11111111);
     cr_assert_geq(bt_pair_stats(&p).probes, 2);
+    bt_pair_free(&p);
+}
+
+/* With paging off (the translator's accesses then go through the physical
+ * view, which has no page check to catch the wrap): the same wrapping
+ * offsets. */
+static void run_seg_unpaged(struct pair *p, const uint8_t *code, size_t len, uint32_t base, uint32_t ebx)
+{
+    paging_off = true;
+    run_seg(p, code, len, S_FS, base, ebx);
+    paging_off = false;
+}
+
+/* mov ecx, fs:[ebx+0xeffa]; mov eax, fs:[ebx] — as in
+ * offset_past_the_limit_with_a_page_aligned_base, paging off: #GP(0) at
+ * the second, and its bytes (0x40ffe..0x41001) unread. */
+Test(bt_seg, offset_past_the_limit_paging_off)
+{
+    static const uint8_t code[] = { 0x64, 0x8b, 0x8b, 0xfa, 0xef, 0x00, 0x00, 0x64, 0x8b, 0x03, 0xf4 };
+    struct pair p;
+    run_seg_unpaged(&p, code, sizeof(code), 0x41000, 0xfffffffe);
+    bt_pair_assert_exc(&p, EXC_GP, 0, HARNESS_CODE + 7);
+    cr_assert_eq(p.hb->v->r[R_ECX], 0x11111111);
+    cr_assert_neq(p.hb->v->r[R_EAX], 0x11111111);
+    bt_pair_free(&p);
+}
+
+/* mov ecx, fs:[ebx+0xeffa]; mov fs:[ebx], ecx — the same for a write:
+ * #GP(0), and the bytes at 0x40ffe..0x41001 unchanged (compared). */
+Test(bt_seg, write_past_the_limit_paging_off)
+{
+    static const uint8_t code[] = { 0x64, 0x8b, 0x8b, 0xfa, 0xef, 0x00, 0x00, 0x64, 0x89, 0x0b, 0xf4 };
+    struct pair p;
+    run_seg_unpaged(&p, code, sizeof(code), 0x41000, 0xfffffffe);
+    bt_pair_assert_exc(&p, EXC_GP, 0, HARNESS_CODE + 7);
+    bt_pair_compare_range(&p, 0x40000, 0x2000);
+    cr_assert_eq(harness_read32(p.hb, 0x40ffe), 0);
     bt_pair_free(&p);
 }

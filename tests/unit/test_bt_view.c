@@ -1,8 +1,9 @@
-/* Reads through the physical view (memory/phys_view.c, bt_gen.c:
- * gen_view_probe, bt_fault.c): with paging off the translator reads guest
- * memory at view + address with no check; a page that is not plain RAM
- * faults, and the SIGSEGV handler sends the read to its cold path (the
- * interpreter's handler for the whole instruction). Each test runs the same
+/* Accesses through the physical view (memory/phys_view.c, bt_gen.c:
+ * gen_view_probe, bt_fault.c): with paging off the translator reads and
+ * writes guest memory at view + address with no check; a page that is not
+ * plain RAM faults, and so does a write to a page holding decoded code
+ * (read-only in the view), and the SIGSEGV handler sends the access to its
+ * cold path (the interpreter's handler for the whole instruction). Each test runs the same
  * ring-0 code (harness: 16 MiB of RAM, paging off) under the interpreter
  * and the translator and requires the same state; a counting MMIO device
  * at 0x800000 (inside RAM, so hidden from the view) shows that each read
@@ -21,7 +22,9 @@
 #define DEV_BASE 0x800000u
 
 struct dev {
-    uint32_t reads;
+    uint32_t reads, writes;
+    uint32_t last_off, last_val;
+    int last_size;
 };
 
 static uint32_t dev_read(void *opaque, uint32_t off, int size)
@@ -33,7 +36,11 @@ static uint32_t dev_read(void *opaque, uint32_t off, int size)
 
 static void dev_write(void *opaque, uint32_t off, uint32_t val, int size)
 {
-    (void)opaque, (void)off, (void)val, (void)size;
+    struct dev *d = opaque;
+    d->writes++;
+    d->last_off = off;
+    d->last_val = val;
+    d->last_size = size;
 }
 
 /* The pair, each machine with its own device. */
@@ -42,7 +49,7 @@ static void setup(struct pair *p, const uint8_t *code, size_t len, struct dev d[
     bt_pair_setup(p, H_PROT32, code, len);
     struct harness *hs[2] = { p->hi, p->hb };
     for (int i = 0; i < 2; i++) {
-        d[i].reads = 0;
+        d[i] = (struct dev){ 0 };
         struct mmio_region r = { DEV_BASE, 0x1000, dev_read, dev_write, &d[i], "count" };
         cr_assert_eq(phys_add_mmio(&hs[i]->m.mem, &r), 0);
         cr_assert_not_null(hs[i]->m.mem.view);
@@ -155,6 +162,85 @@ Test(bt_view, reads_at_the_top_of_4_gib)
     bt_pair_free(&p);
 }
 
+/* mov [0x800000], eax; mov word [0x800006], bx; mov byte [0x80000b], cl;
+ * add [0x900000], edx; hlt
+ * Three device writes, each once (a fault on the probe's load: the device
+ * page is hidden), and a read-modify-write of RAM through the view. */
+Test(bt_view, device_writes_fault_to_the_fallback)
+{
+    static const uint8_t code[] = { 0xa3, 0x00, 0x00, 0x80, 0x00, 0x66, 0x89, 0x1d, 0x06, 0x00, 0x80, 0x00,
+                                    0x88, 0x0d, 0x0b, 0x00, 0x80, 0x00, 0x01, 0x15, 0x00, 0x00, 0x90, 0x00, 0xf4 };
+    struct pair p;
+    struct dev d[2];
+    setup(&p, code, sizeof(code), d);
+    struct vcpu *v = p.hb->v;
+    uint32_t edx = v->r[R_EDX], cl = v->r[R_ECX] & 0xff;
+    bt_pair_run(&p, 1000);
+    bt_pair_compare_state(&p);
+    bt_pair_compare_range(&p, 0x900000, 16);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(d[i].reads, 0);
+        cr_assert_eq(d[i].writes, 3);
+        cr_assert_eq(d[i].last_off, 0xb);
+        cr_assert_eq(d[i].last_size, 1);
+        cr_assert_eq(d[i].last_val, cl);
+    }
+    cr_assert_eq(harness_read32(p.hb, 0x900000), 0x600dcafeu + edx);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_eq(st.view_faults, 3);
+    cr_assert_eq(st.probes_direct_writes, 4);
+    bt_pair_free(&p);
+}
+
+/* mov byte [patch + 1], 7; jmp patch; patch: mov eax, 5; add eax, [0x900000]; hlt
+ * Self-modifying code with paging off: the MOV's store hits the code page
+ * (read-only in the view once decoded): a fault, the interpreter's handler
+ * writes and drops the page's code, and the patched instruction runs. */
+Test(bt_view, a_write_to_code_drops_it)
+{
+    static const uint8_t code[] = { 0xc6, 0x05, 0x0a, 0x00, 0x01, 0x00, 0x07, 0xeb, 0x00,
+                                    0xb8, 0x05, 0x00, 0x00, 0x00, 0x03, 0x05, 0x00, 0x00, 0x90, 0x00, 0xf4 };
+    cr_assert_eq(HARNESS_CODE, 0x10000);
+    struct pair p;
+    struct dev d[2];
+    run(&p, code, sizeof(code), d);
+    cr_assert_eq(p.hb->v->r[R_EAX], 0x600dcafeu + 7);
+    bt_pair_compare_range(&p, HARNESS_CODE, sizeof(code));
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_eq(st.view_faults, 1);
+    cr_assert_geq(st.invalidated, 1);
+    cr_assert(p.hb->m.mem.view_wp);
+    bt_pair_free(&p);
+}
+
+/* mov ecx, 40; 1: mov [0x900004], ecx; add [0x900008], ecx; dec ecx; jnz 1b; hlt
+ * The view stops keeping code read-only halfway (phys_view_wp_off, as when
+ * the host refuses): before the next block the translator drops every
+ * translation and writes through TLB probes from then on. */
+Test(bt_view, writes_stop_when_the_view_stops_protecting_code)
+{
+    static const uint8_t code[] = { 0xb9, 0x28, 0x00, 0x00, 0x00, 0x89, 0x0d, 0x04, 0x00, 0x90, 0x00,
+                                    0x01, 0x0d, 0x08, 0x00, 0x90, 0x00, 0x49, 0x75, 0xf2, 0xf4 };
+    struct pair p;
+    struct dev d[2];
+    setup(&p, code, sizeof(code), d);
+    cr_assert_eq(bt_run(p.hb->v, 41), STOP_INSN_LIMIT);
+    cr_assert_eq(cpu_run(p.hi->v, 41), STOP_INSN_LIMIT);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_geq(st.probes_direct_writes, 2);
+    uint64_t flushes = st.flushes;
+    phys_view_wp_off(&p.hb->m.mem);
+    bt_pair_run(&p, 10000);
+    bt_pair_compare_state(&p);
+    bt_pair_compare_range(&p, 0x900000, 16);
+    cr_assert_eq(harness_read32(p.hb, 0x900008), 40 * 41 / 2);
+    struct bt_stats st2 = bt_pair_stats(&p);
+    cr_assert_eq(st2.flushes, flushes + 1);
+    cr_assert_eq(st2.probes_direct_writes, st.probes_direct_writes); /* none translated since */
+    cr_assert_gt(st2.tbs, st.tbs);
+    bt_pair_free(&p);
+}
+
 /* The same device reads with BT86_BT_NO_VIEW=1: TLB probes (the device
  * through their cold path), no direct reads, no faults. */
 Test(bt_view, no_view_switch)
@@ -168,6 +254,26 @@ Test(bt_view, no_view_switch)
     cr_assert_eq(d[1].reads, 2);
     cr_assert_eq(bt_pair_stats(&p).view_faults, 0);
     cr_assert_eq(bt_pair_stats(&p).probes_direct, 0);
+    bt_pair_free(&p);
+}
+
+/* The device writes with BT86_BT_NO_VIEW_WRITES=1: reads through the view,
+ * writes through TLB probes, code left writable in the view. */
+Test(bt_view, no_view_writes_switch)
+{
+    setenv("BT86_BT_NO_VIEW_WRITES", "1", 1);
+    static const uint8_t code[] = { 0xa3, 0x00, 0x00, 0x80, 0x00, 0x8b, 0x0d, 0x00, 0x00, 0x90, 0x00,
+                                    0x01, 0x15, 0x00, 0x00, 0x90, 0x00, 0xf4 }; /* mov [dev], eax; mov ecx, [ram]; add [ram], edx */
+    struct pair p;
+    struct dev d[2];
+    run(&p, code, sizeof(code), d);
+    cr_assert_eq(d[1].writes, 1);
+    cr_assert_eq(p.hb->v->r[R_ECX], 0x600dcafe);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_eq(st.probes_direct_writes, 0);
+    cr_assert_eq(st.probes_direct, 1);
+    cr_assert_eq(st.view_faults, 0);
+    cr_assert(!p.hb->m.mem.view_wp);
     bt_pair_free(&p);
 }
 

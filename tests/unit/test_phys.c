@@ -170,6 +170,22 @@ static bool host_readable(const uint8_t *p)
     return n == 1;
 }
 
+/* Can the host write a byte at p (a read from a pipe into it: EFAULT if
+ * not)? The byte is written with what it held. */
+static bool host_writable(uint8_t *p)
+{
+    int fd[2];
+    cr_assert_eq(pipe(fd), 0);
+    uint8_t was = host_readable(p) ? *p : 0;
+    cr_assert_eq(write(fd[1], &was, 1), 1);
+    ssize_t n = read(fd[0], p, 1);
+    int err = errno;
+    close(fd[0]);
+    close(fd[1]);
+    cr_assert(n == 1 || err == EFAULT);
+    return n == 1;
+}
+
 /* The physical view (phys_view.c): the same pages as `ram` at their
  * physical addresses, plain RAM only; phys_page_host hands it out for
  * plain RAM and `ram` or the ROM for the rest. */
@@ -208,6 +224,79 @@ Test(phys, the_view_maps_plain_ram_only)
     cr_assert(!host_readable(pm->view + 0x100000000ull + 7));
     cr_assert_eq(d.nreads + d.nwrites, 0);
     mf_free(f);
+}
+
+/* With view_wp, code pages are read-only in the view, page by page, as
+ * they become and stop being code; overlaid pages stay hidden; `ram` stays
+ * writable. Without it nothing is protected. */
+Test(phys, view_wp_keeps_code_pages_read_only)
+{
+    struct mf *f = mf_new();
+    struct phys_mem *pm = &f->m.mem;
+    struct dev d = { 0 };
+    add_dev(f, &d, 0xa0000, 0x1000);
+    phys_code_page_set(pm, 5); /* before view_wp: no protection */
+    cr_assert(host_writable(pm->view + 0x5000));
+    phys_view_wp_on(pm);
+    cr_assert(pm->view_wp);
+    cr_assert_eq(pm->view_wp_pages, 1);
+    cr_assert(!host_writable(pm->view + 0x5000)); /* protected when turned on */
+    cr_assert(host_readable(pm->view + 0x5fff));
+    cr_assert(host_writable(pm->view + 0x4fff));
+    cr_assert(host_writable(pm->view + 0x6000));
+    cr_assert(host_writable(pm->ram + 0x5000));
+    phys_code_page_set(pm, 7);
+    phys_code_page_set(pm, 7); /* (counted once) */
+    phys_code_page_set(pm, 0xa0); /* overlaid: stays hidden */
+    cr_assert_eq(pm->code_pages[7], 1);
+    cr_assert_eq(pm->view_wp_pages, 2);
+    cr_assert(!host_writable(pm->view + 0x7800));
+    cr_assert(!host_readable(pm->view + 0xa0000));
+    phys_code_page_clear(pm, 5);
+    cr_assert_eq(pm->code_pages[5], 0);
+    cr_assert(host_writable(pm->view + 0x5000));
+    phys_code_page_clear(pm, 0xa0);
+    cr_assert(!host_readable(pm->view + 0xa0000));
+    cr_assert_eq(pm->view_wp_pages, 1);
+    /* A whole flush: nothing protected, and it stays on. */
+    phys_code_pages_clear_all(pm);
+    cr_assert(pm->view_wp);
+    cr_assert_eq(pm->view_wp_pages, 0);
+    cr_assert(host_writable(pm->view + 0x7800));
+    cr_assert(!host_readable(pm->view + 0xa0000));
+    /* Off: everything plain is writable again, the device still hidden. */
+    phys_code_page_set(pm, 9);
+    cr_assert(!host_writable(pm->view + 0x9000));
+    phys_view_wp_off(pm);
+    cr_assert(!pm->view_wp);
+    cr_assert(host_writable(pm->view + 0x9000));
+    cr_assert_eq(pm->code_pages[9], 1);
+    cr_assert(!host_readable(pm->view + 0xa0000));
+    cr_assert_eq(d.nreads + d.nwrites, 0);
+    mf_free(f);
+}
+
+/* Past PHYS_VIEW_WP_MAX protected pages (each one apart from the next, so
+ * each costs the host mappings) view_wp turns itself off, leaving every
+ * page writable, and stays off. */
+Test(phys, view_wp_turns_off_past_its_page_limit)
+{
+    struct phys_mem pm;
+    uint32_t pages = 2 * PHYS_VIEW_WP_MAX + 4;
+    cr_assert_eq(phys_init(&pm, pages << 12), 0);
+    cr_assert_not_null(pm.view);
+    phys_view_wp_on(&pm);
+    for (uint32_t i = 0; i < PHYS_VIEW_WP_MAX; i++) phys_code_page_set(&pm, 2 * i);
+    cr_assert(pm.view_wp);
+    cr_assert_eq(pm.view_wp_pages, PHYS_VIEW_WP_MAX);
+    cr_assert(!host_writable(pm.view + ((size_t)(2 * PHYS_VIEW_WP_MAX - 2) << 12)));
+    phys_code_page_set(&pm, 2 * PHYS_VIEW_WP_MAX);
+    cr_assert(!pm.view_wp);
+    cr_assert_eq(pm.code_pages[2 * PHYS_VIEW_WP_MAX], 1);
+    for (uint32_t i = 0; i <= PHYS_VIEW_WP_MAX; i += 997) cr_assert(host_writable(pm.view + ((size_t)(2 * i) << 12)));
+    phys_code_page_set(&pm, 1);
+    cr_assert(host_writable(pm.view + 0x1000));
+    phys_destroy(&pm);
 }
 
 Test(phys, rom_reads_and_dropped_writes)
