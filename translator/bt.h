@@ -45,6 +45,7 @@ struct bt_stats {
     uint64_t probes_samepage; /* same-page checks against an earlier probe (gen_base_probe) */
     uint64_t probes_direct;   /* of the probes, MODE_PHYS_DIRECT accesses through the physical view (paging off) */
     uint64_t probes_direct_writes; /* ... of them writes */
+    uint64_t view_fused;      /* ... whose instruction is its own fault site (view_fuse: no probe load or store) */
     /* Privileged/sensitive instructions (IF_SENSITIVE) translated inline
      * against the vCPU state / as calls reaching the VMM (-stats). */
     uint64_t sensitive_native, sensitive_called;

@@ -69,6 +69,7 @@ struct cold {
      * checking probe would have done on its main path). */
     uint8_t *vstart, *vload, *vstore;
     bool vsave;
+    bool fused;       /* ... its load and store gave way to the instruction's own access (view_fuse) */
 };
 
 /* View fault sites a translation may have: one for each of its cold
@@ -152,6 +153,7 @@ struct gen {
     const uint8_t *view;
     bool view_writes;
     int nvsite;
+    int cur_k; /* the instruction gen_native is emitting */
     /* Last, and not cleared before a translation (28 KiB): each is cleared
      * when it is created (gen_probe, vmm_cold), or filled (gen_colds). */
     struct cold cold[4 * BLOCK_MAX_INSNS]; /* (two merged blocks; a loop emits the body twice) */
@@ -788,6 +790,25 @@ static void gen_view_probe(struct gen *g, int k, unsigned size, bool write, int 
     c->ok = e->p;
 }
 
+/* Just before the host instruction that does all of instruction k's
+ * access to the probed memory (the whole operand, at [r9 + r8], one
+ * instruction): if the last probe is k's through the view and nothing was
+ * emitted after it, that instruction takes the place of the probe's load
+ * (and store) as the fault site. A fault there leaves everything as the
+ * probe's fault would (a faulting instruction has no effect), and then the
+ * access costs nothing beyond the guest's own. */
+static void view_fuse(struct gen *g)
+{
+    if (g->ncold == 0) return;
+    struct cold *c = &g->cold[g->ncold - 1];
+    if (!c->vload || c->fused || c->k != g->cur_k || c->ok != g->e.p || g->bt->no_view_fuse) return;
+    g->e.p = c->vload;
+    c->vstore = NULL;
+    c->ok = g->e.p;
+    c->fused = true;
+    g->bt->st.view_fused++;
+}
+
 static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool predict)
 {
     struct emit *e = &g->e;
@@ -1143,11 +1164,14 @@ static void gen_pair(struct gen *g, const struct insn *in, uint8_t op_rm_r, uint
             mov_r32_imm(e, host_reg(d->reg), s->disp);
             return;
         }
+        if (d->kind == OPND_MEM) view_fuse(g);
         emit_op1(e, sz, (uint8_t)(grp - adj), digit, rm_of(g, d));
         emit_imm(e, (unsigned)sz, s->disp);
     } else if (s->kind == OPND_MEM) {
+        view_fuse(g);
         emit_op1(e, sz, (uint8_t)(op_r_rm - adj), reg_of(d), rm_of(g, s));
     } else {
+        if (d->kind == OPND_MEM) view_fuse(g);
         emit_op1(e, sz, (uint8_t)(op_rm_r - adj), reg_of(s), rm_of(g, d));
     }
 }
@@ -1394,11 +1418,14 @@ static void gen_test(struct gen *g, const struct insn *in)
     struct emit *e = &g->e;
     const struct opnd *d = &in->op[0], *s = &in->op[1];
     if (s->kind == OPND_IMM) {
+        if (d->kind == OPND_MEM) view_fuse(g);
         emit_op1(e, d->size, d->size == 1 ? 0xf6 : 0xf7, 0, rm_of(g, d));
         emit_imm(e, d->size, s->disp);
     } else if (d->kind == OPND_MEM) {
+        view_fuse(g);
         emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(g, d));
     } else if (s->kind == OPND_MEM) {
+        view_fuse(g);
         emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(d), rm_of(g, s));
     } else {
         emit_op1(e, d->size, d->size == 1 ? 0x84 : 0x85, reg_of(s), rm_of(g, d));
@@ -1448,6 +1475,7 @@ static void mem_latch(struct gen *g, int k, const struct insn *in)
 
 static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip)
 {
+    g->cur_k = k;
     struct emit *e = &g->e;
     const struct opnd *d = &in->op[0], *s = &in->op[1];
     uint32_t next = eip + in->len;
@@ -1519,12 +1547,14 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     case K_UNARY: {
         int dg = in->id == X86_INS_INC ? 0 : in->id == X86_INS_DEC ? 1 : in->id == X86_INS_NOT ? 2 : 3;
         uint8_t op = dg <= 1 ? (d->size == 1 ? 0xfe : 0xff) : (d->size == 1 ? 0xf6 : 0xf7);
+        if (d->kind == OPND_MEM) view_fuse(g);
         emit_op1(e, d->size, op, dg, rm_of(g, d));
         break;
     }
     case K_SHIFT: {
         int dg = shift_digit(in->id);
         uint8_t b = d->size == 1 ? 0 : 1;
+        if (d->kind == OPND_MEM) view_fuse(g); /* (each form below is one instruction) */
         if (in->nopnd == 1) {
             emit_op1(e, d->size, (uint8_t)(0xd0 + b), dg, rm_of(g, d));
         } else if (s->kind == OPND_IMM) {
@@ -1568,6 +1598,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     }
     case K_MOVX: {
         uint8_t op = (uint8_t)((in->id == X86_INS_MOVZX ? 0xb6 : 0xbe) + (s->size == 2 ? 1 : 0));
+        if (s->kind == OPND_MEM) view_fuse(g);
         emit_op2(e, d->size, 0x0f, op, host_reg(d->reg), rm_of(g, s));
         break;
     }
@@ -1617,8 +1648,10 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
             mov_r_rm(e, 4, R10, rm_mem(RSP, -8));
             mov_rm_r(e, 4, probed(g), R10);
         } else if (d->kind == OPND_IMM) {
+            view_fuse(g);
             mov_m_imm32(e, 4, probed(g), d->disp);
         } else {
+            view_fuse(g);
             mov_rm_r(e, 4, probed(g), host_reg(d->reg));
         }
         lea(e, 4, R12, rm_mem(R12, -4));
@@ -1627,6 +1660,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     }
     case K_POP:
         gen_base_probe(g, k, R_ESP, 0, 4, false);
+        view_fuse(g);
         mov_r_rm(e, 4, R10, probed(g));
         lea(e, 4, R12, rm_mem(R12, 4));
         mov_r_rm(e, 4, host_reg(d->reg), rm_reg(R10));
@@ -1663,6 +1697,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         unsigned es = insn_string_elem_size(in);
         bool lods = is_lods(in);
         uint8_t opc = lods ? 0x8a : is_scas(in) ? 0x3a : 0x88; /* mov al, m / cmp al, m / mov m, al (STOS) */
+        view_fuse(g);
         emit_op1(e, (int)es, (uint8_t)(opc + (es > 1)), 0, probed(g));
         int r = host_reg(lods ? R_ESI : R_EDI);
         lea(e, 4, r, rm_mem(r, string_step(g, k)));
@@ -1670,6 +1705,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     }
     case K_LEAVE: /* mov esp, ebp; pop ebp */
         gen_base_probe(g, k, R_EBP, 0, 4, false);
+        view_fuse(g);
         mov_r_rm(e, 4, R10, probed(g));
         lea(e, 4, R12, rm_mem(host_reg(R_EBP), 4));
         mov_r_rm(e, 4, host_reg(R_EBP), rm_reg(R10));
@@ -1679,6 +1715,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         gen_base_probe(g, k, R_ESP, -4, 4, true); /* (clobbers r9-r11) */
         gen_flags_home(g);
         if (!(in->flags & IF_REL_BRANCH)) mov_r_rm(e, 4, R11, rm_reg(host_reg(d->reg)));
+        view_fuse(g); /* (not after that MOV) */
         mov_m_imm32(e, 4, probed(g), next);
         lea(e, 4, R12, rm_mem(R12, -4));
         end_mem(g);
@@ -1688,6 +1725,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     case K_RET:
         gen_base_probe(g, k, R_ESP, 0, 4, false);
         gen_flags_home(g);
+        view_fuse(g); /* (not if gen_flags_home emitted something) */
         mov_r_rm(e, 4, R11, probed(g));
         lea(e, 4, R12, rm_mem(R12, (int32_t)(4 + (in->nopnd ? (in->op[0].disp & 0xffff) : 0))));
         end_mem(g);
@@ -1707,6 +1745,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
             gen_exit_direct(g, next + d->disp, 0);
             return;
         }
+        if (m) view_fuse(g);
         if (m) mov_r_rm(e, 4, R11, probed(g));
         else mov_r_rm(e, 4, R11, rm_reg(host_reg(d->reg)));
         if (probed_here) end_mem(g);

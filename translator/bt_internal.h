@@ -165,6 +165,7 @@ struct bt_vcpu {
     bool no_same_page;       /* NO_SAME_PAGE: every access through a base register takes the full probe */
     bool no_latch;           /* NO_LATCH: memory CMP/TEST not latched in r11 (mem_latch) */
     bool no_fast_dispatch;   /* NO_FAST_DISPATCH: run_one always looks up the decoded block */
+    bool no_view_fuse;       /* NO_VIEW_FUSE: every view access keeps its probe load (and store) */
     /* The physical view (phys_view.c; NULL: none, NO_VIEW, or no room in
      * bt_fault.c): with MODE_PHYS_DIRECT a read is at view + address, the
      * page faults when it is not plain RAM, and bt_fault.c sends the fault

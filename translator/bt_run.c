@@ -303,6 +303,7 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->no_same_page = env_on("BT86_BT_NO_SAME_PAGE");
     bt->no_latch = env_on("BT86_BT_NO_LATCH");
     bt->no_fast_dispatch = env_on("BT86_BT_NO_FAST_DISPATCH");
+    bt->no_view_fuse = env_on("BT86_BT_NO_VIEW_FUSE");
     /* Paging-off reads through the physical view (MODE_PHYS_DIRECT). */
     if (pm->view && !env_on("BT86_BT_NO_VIEW") && bt_fault_register(bt)) bt->view = pm->view;
     /* ... and writes, with one vCPU: with several on host threads, another
@@ -335,6 +336,8 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
     fprintf(f, "bt same-page checks     %llu\n", (unsigned long long)s->probes_samepage);
     fprintf(f, "bt direct accesses       %llu (%llu writes; paging off: through the physical view)\n",
             (unsigned long long)s->probes_direct, (unsigned long long)s->probes_direct_writes);
+    fprintf(f, "bt view accesses fused   %llu (the instruction itself is the fault site)\n",
+            (unsigned long long)s->view_fused);
     fprintf(f, "bt flag recomputes       %llu\n", (unsigned long long)s->remats);
     fprintf(f, "bt inner loops           %llu\n", (unsigned long long)s->loops);
     fprintf(f, "bt flags kept in r11     %llu\n", (unsigned long long)s->flags_kept);

@@ -189,6 +189,34 @@ Test(bt_view, device_writes_fault_to_the_fallback)
     struct bt_stats st = bt_pair_stats(&p);
     cr_assert_eq(st.view_faults, 3);
     cr_assert_eq(st.probes_direct_writes, 4);
+    cr_assert_eq(st.view_fused, 4); /* (each instruction is its own fault site) */
+    bt_pair_free(&p);
+}
+
+/* mov edx, esp; mov esp, 0x800010; push 0x1234; pop ebx; call 1f;
+ * 1: pop ecx; mov esp, edx; hlt
+ * The stack on the device: PUSH, POP, CALL and POP each fault at their own
+ * store or load (fused: no probe load before them), and each reaches the
+ * device once, in order. */
+Test(bt_view, stack_accesses_on_a_device_fault_where_they_access)
+{
+    static const uint8_t code[] = { 0x89, 0xe2, 0xbc, 0x10, 0x00, 0x80, 0x00, 0x68, 0x34, 0x12, 0x00,
+                                    0x00, 0x5b, 0xe8, 0x00, 0x00, 0x00, 0x00, 0x59, 0x89, 0xd4, 0xf4 };
+    struct pair p;
+    struct dev d[2];
+    run(&p, code, sizeof(code), d);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EBX], 0x5a000c04);
+    cr_assert_eq(v->r[R_ECX], 0x5a000c04);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(d[i].reads, 2);
+        cr_assert_eq(d[i].writes, 2);
+        cr_assert_eq(d[i].last_off, 0xc);
+        cr_assert_eq(d[i].last_val, HARNESS_CODE + 18); /* the CALL's return address */
+    }
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_eq(st.view_faults, 4);
+    cr_assert_eq(st.view_fused, st.probes_direct);
     bt_pair_free(&p);
 }
 
@@ -274,6 +302,28 @@ Test(bt_view, no_view_writes_switch)
     cr_assert_eq(st.probes_direct, 1);
     cr_assert_eq(st.view_faults, 0);
     cr_assert(!p.hb->m.mem.view_wp);
+    bt_pair_free(&p);
+}
+
+/* The device writes and reads with BT86_BT_NO_VIEW_FUSE=1: each access
+ * keeps its probe load (and store), which fault instead. */
+Test(bt_view, no_view_fuse_switch)
+{
+    setenv("BT86_BT_NO_VIEW_FUSE", "1", 1);
+    static const uint8_t code[] = { 0xa3, 0x00, 0x00, 0x80, 0x00, 0x8b, 0x0d, 0x00, 0x00, 0x80, 0x00,
+                                    0x01, 0x15, 0x00, 0x00, 0x90, 0x00, 0xf4 }; /* mov [dev], eax; mov ecx, [dev]; add [ram], edx */
+    struct pair p;
+    struct dev d[2];
+    run(&p, code, sizeof(code), d);
+    cr_assert_eq(d[1].writes, 1);
+    cr_assert_eq(d[1].reads, 1);
+    cr_assert_eq(p.hb->v->r[R_ECX], 0x5a000004);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_eq(st.view_fused, 0);
+    /* (the MOV from the device reuses the store's probe; after the store's
+     * fallback the block is left and the rest translated again) */
+    cr_assert_eq(st.probes_direct, 4, "%llu", (unsigned long long)st.probes_direct);
+    cr_assert_eq(st.view_faults, 2);
     bt_pair_free(&p);
 }
 
