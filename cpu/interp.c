@@ -27,8 +27,6 @@ void interp_set_thread_decoder(struct decoder *d) { tl_decoder = d; }
 
 static inline struct decoder *decoder_of(struct machine *m) { return tl_decoder ? tl_decoder : m->decoder; }
 
-/* How many guest instructions between calls of the machine's poll hook. */
-#define POLL_INTERVAL 4096
 
 void exec_ud(struct vcpu *v, const struct insn *in)
 {
@@ -366,7 +364,7 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
 {
     struct machine *m = v->m;
     volatile uint64_t limit = max_insns ? v->icount + max_insns : UINT64_MAX;
-    volatile uint64_t next_poll = v->icount + POLL_INTERVAL;
+    volatile uint64_t next_poll = v->icount + CPU_POLL_INTERVAL;
     volatile uint32_t faults = 0;
     v->stop = STOP_NONE;
     if (setjmp(v->fault_jmp)) {
@@ -384,7 +382,7 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
         /* A guest whose fault handler faults again retires no instruction, so
          * the icount-based poll never comes: poll by faults too, so timers
          * and Ctrl-A x still work. */
-        if (++faults % POLL_INTERVAL == 0 && m->poll) m->poll(m, v);
+        if (++faults % CPU_POLL_INTERVAL == 0 && m->poll) m->poll(m, v);
         if (v->req & REQ_STOP) {
             v->req &= ~REQ_STOP;
             return v->stop;
@@ -403,7 +401,7 @@ resume:
             break;
         }
         if (v->icount >= next_poll) {
-            next_poll = v->icount + POLL_INTERVAL;
+            next_poll = v->icount + CPU_POLL_INTERVAL;
             if (m->poll) m->poll(m, v);
         }
         if (v->req) {

@@ -128,8 +128,8 @@ static void smp_poll(struct machine *m, struct vcpu *v)
 {
     struct smp_state *st = v->smp;
     if (st->threaded) {
-        /* Every vCPU comes here every 4096 instructions (about a
-         * microsecond of translated code): taking the device lock each time
+        /* Every vCPU comes here every CPU_POLL_INTERVAL instructions
+         * (some microseconds of translated code): taking the device lock each time
          * makes the threads fight over it. The devices need far less: poll
          * them at most every SMP_POLL_NS of host time, from whichever vCPU
          * claims the turn first. */

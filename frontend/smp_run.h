@@ -23,7 +23,7 @@ struct pc;
 
 /* Instructions a vCPU runs before the next one gets the host thread
  * (round-robin mode); the switch happens at the run loop's next device
- * poll (every 4096 instructions) after this many. */
+ * poll (every CPU_POLL_INTERVAL instructions) after this many. */
 #define SMP_SLICE 8192
 
 /* Can this engine run vCPUs on parallel host threads? (Otherwise -smp

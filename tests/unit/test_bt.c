@@ -434,8 +434,8 @@ static void spin_until_interrupt(const uint8_t *code, size_t len, struct bt_stat
     cr_assert_eq(v->eip, harness_stub_end(0x40));
     cr_assert_eq(bb.acks, 1); /* the gate cleared IF: no second acknowledge */
     /* Taken at the first block boundary after the third poll. */
-    cr_assert_geq(v->r[R_EAX], 3 * 4096 / 3 - 3);
-    cr_assert_lt(v->r[R_EAX], 3 * 4096 / 3 + 3);
+    cr_assert_geq(v->r[R_EAX], 3 * CPU_POLL_INTERVAL / 3 - 3);
+    cr_assert_lt(v->r[R_EAX], 3 * CPU_POLL_INTERVAL / 3 + 3);
     *st = bt_pair_stats(&p);
     bt_pair_free(&p);
 }

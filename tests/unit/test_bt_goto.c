@@ -231,26 +231,31 @@ Test(bt_goto, exact_instruction_limits_across_round_trips)
     bt_pair_free(&p);
 }
 
-/* A timer line rises at the third poll (every 4,096 instructions); the
- * first acknowledge gives vector 0x40. */
+/* A timer line rises at the third poll (every CPU_POLL_INTERVAL
+ * instructions); the first acknowledge gives vector 0x40. The loop runs
+ * 20,000 times here (past the third poll). */
 Test(bt_goto, pending_interrupt_is_taken_where_the_interpreter_takes_it)
 {
     struct pair p;
-    pair_init(&p, code_irq, sizeof(code_irq));
+    uint8_t code[sizeof(code_irq)];
+    memcpy(code, code_irq, sizeof(code));
+    code[1] = 20000 & 0xff; /* mov ecx, 20000 */
+    code[2] = 20000 >> 8;
+    pair_init(&p, code, sizeof(code));
     struct irq_board bi, bb;
     bt_pair_irq_board(&p, &bi, &bb);
-    bt_pair_run(&p, 100000);
+    bt_pair_run(&p, 1000000);
     compare(&p); /* including the loop counter the handler saved */
     check_end(&p);
-    cr_assert_eq(harness_read32(p.hb, HARNESS_DATA), 5000);
+    cr_assert_eq(harness_read32(p.hb, HARNESS_DATA), 20000);
     cr_assert_eq(harness_read32(p.hb, HARNESS_DATA + 4), 1);
     cr_assert_eq(bb.acks, bi.acks);
     /* Taken at the block boundary after the third poll (ECX counts down
-     * from 5000, five instructions per round trip). */
+     * from 20000, five instructions per round trip). */
     uint32_t ecx = harness_read32(p.hb, HARNESS_DATA + 8);
-    cr_assert_geq(ecx, 5000 - 3 * 4096 / 5 - 2, "ecx %u", ecx);
-    cr_assert_leq(ecx, 5000 - 3 * 4096 / 5 + 2, "ecx %u", ecx);
-    cr_assert_gt(bt_pair_stats(&p).gotos, 9000);
+    cr_assert_geq(ecx, 20000 - 3 * CPU_POLL_INTERVAL / 5 - 2, "ecx %u", ecx);
+    cr_assert_leq(ecx, 20000 - 3 * CPU_POLL_INTERVAL / 5 + 2, "ecx %u", ecx);
+    cr_assert_gt(bt_pair_stats(&p).gotos, 36000);
     bt_pair_free(&p);
 }
 

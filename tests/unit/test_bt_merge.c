@@ -95,16 +95,19 @@ Test(bt_merge, every_instruction_limit_stops_where_the_interpreter_does)
     cr_assert(at_transition);
 }
 
-/* top: inc eax; cmp eax, 0x7fffffff; je 1f; add ebx, eax; jmp top; 1: hlt
+/* nop; top: inc eax; cmp eax, 0x7fffffff; je 1f; add ebx, eax; jmp top; 1: hlt
  * A merged TB (the JE's fall-through) that is also an in-block loop, run
  * with interrupts on: vector 0x40 becomes pending at the third poll (every
- * 4096 instructions). The TB starts only when the budget covers its second
+ * CPU_POLL_INTERVAL instructions). The TB starts only when the budget covers its second
  * block too; when it is short of that (1-3 instructions to the poll), its
  * first block runs alone (its MODE_SINGLE TB). Poll points, the instruction the interrupt
  * arrives at and the whole state must be the interpreter's. */
 Test(bt_merge, poll_points_inside_a_merged_loop_are_the_interpreters)
 {
-    static const uint8_t code[] = { 0x40, 0x3d, 0xff, 0xff, 0xff, 0x7f, 0x74, 0x04, 0x01, 0xc3, 0xeb, 0xf4, 0xf4 };
+    static const uint8_t code[] = { 0x90, 0x40, 0x3d, 0xff, 0xff, 0xff, 0x7f, 0x74, 0x04, 0x01, 0xc3, 0xeb, 0xf4, 0xf4 };
+    /* (The NOP puts the polls 1-3 instructions into an iteration: then the
+     * budget left at an iteration's start is short of the merged TB.) */
+    _Static_assert((CPU_POLL_INTERVAL - 1) % 5 >= 1 && (CPU_POLL_INTERVAL - 1) % 5 <= 3, "poll phase");
     struct pair p;
     bt_pair_setup(&p, H_PROT32, code, sizeof(code));
     struct irq_board bi, bb;
@@ -116,9 +119,10 @@ Test(bt_merge, poll_points_inside_a_merged_loop_are_the_interpreters)
     cr_assert_eq(v->stop, STOP_HALT_FOREVER);
     cr_assert_eq(v->eip, harness_stub_end(0x40));
     cr_assert_eq(bb.acks, 1);
-    /* Five instructions an iteration: the third poll comes after ~2457. */
-    cr_assert_geq(v->r[R_EAX], 3 * 4096 / 5 - 2);
-    cr_assert_leq(v->r[R_EAX], 3 * 4096 / 5 + 2);
+    /* Five instructions an iteration: the third poll comes after 3/5 of
+     * CPU_POLL_INTERVAL iterations. */
+    cr_assert_geq(v->r[R_EAX], 3 * CPU_POLL_INTERVAL / 5 - 2);
+    cr_assert_leq(v->r[R_EAX], 3 * CPU_POLL_INTERVAL / 5 + 2);
     struct bt_stats st = bt_pair_stats(&p);
     cr_assert_geq(st.merged, 1);
     cr_assert_gt(st.loops, 0);
