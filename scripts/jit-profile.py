@@ -9,7 +9,7 @@ its disassembly and sums callgrind's instruction counts (Ir) per category:
   guest work   the host instructions that do what the guest instruction does
   TLB probe    address computation, TLB tag compare and addend load, the
                predicted-page and same-page checks, the physical view's
-               MOVABS and probe load (paging off)
+               MOVABS and probe load and store (paging off)
   flags        LAHF/SETO/SAHF save and restore, the stash slot, recomputing
                the flags (the CMP/TEST/ADD/SUB run again right after a probe)
   budget       the instruction budget check and charge (r15)
@@ -100,8 +100,10 @@ PROBE = re.compile(r"(%r14|,%r8d$|,%r9d$|,%r10d$|%r8d,%r10d|\$0x3ff0|\$0xfffff00
                    r"\(%rip\),%r(9|10)d|^j(ne|a|ae)\s)")
 # The physical view's address before a direct read's probe load (MODE_PHYS_DIRECT).
 DIRECT_BASE = re.compile(r"^movabs\s+\$0x[0-9a-f]+,%r9$")
-# A read through the physical view (paging off): movabs view, then a load of the bytes into r10.
+# An access through the physical view (paging off): movabs view, then a load of the bytes into r10
+# (a write: and their store back), or the guest instruction itself (a fused site, bt_gen.c view_fuse).
 VIEW_LOAD = re.compile(r"^mov(zbl|zwl)?\s+\(%r9,%r8,1\),%r10d?$")
+VIEW_STORE = re.compile(r"^mov\s+%r10[bwd]?,\(%r9,%r8,1\)$")
 BUDGET = re.compile(r"(%r15|jecxz|jrcxz|mov\s+%rcx,%r8$|mov\s+%r8,%rcx$)")
 EXITS = re.compile(r"(0x20\(%r13\)|movabs|^jmp|0x180c60|%r11d?$|\*|,0x10\(%r9\))")
 
@@ -112,7 +114,9 @@ def classify(insns):
     after_probe = 0
     for i, (off, text) in enumerate(insns):
         nxt = insns[i + 1][1] if i + 1 < len(insns) else ""
-        if DIRECT_BASE.search(text) and VIEW_LOAD.search(nxt):
+        if DIRECT_BASE.search(text) and (VIEW_LOAD.search(nxt) or "(%r9,%r8," in nxt):
+            c = "TLB probe"
+        elif VIEW_STORE.search(text):
             c = "TLB probe"
         elif FLAGS.search(text):
             c = "flags"
