@@ -822,7 +822,8 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
         gen_view_probe(g, k, size, write, w, live);
         return;
     }
-    if (probe_saves(g, w, live)) {
+    bool saved = probe_saves(g, w, live);
+    if (saved) {
         save_lflags(e, R11);
         g->r11_mem = -1;
     }
@@ -900,7 +901,13 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
      * alignment word) until then. */
     if (live) {
         /* Leave them in r11 for the probes that follow (gen_flags_home
-         * puts them back where an instruction needs them). */
+         * puts them back where an instruction needs them). Stashed, RFLAGS
+         * held only the bits rewritten since (w_accum; the rest is what
+         * the last probe or the prologue's check left): r11 becomes the
+         * stash with those bits, as the cold path makes it. (A PUSH m32's
+         * source probe keeps the flags live right after a prologue that
+         * stashed them.) */
+        if (saved && g->stashed) gen_stash_merge(e, g->w_accum, R11, R10);
         g->flags_r11 = true;
         c->r11_after = true;
     } else if (g->flags_r11) {

@@ -38,6 +38,42 @@ Test(bt_flags, fault_in_inner_loop_pushes_the_loops_cmp_flags)
     bt_pair_free(&p);
 }
 
+/* mov edx, [0x4fff0]; call 1f; 1: push dword [0x4fff0]; rol edi, 17;
+ * push esp; push dword [0x50000]; xor eax, eax; hlt
+ * entered with ZF SF PF AF CF set; the first block warms the TLB (a probe
+ * that misses leaves the block after its fallback). In the second TB, no
+ * instruction reads the entry flags
+ * before the XOR rewrites them, but a fault can push them: the TB's
+ * prologue stashes them (the first probe would save them) and its budget
+ * check clobbers
+ * RFLAGS; the PUSH m32's source probe keeps the flags live, so the flags it
+ * keeps in r11 must be the stash's, not RFLAGS' (a fuzzer case: the frame
+ * had the budget check's flags). The last PUSH's source faults: the frame
+ * holds the entry flags with ROL's CF and OF. */
+Test(bt_flags, push_m32_after_a_stashing_prologue_keeps_the_entry_flags)
+{
+    static const uint8_t code[] = { 0x8b, 0x15, 0xf0, 0xff, 0x04, 0x00, 0xe8, 0x00, 0x00, 0x00, 0x00,
+                                    0xff, 0x35, 0xf0, 0xff, 0x04, 0x00, 0xc1, 0xc7, 0x11, 0x54,
+                                    0xff, 0x35, 0x00, 0x00, 0x05, 0x00, 0x31, 0xc0, 0xf4 };
+    struct pair p;
+    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int i = 0; i < 2; i++) {
+        harness_identity_paging(hs[i], 3, 0x50);
+        hs[i]->v->eflags |= F_ZF | F_SF | F_PF | F_AF | F_CF;
+        hs[i]->v->r[R_EDI] = 0x12345679;
+    }
+    bt_pair_run(&p, 100000);
+    bt_pair_compare_state(&p);
+    bt_pair_compare_range(&p, HARNESS_STACK0 - 0x100, 0x100);
+    uint32_t rol = 0x12345679u << 17 | 0x12345679u >> 15; /* CF = its bit 0 */
+    uint32_t arith = bt_pair_frame_flags(&p, true);
+    cr_assert_eq(arith & (F_ZF | F_SF | F_PF | F_AF | F_CF), F_ZF | F_SF | F_PF | F_AF | (rol & 1 ? F_CF : 0),
+                 "pushed flags %#x", arith);
+    bt_pair_assert_exc(&p, EXC_PF, 0, HARNESS_CODE + 21);
+    bt_pair_free(&p);
+}
+
 /* mov ebx, 1; mov eax, 0xffffffff; add eax, ebx; mov edx, [0x4fff0];
  * mov edx, [0x50000]; hlt
  * ADD's flags recomputed (SUB then ADD again) for both probes: exact
