@@ -383,6 +383,15 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
          * the icount-based poll never comes: poll by faults too, so timers
          * and Ctrl-A x still work. */
         if (++faults % CPU_POLL_INTERVAL == 0 && m->poll) m->poll(m, v);
+        if (v->icount != v->fault_row_icount) {
+            v->fault_row_icount = v->icount;
+            v->faults_in_row = 0;
+        }
+        if (max_insns && ++v->faults_in_row > CPU_FAULT_LOOP_MAX) {
+            if (ops->forget) ops->forget(v, ops->ctx);
+            v->stop = STOP_FAULT_LOOP;
+            return v->stop;
+        }
         if (v->req & REQ_STOP) {
             v->req &= ~REQ_STOP;
             return v->stop;

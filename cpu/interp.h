@@ -80,6 +80,13 @@ enum vcpu_stop cpu_run_loop(struct vcpu *v, uint64_t max_insns, const struct run
  * not too frequent: at 4096 the polls cost hash and bytecode 6% of their
  * time; 16384 instructions are 10-50 us of translated code. */
 #define CPU_POLL_INTERVAL 16384
+/* A guest whose fault handler faults at once (a real-mode #SS handler on a
+ * bad stack) delivers exceptions forever without retiring an instruction,
+ * as a CPU would. Under an instruction limit (-max-insns, lockstep chunks,
+ * the fuzzer) the run would then never reach it: after this many faults in
+ * a row with none retired it stops with STOP_FAULT_LOOP instead (before
+ * delivering the next one), at the same point under every engine. */
+#define CPU_FAULT_LOOP_MAX 65536
 
 /* Run until a stop condition or max_insns guest instructions (0 = no limit).
  * Returns v->stop. */

@@ -81,6 +81,7 @@ const char *vcpu_stop_name(int stop)
     case STOP_HALT_FOREVER: return "halt-forever";
     case STOP_INSN_LIMIT: return "insn-limit";
     case STOP_ERROR: return "error";
+    case STOP_FAULT_LOOP: return "fault-loop";
     default: return "?";
     }
 }
@@ -408,7 +409,8 @@ static int chunk_pair(struct lockstep *ls, struct twins *t, int i, uint64_t n, u
     /* B retires as many. When A left early (it stopped, or its vCPU halted
      * and yielded), B gets one more: if B leaves there too it retires none,
      * through the same event checks of the run loop; if not, the extra
-     * instruction shows up as an icount difference. */
+     * instruction shows up as an icount difference. (A fault loop stops B
+     * at the same fault as A whatever its limit: CPU_FAULT_LOOP_MAX.) */
     bool early = final || sa == STOP_YIELD;
     select_cpu(ls, b->m, b);
     if (delta || early) ls->eb->run(b, delta + (early ? 1 : 0));

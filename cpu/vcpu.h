@@ -120,6 +120,7 @@ enum vcpu_stop {
     STOP_INSN_LIMIT,
     STOP_ERROR,
     STOP_YIELD,       /* -smp round robin: this vCPU is halted, let the others run (frontend/smp_run.c) */
+    STOP_FAULT_LOOP,  /* under an instruction limit: CPU_FAULT_LOOP_MAX faults in a row, no instruction retired */
 };
 
 /* Pending-request bits in vcpu->req, polled by the run loop between instructions. */
@@ -151,6 +152,12 @@ struct vcpu {
     struct seg_cache ldtr, tr;
     struct vcpu_msrs msr;
     uint64_t icount;     /* guest instructions retired */
+    /* Faults raised in a row while icount stayed at fault_row_icount
+     * (cpu_run_loop's fault-loop stop, CPU_FAULT_LOOP_MAX; kept across run
+     * calls, so that a run in chunks or single steps stops where one run
+     * would). */
+    uint64_t fault_row_icount;
+    uint32_t faults_in_row;
     uint64_t exits[EXIT_COUNT]; /* VMM entries by exit reason */
     uint64_t exceptions[32];    /* exceptions delivered, by vector */
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "cpu/interp.h"
 #include "frontend/cli.h"
 #include "frontend/display_sdl.h"
 #include "frontend/pc.h"
@@ -57,6 +58,10 @@ static int finish(const struct pc *pc, enum vcpu_stop stop, uint64_t max_insns)
     case STOP_INSN_LIMIT:
         fprintf(stderr, "bt86: stopped after %llu instructions (-max-insns) at EIP=%08x\n",
                 (unsigned long long)max_insns, v->eip);
+        return EXIT_STATUS_INSN_LIMIT;
+    case STOP_FAULT_LOOP:
+        fprintf(stderr, "bt86: stopped at EIP=%08x: %d faults in a row and no instruction retired (a fault loop; "
+                "-max-insns could never be reached)\n", v->eip, CPU_FAULT_LOOP_MAX);
         return EXIT_STATUS_INSN_LIMIT;
     case STOP_ERROR:
     case STOP_NONE:

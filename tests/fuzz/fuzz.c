@@ -117,7 +117,8 @@ struct machine *fuzz_machine_new(const struct fuzz_case *c)
 
 const char *fuzz_end_name(enum fz_end e)
 {
-    static const char *const n[FE_COUNT] = { "done", "exception", "halt", "triple-fault", "insn-limit", "other" };
+    static const char *const n[FE_COUNT] = { "done", "exception", "halt", "triple-fault", "insn-limit", "other",
+                                                 "fault-loop" };
     return e < FE_COUNT ? n[e] : "?";
 }
 
@@ -139,6 +140,7 @@ static void classify(const struct fuzz_case *c, const struct vcpu *v, struct fuz
     }
     case STOP_TRIPLE_FAULT: out->end = FE_TRIPLE; break;
     case STOP_INSN_LIMIT: out->end = FE_LIMIT; break;
+    case STOP_FAULT_LOOP: out->end = FE_FAULT_LOOP; break;
     default: out->end = FE_OTHER; break;
     }
 }

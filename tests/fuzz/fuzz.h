@@ -28,6 +28,7 @@ enum fz_end {
     FE_TRIPLE,
     FE_LIMIT,     /* FZ_RUN_LIMIT instructions */
     FE_OTHER,
+    FE_FAULT_LOOP, /* CPU_FAULT_LOOP_MAX faults in a row, no instruction retired (a handler that faults at once) */
     FE_COUNT
 };
 
