@@ -146,9 +146,9 @@ qemu_check() {
     # QEMU is the reference here, and its multi-threaded TCG can miss the SMP
     # guest's cross-modifying-code check when the host is loaded (another
     # vCPU's stale translation outlives the serialising CPUID; 2 runs in 5
-    # with a second process busy on these 2 cores, and now and then on an
-    # idle host): a wrong exit status gets up to two more runs, said so in
-    # the result line.
+    # with a second process busy on these 2 cores, none in 12 without): a
+    # wrong exit status gets up to two more runs, said so in the result
+    # line.
     local try again=""
     for try in 1 2 3; do
         # shellcheck disable=SC2059
