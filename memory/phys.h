@@ -151,12 +151,13 @@ int phys_copy_out(struct phys_mem *pm, void *dst, uint32_t pa, size_t len);
 static inline bool phys_host_pa(const struct phys_mem *pm, const uint8_t *h, uint32_t *pa)
 {
     uintptr_t x = (uintptr_t)h;
-    if (x >= (uintptr_t)pm->ram && x - (uintptr_t)pm->ram < pm->ram_size) {
-        *pa = (uint32_t)(x - (uintptr_t)pm->ram);
-        return true;
-    }
+    /* (the view first: what the TLB holds for plain RAM) */
     if (pm->view && x >= (uintptr_t)pm->view && x - (uintptr_t)pm->view < pm->ram_size) {
         *pa = (uint32_t)(x - (uintptr_t)pm->view);
+        return true;
+    }
+    if (x >= (uintptr_t)pm->ram && x - (uintptr_t)pm->ram < pm->ram_size) {
+        *pa = (uint32_t)(x - (uintptr_t)pm->ram);
         return true;
     }
     return false;

@@ -75,17 +75,23 @@ void phys_view_wp_on(struct phys_mem *pm)
         if (pm->code_pages[p]) wp_protect(pm, p);
 }
 
-void phys_view_wp_off(struct phys_mem *pm)
+/* Every plain page writable again: one mapping for each run of plain RAM,
+ * replacing the pieces (a refusal here would leave pages the TLB hands out
+ * inaccessible). */
+static void unprotect_all(struct phys_mem *pm)
 {
-    if (!pm->view_wp) return;
-    pm->view_wp = false;
     pm->view_wp_pages = 0;
-    /* One mapping for each run of plain RAM again, replacing the pieces
-     * (a refusal here would leave pages the TLB hands out inaccessible). */
     if (map_plain(pm, pm->view) != 0) {
         fprintf(stderr, "bt86: cannot map guest RAM again (out of host memory mappings)\n");
         exit(1);
     }
+}
+
+void phys_view_wp_off(struct phys_mem *pm)
+{
+    if (!pm->view_wp) return;
+    pm->view_wp = false;
+    unprotect_all(pm);
 }
 
 void phys_code_page_set(struct phys_mem *pm, uint32_t page)
@@ -111,14 +117,8 @@ void phys_code_page_clear(struct phys_mem *pm, uint32_t page)
 void phys_code_pages_clear_all(struct phys_mem *pm)
 {
     if (!pm->code_pages) return;
-    if (pm->view_wp) {
-        /* (remapped whole, as the pieces would be many calls) */
-        phys_view_wp_off(pm);
-        memset(pm->code_pages, 0, pm->ram_size >> 12);
-        phys_view_wp_on(pm);
-        return;
-    }
     memset(pm->code_pages, 0, pm->ram_size >> 12);
+    if (pm->view_wp && pm->view_wp_pages) unprotect_all(pm); /* (one remap, not a call per page) */
 }
 
 void phys_mark_overlaid(struct phys_mem *pm, uint32_t base, uint32_t size)

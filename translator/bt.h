@@ -65,9 +65,9 @@ struct bt_stats {
     uint64_t merged;
     uint64_t straddling; /* single-instruction TBs of page-crossing instructions (straddle_tb) */
     uint64_t single_runs; /* dispatches that ran a merged TB's first block alone (MODE_SINGLE) */
-    /* Reads through the physical view (MODE_PHYS_DIRECT with a view) that
-     * faulted to their cold path (bt_fault.c), and the sites that faulted
-     * so often they now jump there directly. */
+    /* Accesses through the physical view (MODE_PHYS_DIRECT with a view)
+     * that faulted to their cold path (bt_fault.c), and the sites that
+     * faulted so often they now jump there directly. */
     uint64_t view_faults, view_sites_patched;
     uint64_t fast_dispatches; /* of the dispatches, those whose TB came from the jump cache alone (run_one) */
 };

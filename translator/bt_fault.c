@@ -3,14 +3,17 @@
  * address with no bounds check; a page that is not plain RAM (MMIO, ROM,
  * past the end of RAM, the guard after 4 GiB) faults, and so does a write
  * to a page holding decoded code (read-only in the view). The faulting
- * instruction is always a probe load or store the translator registered
- * (bt_gen.c, gen_view_probe; a store puts back the bytes its load just
- * read), which has no effect of its own and comes before anything of its
- * guest instruction, so the handler moves RIP to that access's cold path —
- * the fallback, which runs the whole instruction through the interpreter's
+ * instruction is always one the translator registered as a site
+ * (bt_gen.c, gen_view_probe): a probe load or store (the store puts back
+ * the bytes its load just read), or the guest instruction's own single
+ * host instruction where view_fuse dropped the probe. Either comes before
+ * anything of its guest instruction takes effect (a faulting instruction
+ * has none), so the handler moves RIP to that access's cold path — the
+ * fallback, which runs the whole instruction through the interpreter's
  * handler (MMIO, ROM, unassigned memory; a write to code drops the code
- * first) — exactly as a failed bounds check would have jumped there. A site that keeps faulting (a device register polled in a loop)
- * gets its probe patched into a jump to the cold path: a signal costs
+ * first) — exactly as a failed bounds check would have jumped there. A
+ * site that keeps faulting (a device register polled in a loop) gets its
+ * probe's MOVABS patched into a jump to the cold path: a signal costs
  * microseconds. Any other fault is not ours and goes to the handler that
  * was installed before (or the default action). */
 #include <pthread.h>
@@ -29,15 +32,15 @@ static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static struct sigaction previous;
 static bool installed;
 
-static struct bt_fault_site *find_site(struct bt_vcpu *bt, uint32_t load)
+static struct bt_fault_site *find_site(struct bt_vcpu *bt, uint32_t at)
 {
     uint32_t lo = 0, hi = bt->nsites;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (bt->sites[mid].load < load) lo = mid + 1;
+        if (bt->sites[mid].at < at) lo = mid + 1;
         else hi = mid;
     }
-    return lo < bt->nsites && bt->sites[lo].load == load ? &bt->sites[lo] : NULL;
+    return lo < bt->nsites && bt->sites[lo].at == at ? &bt->sites[lo] : NULL;
 }
 
 static bool redirect(siginfo_t *si, ucontext_t *uc)
@@ -127,9 +130,9 @@ bool bt_fault_reserve(struct bt_vcpu *bt, uint32_t n)
     return true;
 }
 
-static int by_load(const void *a, const void *b)
+static int by_at(const void *a, const void *b)
 {
-    uint32_t x = ((const struct bt_fault_site *)a)->load, y = ((const struct bt_fault_site *)b)->load;
+    uint32_t x = ((const struct bt_fault_site *)a)->at, y = ((const struct bt_fault_site *)b)->at;
     return (x > y) - (x < y);
 }
 
@@ -142,8 +145,8 @@ void bt_fault_add_sites(struct bt_vcpu *bt, const struct bt_fault_site *s, uint3
     /* Translations are laid out in order, so this is sorted already; keep
      * the binary search right regardless. */
     for (uint32_t i = from; i + 1 < bt->nsites; i++)
-        if (bt->sites[i].load >= bt->sites[i + 1].load) {
-            qsort(bt->sites, bt->nsites, sizeof(*bt->sites), by_load);
+        if (bt->sites[i].at >= bt->sites[i + 1].at) {
+            qsort(bt->sites, bt->nsites, sizeof(*bt->sites), by_at);
             return;
         }
 }

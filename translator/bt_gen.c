@@ -72,9 +72,11 @@ struct cold {
     bool fused;       /* ... its load and store gave way to the instruction's own access (view_fuse) */
 };
 
-/* View fault sites a translation may have: one for each of its cold
- * records' loads, and one more for each one's store. */
-#define BT_SITES_MAX (8 * BLOCK_MAX_INSNS)
+/* Cold records a translation may have (two merged blocks; a loop emits
+ * the body twice), and view fault sites: at most two for each (a view
+ * write's probe load and store). */
+#define GEN_COLDS (4 * BLOCK_MAX_INSNS)
+#define BT_SITES_MAX (2 * GEN_COLDS)
 
 struct gen {
     struct bt_vcpu *bt;
@@ -109,11 +111,7 @@ struct gen {
     int32_t base_rel;
     bool base_write;     /* it was probed for writing */
     bool pdelta;      /* the next gen_probe is a same-page check at r8 + pdelta_x */
-    /* The next gen_probe is of an FS/GS operand whose offset may wrap past
-     * 4 GiB (seg_based with a page-aligned base): past the limit, a #GP the
-     * interpreter's handler raises, which only the TLB probe's page check
-     * sends there (base + offset then crosses a page). Not a view access. */
-    bool may_wrap;
+    bool may_wrap;    /* the next gen_probe is of an operand that seg_may_wrap: not through the view */
     int32_t pdelta_x;
     /* The probed guest memory is [r9 + r8 + probe_disp]: the offset of a
      * same-page access from the probe that set r8/r9, else 0. */
@@ -156,7 +154,7 @@ struct gen {
     int cur_k; /* the instruction gen_native is emitting */
     /* Last, and not cleared before a translation (28 KiB): each is cleared
      * when it is created (gen_probe, vmm_cold), or filled (gen_colds). */
-    struct cold cold[4 * BLOCK_MAX_INSNS]; /* (two merged blocks; a loop emits the body twice) */
+    struct cold cold[GEN_COLDS];
     struct bt_fault_site vsite[BT_SITES_MAX]; /* [nvsite] */
 };
 
@@ -195,9 +193,6 @@ static bool is_scas(const struct insn *in)
     return in->id == X86_INS_SCASB || in->id == X86_INS_SCASW || in->id == X86_INS_SCASD;
 }
 
-/* An FS or GS operand whose segment base gen_seg_ea adds at run time
- * (MODE_BIG_FS/GS): with a page-aligned base any one; else only where the
- * offset cannot wrap past 4 GiB, a byte or a constant offset. */
 /* Can the offset of operand o not wrap past 4 GiB: a byte, or a constant
  * offset that fits? */
 static bool seg_nowrap(const struct opnd *o)
@@ -205,6 +200,9 @@ static bool seg_nowrap(const struct opnd *o)
     return o->size == 1 || (o->base == REG_NONE && o->index == REG_NONE && o->disp <= 0xffffffffu - (o->size - 1));
 }
 
+/* An FS or GS operand whose segment base gen_seg_ea adds at run time
+ * (MODE_BIG_FS/GS): with a page-aligned base any one; else only where the
+ * offset cannot wrap past 4 GiB, a byte or a constant offset. */
 static bool seg_based(uint32_t mode, const struct opnd *o)
 {
     uint32_t big, paged;
@@ -214,6 +212,12 @@ static bool seg_based(uint32_t mode, const struct opnd *o)
     if (!(mode & big)) return false;
     return (mode & paged) || seg_nowrap(o);
 }
+
+/* A native operand whose offset may wrap past 4 GiB (seg_based with a
+ * page-aligned base): the #GP past its limit reaches the interpreter only
+ * through the TLB probe's page check (base + offset then crosses a page),
+ * so it is never a view access. */
+static bool seg_may_wrap(uint32_t mode, const struct opnd *o) { return !seg_flat(mode, o->seg) && !seg_nowrap(o); }
 
 static bool mem_ok(const struct insn *in, const struct opnd *o, uint32_t mode)
 {
@@ -1506,7 +1510,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     } else if (m) {
         if (seg_flat(g->mode, m->seg)) gen_ea(e, m, R8);
         else gen_seg_ea(e, m);
-        g->may_wrap = !seg_flat(g->mode, m->seg) && !seg_nowrap(m);
+        g->may_wrap = seg_may_wrap(g->mode, m);
         /* Predict the page of table lookups ([index*scale + disp], no base
          * register), whose address is often on the guest's critical path
          * (CRC tables, jump tables, bytecode); base-register accesses
@@ -1788,28 +1792,22 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
 
 /* ---------- the block ---------- */
 
-/* Enter only while the budget is positive (the run loop's "start a block
- * if the poll point or limit is not reached yet"), then charge the block.
- * r15 holds budget - 1, so "positive" is r15's sign bit clear. Flag-free:
- * guest flags may be live here (chained entry): the top byte of r15 goes to
- * rcx for a JRCXZ (|budget| < 2^56). (BSWAP+MOVZX measured faster here than
- * PEXT with a one-bit mask, and both far cheaper than saving the flags.) */
-/* Is the first thing that can observe the entry flags a probe that would
- * have to save them (they are not live, only exposed to its fault)? */
 /* Are all of a native instruction's accesses through the view (no probe of
- * it saves the flags)? Its memory operands' sizes decide; the stack and
- * string instructions' implicit accesses are 2 or 4 bytes. */
+ * it saves the flags)? Its memory operands decide; the stack and string
+ * instructions' implicit accesses are 2 or 4 bytes, flat. */
 static bool view_only(const struct gen *g, const struct insn *in)
 {
     if (!g->view || !g->view_writes) return false;
     for (int i = 0; i < in->nopnd && i < 3; i++) {
         const struct opnd *o = &in->op[i];
         if (o->kind != OPND_MEM) continue;
-        if (!view_access(g, o->size, true) || (!seg_flat(g->mode, o->seg) && !seg_nowrap(o))) return false;
+        if (!view_access(g, o->size, true) || seg_may_wrap(g->mode, o)) return false;
     }
     return true;
 }
 
+/* Is the first thing that can observe the entry flags a probe that would
+ * have to save them (they are not live, only exposed to its fault)? */
 static bool entry_probe_saves(const struct gen *g)
 {
     if (g->live_before[0] != 0) return false;
@@ -1844,7 +1842,12 @@ static int budget_test(struct gen *g, int32_t need)
 }
 
 /* The flag-free budget check: leave for `eip` unless r15 >= need, then
- * charge n. */
+ * charge n — enter only while the budget is positive (the run loop's
+ * "start a block if the poll point or limit is not reached yet"); r15
+ * holds budget - 1, so "positive" is its sign bit clear. Guest flags may
+ * be live here (a chained entry), so the high half of r15 - need goes to
+ * ecx for a JECXZ (RORX, or BSWAP without BMI2; both measured far cheaper
+ * than saving the flags, and cheaper than PEXT with a one-bit mask). */
 static void gen_budget_check(struct gen *g, uint32_t eip, int32_t n, int32_t need)
 {
     struct emit *e = &g->e;
@@ -2195,7 +2198,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     memset(g, 0, offsetof(struct gen, cold));
     g->bt = bt;
     g->mode = mode & ~MODE_SINGLE; /* (the code is that of the vCPU's mode; only the key differs) */
-    /* (room for a site per probe: bt_fault.c must know every view read) */
+    /* (room for every fault site: bt_fault.c must know each view access) */
     if ((mode & MODE_PHYS_DIRECT) && bt_fault_reserve(bt, BT_SITES_MAX)) {
         g->view = bt->view;
         g->view_writes = bt->view_writes;

@@ -60,12 +60,13 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
 struct tb;
 
 /* An access through the physical view (bt_gen.c, gen_view_probe): the
- * offsets in the code cache of a probe load or store (the instruction that
- * faults; a write has a site for each), of the
- * probe's start (10 bytes, patched into a jump to the cold path once the
- * site has faulted BT_VIEW_FAULTS_MAX times) and of its cold path. */
+ * offsets in the code cache of the instruction that faults (the probe's
+ * load, or its store for a write; or the guest instruction's own access
+ * where view_fuse dropped them), of the probe's start (its MOVABS, 10
+ * bytes, patched into a jump to the cold path once the site has faulted
+ * BT_VIEW_FAULTS_MAX times) and of its cold path. */
 struct bt_fault_site {
-    uint32_t load, start, cold;
+    uint32_t at, start, cold;
     uint32_t faults;
 };
 #define BT_VIEW_FAULTS_MAX 16
@@ -169,8 +170,8 @@ struct bt_vcpu {
     /* The physical view (phys_view.c; NULL: none, NO_VIEW, or no room in
      * bt_fault.c): with MODE_PHYS_DIRECT a read is at view + address, the
      * page faults when it is not plain RAM, and bt_fault.c sends the fault
-     * to the read's cold path. Its sites, by code offset, sorted (appended
-     * as the bump allocator goes; reset with the cache). */
+     * to the access's cold path. Its sites, by code offset, sorted
+     * (appended as the bump allocator goes; reset with the cache). */
     const uint8_t *view;
     /* ... and writes too (one vCPU, not NO_VIEW_WRITES): the view keeps
      * code pages read-only (phys_mem.view_wp), so a write to code faults to
@@ -201,13 +202,13 @@ struct bt_vcpu {
     uint64_t ijc_pages[(1u << 20) / 64];
 };
 
-/* bt_fault.c: the SIGSEGV handler for reads through the physical view.
+/* bt_fault.c: the SIGSEGV handler for accesses through the physical view.
  * A vCPU's cache is registered while it may run translated code with view
- * reads; false when there is no room (then it must not use the view). */
+ * accesses; false when there is no room (then it must not use the view). */
 bool bt_fault_register(struct bt_vcpu *bt);
 void bt_fault_unregister(struct bt_vcpu *bt);
-/* Room for n more sites (false: out of memory: no view reads), and
- * appending a translation's sites. */
+/* Room for n more sites (false: out of memory: this translation makes no
+ * view accesses), and appending a translation's sites. */
 bool bt_fault_reserve(struct bt_vcpu *bt, uint32_t n);
 void bt_fault_add_sites(struct bt_vcpu *bt, const struct bt_fault_site *s, uint32_t n);
 

@@ -588,7 +588,11 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     if (bt->budget > INT32_MAX) bt->budget = INT32_MAX; /* (the flag-free budget check: gen_budget_check) */
     if (bt->view_writes && !v->m->mem.view_wp) {
         /* The view stopped keeping code read-only (phys_view_wp_off, maybe
-         * while this TB was translated): no TB may write through it now. */
+         * while this TB was translated): no TB may write through it now.
+         * (Translated code never reaches another TB past this check while
+         * it goes off: that happens only as the decode cache marks a code
+         * page, in the lookup above, or drops one, which queues
+         * invalidations, which send every lookup-and-goto here.) */
         flush_all(bt);
         bt->view_writes = false;
         return;
