@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memory/lin_view.h"
 #include "memory/phys.h"
 
 static void clear_entry(struct tlb_entry *e)
@@ -76,6 +77,8 @@ void tlb_fill_src(struct tlb *t, int view, uint32_t lin_page, uint8_t *host_page
     /* Wraps modulo 2^64 on purpose: host = lin + addend. */
     e->addend = (uintptr_t)host_page - (uintptr_t)lin_page;
     t->global[view][i] = global ? 1 : 0;
+    /* (a non-global entry replaces whatever the linear view held there) */
+    if (t->lv && view == TLB_VIEW_SUP) lin_view_map(t->lv, lin_page, global ? host_page : NULL, writable);
     if (!global) {
         if (src) t->src[view][i] = *src;
         else t->cur_nosave = true;
@@ -93,6 +96,7 @@ void tlb_flush_all(struct tlb *t)
         memset(t->global[v], 0, (size_t)t->mask + 1);
     }
     memset(t->large, 0, sizeof(t->large));
+    if (t->lv) lin_view_clear(t->lv);
     t->ng_count = 0;
     t->cur_nosave = false;
     tlb_drop_sets(t);
@@ -141,9 +145,11 @@ void tlb_flush_page(struct tlb *t, uint32_t lin)
         /* The address may lie in a 4 MiB page entered as many 4 KiB entries. */
         uint32_t base = lin & 0xffc00000u;
         for (uint32_t k = 0; k < 1024; k++) flush_one(t, base + (k << 12));
+        if (t->lv) lin_view_unmap(t->lv, base, 0x400000u);
         page = base | 1;
     } else {
         flush_one(t, page);
+        if (t->lv) lin_view_unmap(t->lv, page, 0x1000u);
     }
     t->page_log[t->page_gen % TLB_PAGE_LOG] = page;
     t->page_gen++;
@@ -153,6 +159,7 @@ void tlb_flush_page(struct tlb *t, uint32_t lin)
 void tlb_revoke_write(struct tlb *t, const uint8_t *host_page)
 {
     if (!t->view[0]) return;
+    if (t->lv) lin_view_revoke(t->lv, host_page);
     for (int v = 0; v < 2; v++) {
         for (uint32_t i = 0; i <= t->mask; i++) {
             struct tlb_entry *e = &t->view[v][i];

@@ -91,6 +91,10 @@ struct tlb {
      * flushes (above) counts all three. */
     uint64_t all_gen, ng_gen, page_gen;
     uint32_t page_log[TLB_PAGE_LOG];
+
+    /* The global supervisor entries as host mappings (memory/lin_view.h;
+     * NULL: none): kept in step by fills, flushes and write revocation. */
+    struct lin_view *lv;
 };
 
 static inline void tlb_note_large(struct tlb *t, uint32_t lin)

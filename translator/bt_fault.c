@@ -43,6 +43,16 @@ static struct bt_fault_site *find_site(struct bt_vcpu *bt, uint32_t at)
     return lo < bt->nsites && bt->sites[lo].at == at ? &bt->sites[lo] : NULL;
 }
 
+/* Does the TLB hold lin's page as a non-global supervisor entry (a user
+ * page the kernel touches: such a site will go on missing the linear view,
+ * so it gets its jump to the TLB probe at once)? */
+static bool lin_user_page(const struct bt_vcpu *bt, uint32_t lin)
+{
+    const struct tlb *t = &bt->v->tlb;
+    uint32_t i = (lin >> 12) & t->mask;
+    return t->view[TLB_VIEW_SUP][i].tag_r == (lin & ~0xfffu) && !t->global[TLB_VIEW_SUP][i];
+}
+
 static bool redirect(siginfo_t *si, ucontext_t *uc)
 {
     uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
@@ -50,11 +60,17 @@ static bool redirect(siginfo_t *si, ucontext_t *uc)
     for (int i = 0; i < REG_MAX; i++) {
         struct bt_vcpu *bt = __atomic_load_n(&registry[i], __ATOMIC_ACQUIRE);
         if (!bt || rip < (uintptr_t)bt->cache || rip >= (uintptr_t)bt->cache + bt->cache_size) continue;
-        if (!bt->view || addr < (uintptr_t)bt->view || addr - (uintptr_t)bt->view >= PHYS_VIEW_SIZE) return false;
+        bool in_view = bt->view && addr >= (uintptr_t)bt->view && addr - (uintptr_t)bt->view < PHYS_VIEW_SIZE;
+        bool in_lview = bt->lview.base && addr >= (uintptr_t)bt->lview.base &&
+                        addr - (uintptr_t)bt->lview.base < PHYS_VIEW_SIZE;
+        if (!in_view && !in_lview) return false;
         struct bt_fault_site *s = find_site(bt, (uint32_t)(rip - (uintptr_t)bt->cache));
         if (!s) return false;
         bt->st.view_faults++;
-        if (++s->faults == BT_VIEW_FAULTS_MAX) {
+        s->faults++;
+        if (!getenv("X_NOIMM") && in_lview && s->faults < BT_VIEW_FAULTS_MAX && lin_user_page(bt, (uint32_t)(addr - (uintptr_t)bt->lview.base)))
+            s->faults = BT_VIEW_FAULTS_MAX;
+        if (s->faults == BT_VIEW_FAULTS_MAX) {
             /* jmp rel32 over the first 5 bytes of the probe's MOVABS */
             uint8_t *at = bt->cache + s->start;
             int32_t rel = (int32_t)(s->cold - (s->start + 5));

@@ -146,10 +146,12 @@ struct gen {
     uint8_t *dexit_at[2];
     uint32_t dexit_target[2];
     /* The physical view (MODE_PHYS_DIRECT: reads, and writes if
-     * view_writes, at view + address, no check; NULL: TLB probes) and the
-     * fault sites of the translation's view accesses. */
+     * view_writes, at view + address, no check; NULL: TLB probes), or the
+     * linear view (MODE_LIN_DIRECT, lin: a fault's cold path tries the TLB
+     * first), and the fault sites of the translation's view accesses. */
     const uint8_t *view;
     bool view_writes;
+    bool lin;
     int nvsite;
     int cur_k; /* the instruction gen_native is emitting */
     /* Last, and not cleared before a translation (28 KiB): each is cleared
@@ -778,8 +780,12 @@ static void gen_view_probe(struct gen *g, int k, unsigned size, bool write, int 
     c->r11_after = g->flags_r11;
     c->stash_after = g->stashed;
     g->bt->st.probes++;
-    g->bt->st.probes_direct++;
-    if (write) g->bt->st.probes_direct_writes++;
+    if (g->lin) {
+        g->bt->st.probes_lin++;
+    } else {
+        g->bt->st.probes_direct++;
+        if (write) g->bt->st.probes_direct_writes++;
+    }
     c->vstart = e->p;
     mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->view);
     c->vload = e->p;
@@ -1972,6 +1978,29 @@ static void gen_colds(struct gen *g)
         } else if (c->vload) {
             /* bt_fault.c jumps here when the view access faults. */
             uint32_t start = (uint32_t)(c->vstart - g->bt->cache), cold = (uint32_t)(e->p - g->bt->cache);
+            if (g->lin) {
+                /* The linear view lacks the page (not global, not plain
+                 * RAM, not yet used, read-only): the TLB probe. RFLAGS and
+                 * r10 (a fused store's source) are kept on the host stack
+                 * below the red zone's word a PUSH m32 keeps there
+                 * ([rsp - 8]). A hit runs the access again at [addend +
+                 * r8] (r9 is its base). */
+                lea(e, 8, RSP, rm_mem(RSP, -16));
+                eb(e, 0x9c);              /* pushfq */
+                eb(e, 0x41); eb(e, 0x52); /* push r10 */
+                gen_tlb_lookup(g, c->size, c->write);
+                uint8_t *miss = jcc_rel32(e, 0x5); /* jne */
+                mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8));
+                eb(e, 0x41); eb(e, 0x5a); /* pop r10 */
+                eb(e, 0x9d);              /* popfq */
+                lea(e, 8, RSP, rm_mem(RSP, 16));
+                uint8_t *back = jmp_rel32(e);
+                patch_rel32(e, back, c->vload);
+                patch_rel32(e, miss, e->p);
+                eb(e, 0x41); eb(e, 0x5a); /* pop r10 */
+                eb(e, 0x9d);              /* popfq */
+                lea(e, 8, RSP, rm_mem(RSP, 16));
+            }
             g->vsite[g->nvsite++] = (struct bt_fault_site){ (uint32_t)(c->vload - g->bt->cache), start, cold, 0 };
             if (c->vstore)
                 g->vsite[g->nvsite++] = (struct bt_fault_site){ (uint32_t)(c->vstore - g->bt->cache), start, cold, 0 };
@@ -2202,6 +2231,10 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     if ((mode & MODE_PHYS_DIRECT) && bt_fault_reserve(bt, BT_SITES_MAX)) {
         g->view = bt->view;
         g->view_writes = bt->view_writes;
+    } else if ((mode & MODE_LIN_DIRECT) && bt_fault_reserve(bt, BT_SITES_MAX)) {
+        g->view = bt->lview.base;
+        g->view_writes = true;
+        g->lin = true;
     }
     struct tb *tb = (struct tb *)(void *)bt->free;
     memset(tb, 0, sizeof(*tb));

@@ -12,6 +12,7 @@
 #include "cpu/insn.h"
 #include "cpu/machine.h"
 #include "cpu/vcpu.h"
+#include "memory/lin_view.h"
 #include "translator/bt.h"
 
 /* Translated code conventions (see docs of translator/bt_gen.c):
@@ -56,6 +57,11 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
 /* Not a vCPU state: the key of a merged TB's first block translated alone,
  * for a dispatch whose budget ends inside the merged TB (run_one). */
 #define MODE_SINGLE 0x10000u
+/* Paging on with global pages (CR4.PGE: without, the linear view stays
+ * empty), the supervisor TLB view, not -engine trap, and the linear view in
+ * use (bt_vcpu.lview): accesses go to the linear view at the linear address
+ * (gen_view_probe), a fault to the TLB probe (gen_colds). */
+#define MODE_LIN_DIRECT 0x20000u
 
 struct tb;
 
@@ -177,6 +183,10 @@ struct bt_vcpu {
      * code pages read-only (phys_mem.view_wp), so a write to code faults to
      * its cold path as well. Off for good when the view stops doing that. */
     bool view_writes;
+    /* The linear view (memory/lin_view.h; base NULL: none, NO_LIN_VIEW,
+     * several vCPUs): with MODE_LIN_DIRECT accesses are at lview.base +
+     * linear address, faults go to the TLB probe. */
+    struct lin_view lview;
     struct bt_fault_site *sites;
     uint32_t nsites, cap_sites;
 
@@ -272,6 +282,9 @@ static inline uint32_t bt_current_mode(const struct vcpu *v)
     if (!(v->cr0 & CR0_PG) && v->m->a20_mask == 0xffffffffu && v->mem_view != TLB_VIEW_AC && !v->trap &&
         ((const struct bt_vcpu *)v->bt)->view)
         mode |= MODE_PHYS_DIRECT;
+    if ((v->cr0 & CR0_PG) && (v->cr4 & CR4_PGE) && v->mem_view == TLB_VIEW_SUP && !v->trap &&
+        ((const struct bt_vcpu *)v->bt)->lview.base)
+        mode |= MODE_LIN_DIRECT;
     return mode;
 }
 

@@ -313,6 +313,10 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
         phys_view_wp_on(pm);
         bt->view_writes = pm->view_wp;
     }
+    /* Supervisor accesses with paging on through the linear view: one
+     * vCPU (its TLB is the only one the view follows), view writes on. */
+    if (bt->view_writes && !env_on("BT86_BT_NO_LIN_VIEW") && lin_view_init(&bt->lview, pm) == 0)
+        v->tlb.lv = &bt->lview;
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
     pthread_mutex_init(&bt->inv_lock, NULL);
@@ -338,6 +342,11 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
             (unsigned long long)s->probes_direct, (unsigned long long)s->probes_direct_writes);
     fprintf(f, "bt view accesses fused   %llu (the instruction itself is the fault site)\n",
             (unsigned long long)s->view_fused);
+    fprintf(f, "bt linear view accesses  %llu (CPL 0, paging on: global pages mapped at their linear address)\n",
+            (unsigned long long)s->probes_lin);
+    fprintf(f, "bt linear view upkeep    %llu maps, %llu unmaps, %llu clears, %llu revokes, %llu refusals\n",
+            (unsigned long long)s->lin_maps, (unsigned long long)s->lin_unmaps, (unsigned long long)s->lin_clears,
+            (unsigned long long)s->lin_revokes, (unsigned long long)s->lin_refusals);
     fprintf(f, "bt flag recomputes       %llu\n", (unsigned long long)s->remats);
     fprintf(f, "bt inner loops           %llu\n", (unsigned long long)s->loops);
     fprintf(f, "bt flags kept in r11     %llu\n", (unsigned long long)s->flags_kept);
@@ -361,9 +370,15 @@ void bt_vcpu_free(struct vcpu *v)
     struct bt_vcpu *bt = v->bt;
     if (!bt) return;
     const char *env = getenv("BT86_BT_STATS");
-    if (env && *env == '1') bt_print_stats(stderr, &bt->st);
+    if (env && *env == '1') {
+        struct bt_stats st;
+        bt_get_stats(v, &st);
+        bt_print_stats(stderr, &st);
+    }
     v->code_written = NULL;
     bt_fault_unregister(bt);
+    if (v->tlb.lv == &bt->lview) v->tlb.lv = NULL;
+    lin_view_destroy(&bt->lview);
     munmap(bt->cache, bt->cache_size + (size_t)((uint8_t *)bt->pred_end - (uint8_t *)bt->pred));
     pthread_mutex_destroy(&bt->inv_lock);
     free(bt->page_head);
@@ -373,8 +388,17 @@ void bt_vcpu_free(struct vcpu *v)
 
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out)
 {
-    if (v->bt) *out = v->bt->st;
-    else memset(out, 0, sizeof(*out));
+    if (!v->bt) {
+        memset(out, 0, sizeof(*out));
+        return;
+    }
+    *out = v->bt->st;
+    const struct lin_view *lv = &v->bt->lview;
+    out->lin_maps = lv->maps;
+    out->lin_unmaps = lv->unmaps;
+    out->lin_clears = lv->clears;
+    out->lin_revokes = lv->revokes;
+    out->lin_refusals = lv->failures;
 }
 
 /* ---------- finding and running a block ---------- */

@@ -74,7 +74,7 @@ struct machine *fuzz_machine_new(const struct fuzz_case *c)
     for (uint32_t p = 0; p < FZ_RAM >> 12; p++) {
         uint32_t f = (p < FZ_CODE >> 12 || (p >= FZ_STUBS >> 12 && p <= FZ_PT >> 12)) ? 3 : 7;
         if (p >= FZ_DATA >> 12 && p < (FZ_DATA + FZ_DATA_LEN) >> 12) f = c->pte_flags[p - (FZ_DATA >> 12)];
-        w32(m, FZ_PT + 4 * p, p << 12 | f);
+        w32(m, FZ_PT + 4 * p, p << 12 | f | (c->global ? 0x100u : 0));
     }
     memcpy(m->mem.ram + FZ_DATA, c->data, FZ_DATA_LEN);
     memcpy(m->mem.ram + FZ_CODE, c->code, c->code_len);
@@ -106,6 +106,7 @@ struct machine *fuzz_machine_new(const struct fuzz_case *c)
         if (c->paging) v->cr3 = FZ_PD;
     }
     v->cr0 = c->cr0;
+    if (c->global) v->cr4 |= CR4_PGE;
     memcpy(v->r, c->regs, sizeof(v->r));
     v->eflags = c->eflags;
     v->fxstate[0] = (uint8_t)c->fcw;
@@ -153,6 +154,7 @@ void fuzz_print_case(FILE *f, const struct fuzz_case *c)
     fprintf(f, "case seed=%#" PRIx64 " mode=%s paging=%d CR0=%08" PRIx32 " EFLAGS=%08" PRIx32 " FCW=%04x", c->seed,
             fuzz_mode_name(c->mode), c->paging, c->cr0, c->eflags, c->fcw);
     if (c->paging) fprintf(f, " data PTE flags=%x,%x,%x", c->pte_flags[0], c->pte_flags[1], c->pte_flags[2]);
+    if (c->global) fprintf(f, " global (CR4.PGE, G in every PTE)");
     fprintf(f, "\n ");
     for (int r = 0; r < 8; r++) fprintf(f, " %s=%08" PRIx32, gpr[r], c->regs[r]);
     fprintf(f, "\n");

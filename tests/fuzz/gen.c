@@ -913,4 +913,8 @@ void fuzz_generate(struct fuzz_case *c, uint64_t seed)
     int want = 20 + (int)below(g, 181);
     for (int k = 0; k < want && g->n < FZ_MAX_INSNS - 12; k++) one(g);
     layout(g);
+    /* Half the paging cases run with global pages (the translator's linear
+     * view at CPL 0). From the seed rather than the stream, so that every
+     * other choice of a seed's case is what it was before this existed. */
+    c->global = c->paging && ((seed * 0x9e3779b97f4a7c15ull) >> 63) != 0;
 }

@@ -53,6 +53,7 @@ struct fuzz_case {
     uint32_t eflags;
     uint16_t fcw;            /* initial x87 control word */
     uint32_t pte_flags[3];   /* PTE low bits of the data pages (paging only) */
+    bool global;             /* paging with CR4.PGE and every PTE global (G) */
     uint8_t data[FZ_DATA_LEN];
     uint8_t code[FZ_MAX_CODE];
     uint32_t code_len;
