@@ -2293,6 +2293,10 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     }
 
     g->fsrc = -1;
+    /* (Not 0, which the memset left: loop_source would take instruction 0
+     * for a CMP latched in r11 and recompute the loop's exit flags from
+     * memory at r9 + r8 — whatever they hold after a fallback.) */
+    g->r11_mem = -1;
     gen_prologue(g);
     g->loop_w = loop_source(g);
     gen_body(g);

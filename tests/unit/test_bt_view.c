@@ -360,3 +360,23 @@ Test(bt_view, a_handler_installed_before_runs_once, .signal = SIGSEGV, .timeout 
     crash_after_a_view_fault();
 }
 #endif
+
+/* mov eax, 0x2000000; 1: neg byte [eax]; jge 1b; hlt — past RAM (reads as
+ * 0xff, writes vanish): NEG leaves 1, JGE loops until the instruction
+ * limit. Every NEG faults in the view and runs in its fallback, which
+ * leaves r8/r9 as its call left them. This was once an in-block loop whose
+ * budget exit recomputed the flags from [r9 + r8], reading instruction 0 as
+ * a CMP latched in r11 (fuzz case 0x8838226532618177, seed 28): bt86 died
+ * of a SIGSEGV. */
+Test(bt_view, a_loop_of_faulting_neg_runs_to_the_limit)
+{
+    static const uint8_t code[] = { 0xb8, 0x00, 0x00, 0x00, 0x02, 0xf6, 0x18, 0x7d, 0xfc, 0xf4 };
+    struct pair p;
+    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+    bt_pair_run(&p, 100000);
+    bt_pair_compare_state(&p);
+    cr_assert_eq(p.hb->v->stop, STOP_INSN_LIMIT);
+    cr_assert_eq(p.hb->v->eip, HARNESS_CODE + 7); /* 1 + 49999 pairs + a NEG */
+    cr_assert_geq(bt_pair_stats(&p).view_faults, 1);
+    bt_pair_free(&p);
+}
