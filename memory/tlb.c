@@ -79,6 +79,7 @@ void tlb_fill_src(struct tlb *t, int view, uint32_t lin_page, uint8_t *host_page
     t->global[view][i] = global ? 1 : 0;
     /* (a non-global entry replaces whatever the linear view held there) */
     if (t->lv && view == TLB_VIEW_SUP) lin_view_map(t->lv, lin_page, global ? host_page : NULL, writable);
+    if (t->uv_on && view == TLB_VIEW_USER) lin_view_map(t->uv, lin_page, host_page, writable);
     if (!global) {
         if (src) t->src[view][i] = *src;
         else t->cur_nosave = true;
@@ -86,6 +87,23 @@ void tlb_fill_src(struct tlb *t, int view, uint32_t lin_page, uint8_t *host_page
         if (t->ng_count <= TLB_NG_LOG) t->ng_count++;
     }
     t->fills++;
+}
+
+static void uview_off(struct tlb *t)
+{
+    if (!t->uv_on) return;
+    lin_view_clear(t->uv);
+    t->uv_on = false;
+}
+
+void tlb_uview_on(struct tlb *t)
+{
+    if (!t->uv || t->uv_on || !t->view[0]) return;
+    for (uint32_t i = 0; i <= t->mask; i++) {
+        clear_entry(&t->view[TLB_VIEW_USER][i]);
+        t->global[TLB_VIEW_USER][i] = 0;
+    }
+    t->uv_on = true;
 }
 
 void tlb_flush_all(struct tlb *t)
@@ -97,6 +115,7 @@ void tlb_flush_all(struct tlb *t)
     }
     memset(t->large, 0, sizeof(t->large));
     if (t->lv) lin_view_clear(t->lv);
+    uview_off(t);
     t->ng_count = 0;
     t->cur_nosave = false;
     tlb_drop_sets(t);
@@ -119,6 +138,7 @@ void tlb_flush_nonglobal(struct tlb *t)
             for (uint32_t i = 0; i <= t->mask; i++)
                 if (!t->global[v][i]) clear_entry(&t->view[v][i]);
     }
+    uview_off(t);
     t->ng_count = 0;
     t->cur_nosave = false;
     t->flushes++;
@@ -146,10 +166,12 @@ void tlb_flush_page(struct tlb *t, uint32_t lin)
         uint32_t base = lin & 0xffc00000u;
         for (uint32_t k = 0; k < 1024; k++) flush_one(t, base + (k << 12));
         if (t->lv) lin_view_unmap(t->lv, base, 0x400000u);
+        if (t->uv_on) lin_view_unmap(t->uv, base, 0x400000u);
         page = base | 1;
     } else {
         flush_one(t, page);
         if (t->lv) lin_view_unmap(t->lv, page, 0x1000u);
+        if (t->uv_on) lin_view_unmap(t->uv, page, 0x1000u);
     }
     t->page_log[t->page_gen % TLB_PAGE_LOG] = page;
     t->page_gen++;
@@ -160,6 +182,7 @@ void tlb_revoke_write(struct tlb *t, const uint8_t *host_page)
 {
     if (!t->view[0]) return;
     if (t->lv) lin_view_revoke(t->lv, host_page);
+    if (t->uv) lin_view_revoke(t->uv, host_page);
     for (int v = 0; v < 2; v++) {
         for (uint32_t i = 0; i <= t->mask; i++) {
             struct tlb_entry *e = &t->view[v][i];

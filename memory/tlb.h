@@ -95,6 +95,13 @@ struct tlb {
     /* The global supervisor entries as host mappings (memory/lin_view.h;
      * NULL: none): kept in step by fills, flushes and write revocation. */
     struct lin_view *lv;
+    /* The user view's entries as host mappings (NULL: none), kept only
+     * while uv_on: an address space that has run long enough since the
+     * last MOV CR3 (the translator turns it on, tlb_uview_on); every
+     * non-global flush empties it and turns it off (a process that runs
+     * briefly would pay a host fault per page it touches). */
+    struct lin_view *uv;
+    bool uv_on;
 };
 
 static inline void tlb_note_large(struct tlb *t, uint32_t lin)
@@ -154,6 +161,9 @@ void tlb_flush_nonglobal(struct tlb *t);      /* MOV CR3 (keeps G entries when C
 void tlb_flush_page(struct tlb *t, uint32_t lin); /* INVLPG */
 /* Revoke fast-path writes to one host page (it now holds decoded code). */
 void tlb_revoke_write(struct tlb *t, const uint8_t *host_page);
+/* Start keeping the user view's entries in t->uv: its current entries are
+ * dropped (refilled, and so mapped, on use). */
+void tlb_uview_on(struct tlb *t);
 
 /* A fill that records where a non-global entry came from (NULL: it may not
  * be kept across MOV CR3: paging off, a table outside RAM). tlb_fill is

@@ -46,11 +46,12 @@ struct bt_stats {
     uint64_t probes_direct;   /* of the probes, MODE_PHYS_DIRECT accesses through the physical view (paging off) */
     uint64_t probes_direct_writes; /* ... of them writes */
     uint64_t view_fused;      /* ... whose instruction is its own fault site (view_fuse: no probe load or store) */
-    uint64_t probes_lin;      /* of the probes, MODE_LIN_DIRECT accesses through the linear view (CPL 0, paging on) */
+    uint64_t probes_lin;      /* of the probes, MODE_LIN_DIRECT/MODE_ULIN_DIRECT accesses through a linear view (paging on) */
     /* The linear view's upkeep (memory/lin_view.h): pages mapped, unmapped
      * by INVLPG, full unmaps (TLB flushes, the page cap), pages made
      * read-only as they became code, host calls refused. */
     uint64_t lin_maps, lin_unmaps, lin_clears, lin_revokes, lin_refusals;
+    uint64_t ulin_maps, ulin_clears; /* the user view's pages mapped and full unmaps (MOV CR3) */
     /* Privileged/sensitive instructions (IF_SENSITIVE) translated inline
      * against the vCPU state / as calls reaching the VMM (-stats). */
     uint64_t sensitive_native, sensitive_called;

@@ -53,6 +53,13 @@ static bool lin_user_page(const struct bt_vcpu *bt, uint32_t lin)
     return t->view[TLB_VIEW_SUP][i].tag_r == (lin & ~0xfffu) && !t->global[TLB_VIEW_SUP][i];
 }
 
+/* Does the TLB hold lin's page in the user view? */
+static bool tlb_has_user_page(const struct bt_vcpu *bt, uint32_t lin)
+{
+    const struct tlb *t = &bt->v->tlb;
+    return t->view[TLB_VIEW_USER][(lin >> 12) & t->mask].tag_r == (lin & ~0xfffu);
+}
+
 static bool redirect(siginfo_t *si, ucontext_t *uc)
 {
     uintptr_t rip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
@@ -63,11 +70,16 @@ static bool redirect(siginfo_t *si, ucontext_t *uc)
         bool in_view = bt->view && addr >= (uintptr_t)bt->view && addr - (uintptr_t)bt->view < PHYS_VIEW_SIZE;
         bool in_lview = bt->lview.base && addr >= (uintptr_t)bt->lview.base &&
                         addr - (uintptr_t)bt->lview.base < PHYS_VIEW_SIZE;
-        if (!in_view && !in_lview) return false;
+        bool in_uview = bt->uview.base && addr >= (uintptr_t)bt->uview.base &&
+                        addr - (uintptr_t)bt->uview.base < PHYS_VIEW_SIZE;
+        if (!in_view && !in_lview && !in_uview) return false;
         struct bt_fault_site *s = find_site(bt, (uint32_t)(rip - (uintptr_t)bt->cache));
         if (!s) return false;
         bt->st.view_faults++;
-        s->faults++;
+        /* A user-view fault on a page the TLB lacks is a first use (the
+         * refill maps it): not a reason to give up on the view there — a
+         * loop streaming through fresh pages would otherwise lose it. */
+        if (!in_uview || tlb_has_user_page(bt, (uint32_t)(addr - (uintptr_t)bt->uview.base))) s->faults++;
         if (!getenv("X_NOIMM") && in_lview && s->faults < BT_VIEW_FAULTS_MAX && lin_user_page(bt, (uint32_t)(addr - (uintptr_t)bt->lview.base)))
             s->faults = BT_VIEW_FAULTS_MAX;
         if (s->faults == BT_VIEW_FAULTS_MAX) {

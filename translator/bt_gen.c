@@ -2231,8 +2231,8 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     if ((mode & MODE_PHYS_DIRECT) && bt_fault_reserve(bt, BT_SITES_MAX)) {
         g->view = bt->view;
         g->view_writes = bt->view_writes;
-    } else if ((mode & MODE_LIN_DIRECT) && bt_fault_reserve(bt, BT_SITES_MAX)) {
-        g->view = bt->lview.base;
+    } else if ((mode & (MODE_LIN_DIRECT | MODE_ULIN_DIRECT)) && bt_fault_reserve(bt, BT_SITES_MAX)) {
+        g->view = (mode & MODE_LIN_DIRECT) ? bt->lview.base : bt->uview.base;
         g->view_writes = true;
         g->lin = true;
     }

@@ -62,6 +62,11 @@ static inline int host_reg(int guest) { return guest == R_ESP ? 12 : guest; }
  * use (bt_vcpu.lview): accesses go to the linear view at the linear address
  * (gen_view_probe), a fault to the TLB probe (gen_colds). */
 #define MODE_LIN_DIRECT 0x20000u
+/* Paging on, the user TLB view, not -engine trap, and the user linear view
+ * on (tlb.uv_on: the address space has run BT_UVIEW_AFTER instructions
+ * since the last MOV CR3): accesses go to bt_vcpu.uview the same way. */
+#define MODE_ULIN_DIRECT 0x40000u
+#define BT_UVIEW_AFTER 2000000u /* default of bt_vcpu.uv_after (BT86_BT_USER_VIEW_AFTER=N) */
 
 struct tb;
 
@@ -187,6 +192,13 @@ struct bt_vcpu {
      * several vCPUs): with MODE_LIN_DIRECT accesses are at lview.base +
      * linear address, faults go to the TLB probe. */
     struct lin_view lview;
+    /* ... and for user code (MODE_ULIN_DIRECT; base NULL: none): the user
+     * TLB view's entries, kept while tlb.uv_on. uv_gen/uv_since: the TLB's
+     * flush generation and v->icount when this address space started
+     * running (run_one turns the view on BT_UVIEW_AFTER instructions
+     * later). */
+    struct lin_view uview;
+    uint64_t uv_gen, uv_since, uv_after;
     struct bt_fault_site *sites;
     uint32_t nsites, cap_sites;
 
@@ -285,6 +297,7 @@ static inline uint32_t bt_current_mode(const struct vcpu *v)
     if ((v->cr0 & CR0_PG) && (v->cr4 & CR4_PGE) && v->mem_view == TLB_VIEW_SUP && !v->trap &&
         ((const struct bt_vcpu *)v->bt)->lview.base)
         mode |= MODE_LIN_DIRECT;
+    if (v->tlb.uv_on && (v->cr0 & CR0_PG) && v->mem_view == TLB_VIEW_USER && !v->trap) mode |= MODE_ULIN_DIRECT;
     return mode;
 }
 

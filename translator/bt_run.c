@@ -317,6 +317,10 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
      * vCPU (its TLB is the only one the view follows), view writes on. */
     if (bt->view_writes && !env_on("BT86_BT_NO_LIN_VIEW") && lin_view_init(&bt->lview, pm) == 0)
         v->tlb.lv = &bt->lview;
+    if (bt->view_writes && !env_on("BT86_BT_NO_USER_VIEW") && lin_view_init(&bt->uview, pm) == 0)
+        v->tlb.uv = &bt->uview;
+    const char *after = getenv("BT86_BT_USER_VIEW_AFTER"); /* (tests: 0, at once) */
+    bt->uv_after = after && *after ? strtoull(after, NULL, 0) : BT_UVIEW_AFTER;
     ijc_clear(bt);
     if (v->m->dcache) bt->seen_dcache_flushes = dcache_flush_count(v->m->dcache);
     pthread_mutex_init(&bt->inv_lock, NULL);
@@ -342,11 +346,13 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
             (unsigned long long)s->probes_direct, (unsigned long long)s->probes_direct_writes);
     fprintf(f, "bt view accesses fused   %llu (the instruction itself is the fault site)\n",
             (unsigned long long)s->view_fused);
-    fprintf(f, "bt linear view accesses  %llu (CPL 0, paging on: global pages mapped at their linear address)\n",
+    fprintf(f, "bt linear view accesses  %llu (paging on: kernel code's global pages, user code's pages)\n",
             (unsigned long long)s->probes_lin);
     fprintf(f, "bt linear view upkeep    %llu maps, %llu unmaps, %llu clears, %llu revokes, %llu refusals\n",
             (unsigned long long)s->lin_maps, (unsigned long long)s->lin_unmaps, (unsigned long long)s->lin_clears,
             (unsigned long long)s->lin_revokes, (unsigned long long)s->lin_refusals);
+    fprintf(f, "bt user view upkeep      %llu maps, %llu clears (address spaces that ran long enough)\n",
+            (unsigned long long)s->ulin_maps, (unsigned long long)s->ulin_clears);
     fprintf(f, "bt flag recomputes       %llu\n", (unsigned long long)s->remats);
     fprintf(f, "bt inner loops           %llu\n", (unsigned long long)s->loops);
     fprintf(f, "bt flags kept in r11     %llu\n", (unsigned long long)s->flags_kept);
@@ -378,7 +384,12 @@ void bt_vcpu_free(struct vcpu *v)
     v->code_written = NULL;
     bt_fault_unregister(bt);
     if (v->tlb.lv == &bt->lview) v->tlb.lv = NULL;
+    if (v->tlb.uv == &bt->uview) {
+        v->tlb.uv = NULL;
+        v->tlb.uv_on = false;
+    }
     lin_view_destroy(&bt->lview);
+    lin_view_destroy(&bt->uview);
     munmap(bt->cache, bt->cache_size + (size_t)((uint8_t *)bt->pred_end - (uint8_t *)bt->pred));
     pthread_mutex_destroy(&bt->inv_lock);
     free(bt->page_head);
@@ -399,6 +410,8 @@ void bt_get_stats(const struct vcpu *v, struct bt_stats *out)
     out->lin_clears = lv->clears;
     out->lin_revokes = lv->revokes;
     out->lin_refusals = lv->failures;
+    out->ulin_maps = v->bt->uview.maps;
+    out->ulin_clears = v->bt->uview.clears;
 }
 
 /* ---------- finding and running a block ---------- */
@@ -549,6 +562,16 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         from = NULL;
     }
     if (v->eip > cs->limit) cpu_gp(v, 0);
+    if (v->tlb.uv && !v->tlb.uv_on && v->cpl == 3) {
+        /* The user view goes on once this address space has run a while. */
+        uint64_t gen = v->tlb.ng_gen + v->tlb.all_gen;
+        if (gen != bt->uv_gen) {
+            bt->uv_gen = gen;
+            bt->uv_since = v->icount;
+        } else if (v->icount - bt->uv_since >= bt->uv_after) {
+            tlb_uview_on(&v->tlb);
+        }
+    }
     uint32_t lin = cs->base + v->eip;
     uint32_t mode = bt_current_mode(v);
     /* The interpreter path runs a whole block, as cpu/interp.c does. */

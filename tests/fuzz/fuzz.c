@@ -262,6 +262,9 @@ int fuzz_run_case(const struct fuzz_case *c, const struct fuzz_opts *o, struct f
     struct fuzz_outcome tmp;
     if (!out) out = &tmp;
     memset(out, 0, sizeof(*out));
+    /* The translator's user view at once, not after 2M instructions of an
+     * address space (none of these runs that long), unless set already. */
+    setenv("BT86_BT_USER_VIEW_AFTER", "0", 0);
     int r = run_pair(c, o, o->chunk, UINT64_MAX, FZ_RUN_LIMIT, NULL, &ls, out, NULL);
     if (r <= 0) return r;
     out->mismatch = true;

@@ -10,6 +10,7 @@
  * assembled for HARNESS_CODE (GNU as --32, Intel syntax; the source is above
  * each array). */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 
 #include "bt_pair.h"
 #include "cpu/interp.h"
@@ -269,5 +270,77 @@ Test(bt_linview, push_m32_onto_a_non_global_stack)
     cr_assert_eq(p.hb->v->r[R_EBX], 0x5678);
     cr_assert_eq(p.hb->v->r[R_ECX], 0x1234);
     cr_assert_geq(bt_pair_stats(&p).view_faults, 1);
+    bt_pair_free(&p);
+}
+
+/* ---------- the user view (MODE_ULIN_DIRECT) ---------- */
+
+/* Both machines at CPL 3 with identity paging of user pages (flags 7), the
+ * user view turned on at the second dispatch (BT86_BT_USER_VIEW_AFTER=0;
+ * normally after 2M instructions of one address space). Each snippet
+ * starts with two CPUIDs: each ends a block, so the view is on before the
+ * code after them is translated. HLT at CPL 3 then ends it with #GP(0). */
+static void setup_user(struct pair *p, const uint8_t *code, size_t len)
+{
+    setenv("BT86_BT_USER_VIEW_AFTER", "0", 1);
+    bt_pair_setup(p, H_USER32, code, len);
+    harness_identity_paging(p->hi, 7, 0x50);
+    harness_identity_paging(p->hb, 7, 0x50);
+}
+
+/* cpuid; cpuid; mov ecx, 50; 1: add [0x20000], ecx; mov eax, [0x20000];
+ * add ebx, [0x21000]; dec ecx; jnz 1b; mov edx, [0x20000]; mov esi, [PTE 0x20]; hlt */
+Test(bt_linview, user_code_reads_and_writes_through_the_user_view)
+{
+    static const uint8_t code[] = { 0x0f, 0xa2, 0x0f, 0xa2, 0xb9, 0x32, 0x00, 0x00, 0x00, 0x01, 0x0d, 0x00, 0x00, 0x02,
+                                    0x00, 0xa1, 0x00, 0x00, 0x02, 0x00, 0x03, 0x1d, 0x00, 0x10, 0x02, 0x00, 0x49, 0x75,
+                                    0xec, 0x8b, 0x15, 0x00, 0x00, 0x02, 0x00, 0x8b, 0x35, 0x80, 0x10, 0x03, 0x00, 0xf4 };
+    struct pair p;
+    setup_user(&p, code, sizeof(code));
+    poke32(&p, 0x20000, 1000);
+    poke32(&p, 0x21000, 3);
+    run_compare(&p);
+    bt_pair_compare_range(&p, 0x20000, 0x1000);
+    bt_pair_assert_exc(&p, EXC_GP, 0, HARNESS_CODE + sizeof(code) - 1);
+    cr_assert_eq(p.hb->v->r[R_EDX], 1000 + 1275);
+    cr_assert_eq(p.hb->v->r[R_ESI], 0x20000u | 0x60 | 7, "PTE %#x", p.hb->v->r[R_ESI]);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_geq(st.probes_lin, 4);
+    cr_assert_geq(st.ulin_maps, 3); /* the data pages and the page table */
+    bt_pair_free(&p);
+}
+
+/* cpuid; cpuid; mov eax, [0x22000]; mov dword [0x22000], 7; hlt — page 0x22
+ * user read-only: the read maps it read-only, the write is #PF with error
+ * P|W|U, nothing written. */
+Test(bt_linview, user_view_write_to_a_read_only_page)
+{
+    static const uint8_t code[] = { 0x0f, 0xa2, 0x0f, 0xa2, 0xa1, 0x00, 0x20, 0x02, 0x00, 0xc7,
+                                    0x05, 0x00, 0x20, 0x02, 0x00, 0x07, 0x00, 0x00, 0x00, 0xf4 };
+    struct pair p;
+    setup_user(&p, code, sizeof(code));
+    pte(&p, 0x22, 0x22000u | 5);
+    poke32(&p, 0x22000, 41);
+    run_compare(&p);
+    bt_pair_assert_exc(&p, EXC_PF, 7, HARNESS_CODE + 9);
+    cr_assert_eq(p.hb->v->cr2, 0x22000);
+    cr_assert_eq(p.hb->v->r[R_EAX], 41);
+    cr_assert_eq(harness_read32(p.hb, 0x22000), 41);
+    cr_assert_geq(bt_pair_stats(&p).probes_lin, 2);
+    bt_pair_free(&p);
+}
+
+/* cpuid; cpuid; mov eax, [0x23000]; hlt — page 0x23 supervisor only: a user
+ * read is #PF with error P|U (the user view never maps it). */
+Test(bt_linview, user_view_never_maps_a_supervisor_page)
+{
+    static const uint8_t code[] = { 0x0f, 0xa2, 0x0f, 0xa2, 0xa1, 0x00, 0x30, 0x02, 0x00, 0xf4 };
+    struct pair p;
+    setup_user(&p, code, sizeof(code));
+    pte(&p, 0x23, 0x23000u | 3);
+    run_compare(&p);
+    bt_pair_assert_exc(&p, EXC_PF, 5, HARNESS_CODE + 4);
+    cr_assert_eq(p.hb->v->cr2, 0x23000);
+    cr_assert_geq(bt_pair_stats(&p).probes_lin, 1);
     bt_pair_free(&p);
 }
