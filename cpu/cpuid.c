@@ -14,7 +14,9 @@
 #define CPUID_VENDOR "GenuineIntel"     /* 12 bytes, returned in EBX, EDX, ECX */
 #define CPUID_BRAND  "bt86 Virtual CPU" /* padded with NULs to 48 bytes */
 #define CPUID_SIGNATURE 0x000006f1u      /* family 6, model 15, stepping 1 */
-#define CPUID_MAX_BASIC 1u
+/* Leaves 2-0x14 read as zeros (no cache, topology or extended-feature
+ * information); 0x15 gives the TSC and the crystal clock (below). */
+#define CPUID_MAX_BASIC 0x15u
 #define CPUID_MAX_EXT   0x80000004u
 
 /* Leaf 1 EDX feature bits. */
@@ -56,6 +58,17 @@ void vmm_cpuid(struct vcpu *v)
         b = (uint32_t)v->index << 24; /* initial APIC ID */
         d = CPUID_FEATURES;
         if (v->m && v->m->apic_base_written && (v->msr.apic_base & 0x800u)) d |= FEAT_APIC;
+    } else if (leaf == 0x15) {
+        /* TSC / crystal ratio EBX/EAX and the crystal in Hz (ECX): bt86's
+         * TSC runs at 1 GHz of virtual time (cpu/msr.h) and so does the
+         * local APIC timer's input clock before its divider
+         * (devices/lapic.c). Linux then knows both frequencies without
+         * timing the TSC against the PIT or PM timer and the APIC timer
+         * against the PIT (~0.2 s of delay loops at boot), as on Intel
+         * parts that report their crystal. */
+        a = 1;
+        b = 1;
+        c = 1000000000u;
     } else if (leaf == 0x80000000u) {
         a = CPUID_MAX_EXT;
     } else if (leaf >= 0x80000002u) {

@@ -306,6 +306,9 @@ static int set_cpuid(struct kvm_vm *k, struct vcpu *v)
     }
     memcpy(v->r, save, sizeof(save));
     memcpy(v->exits, exits, sizeof(exits));
+    /* Basic leaves up to 1 only: leaf 0x15 states bt86's 1 GHz TSC, and
+     * under KVM the guest reads the host's. */
+    c.e[0].eax = 1;
     c.h.nent = N;
     if (ioctl(k->vcpu, KVM_SET_CPUID2, &c) < 0) {
         fail("KVM_SET_CPUID2");

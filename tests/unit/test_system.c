@@ -450,7 +450,7 @@ Test(system, cpuid)
     struct harness *h = sys_new(H_USER32);
     struct vcpu *v = h->v;
     run_cpuid(h, 0);
-    cr_assert_eq(v->r[R_EAX], 1);
+    cr_assert_eq(v->r[R_EAX], 0x15);
     char vend[13] = { 0 };
     memcpy(vend, &v->r[R_EBX], 4);
     memcpy(vend + 4, &v->r[R_EDX], 4);
@@ -473,9 +473,16 @@ Test(system, cpuid)
         memcpy(brand + 16 * i + 12, &v->r[R_EDX], 4);
     }
     cr_assert_str_eq(brand, "bt86 Virtual CPU");
-    run_cpuid(h, 7); /* beyond the maximum: the highest basic leaf */
-    cr_assert_eq(v->r[R_EAX], 0x6f1);
-    cr_assert_eq(v->exits[EXIT_CPUID], 7);
+    run_cpuid(h, 7); /* below the maximum, not modelled: zeros */
+    cr_assert_eq(v->r[R_EAX], 0);
+    cr_assert_eq(v->r[R_EBX], 0);
+    run_cpuid(h, 0x15); /* TSC = crystal * 1 / 1, crystal 1 GHz */
+    cr_assert_eq(v->r[R_EAX], 1);
+    cr_assert_eq(v->r[R_EBX], 1);
+    cr_assert_eq(v->r[R_ECX], 1000000000u);
+    run_cpuid(h, 0x16); /* beyond the maximum: the highest basic leaf */
+    cr_assert_eq(v->r[R_ECX], 1000000000u);
+    cr_assert_eq(v->exits[EXIT_CPUID], 9);
     harness_free(h);
 }
 
