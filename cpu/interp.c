@@ -93,7 +93,13 @@ static inline void exec_one(struct vcpu *v, const struct insn *in)
  * otherwise go through Capstone at every execution. An entry is used only if
  * the bytes fetched now equal those it was decoded from, so it needs no
  * invalidation; fetching them again keeps the fetch faults exact. */
-#define UC_ENTRIES 32
+#define UC_ENTRIES 256
+/* By the page number mixed with the offset: these instructions sit in the
+ * last 14 bytes of a page, so the offset alone (or EIP ^ EIP >> 5, whose
+ * low bits are the same for every EIP ending in 0xfff) would put them all
+ * in a handful of slots — Linux's fork path has a dozen, and each miss is
+ * a Capstone decode. */
+static inline unsigned uc_index(uint32_t eip) { return ((eip >> 12) * 0x9e3779b1u + eip) >> 24; }
 struct uncached_insns {
     struct uc_entry {
         uint32_t eip;
@@ -127,7 +133,7 @@ static void decode_uncached(struct vcpu *v, struct insn *out)
         v->uc = calloc(1, sizeof(*v->uc));
         if (!v->uc) cpu_gp(v, 0); /* out of host memory: cannot happen in practice */
     }
-    struct uc_entry *e = &v->uc->e[(v->eip ^ (v->eip >> 5)) % UC_ENTRIES];
+    struct uc_entry *e = &v->uc->e[uc_index(v->eip) % UC_ENTRIES];
     bool hit = e->len && e->eip == v->eip && e->code32 == v->code32;
     /* An instruction crossing into the next page with both pages in the TLB
      * and 15 bytes inside CS (32-bit code, no EIP wrap): both parts at once,
