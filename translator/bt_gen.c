@@ -1061,7 +1061,15 @@ static void gen_lookup_exit(struct gen *g)
 {
     struct emit *e = &g->e;
     if (g->mode & MODE_FLAT_CS) {
-        emit_op2(e, 4, 0x0f, 0xb7, R8, rm_reg(R11));                 /* movzx r8d, r11w */
+        if (bt_ijc_hashed(g->bt->bmi2, g->mode)) { /* r8d = bt_ijc_hash(r11d) */
+            static const uint8_t rorx[] = { 0xc4, 0x43, 0x7b, 0xf0, 0xd3, 16 }; /* rorx r10d, r11d, 16 */
+            for (unsigned i = 0; i < sizeof(rorx); i++) eb(e, rorx[i]);
+            lea(e, 4, R10, rm_sib(R10, R10, 3, 0));                   /* lea r10d, [r10 + r10*8] */
+            lea(e, 4, R8, rm_sib(R10, R11, 0, 0));                    /* lea r8d, [r10 + r11] */
+            emit_op2(e, 4, 0x0f, 0xb7, R8, rm_reg(R8));               /* movzx r8d, r8w */
+        } else {
+            emit_op2(e, 4, 0x0f, 0xb7, R8, rm_reg(R11));              /* movzx r8d, r11w */
+        }
         mov_r64_imm(e, R10, (uint64_t)(uintptr_t)g->bt->ijc);         /* (this vCPU's: no load) */
         mov_r_rm(e, 8, R10, rm_sib(R10, R8, 3, 0));                   /* r10 = ijc[..] */
         mov_r64_imm(e, R9, (uint64_t)g->mode << 32);

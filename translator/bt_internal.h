@@ -113,7 +113,7 @@ struct tb {
 
 #define BT_HASH_BITS 14
 #define BT_JC_BITS   12
-#define BT_IJC_SIZE  65536 /* indexed by the low 16 bits of the EIP (MOVZX: flag-free) */
+#define BT_IJC_SIZE  65536 /* indexed by bt_ijc_hash */
 #define BT_IJC_LOG_MAX 1024
 #define BT_INV_MAX 64 /* queued invalidated pages per vCPU */
 #define BT_STRADDLE_SLOTS 64
@@ -274,6 +274,25 @@ static inline uint32_t bt_seg_big_bits(const struct seg_cache *s, uint32_t big, 
 }
 
 /* The TB key bits of the vCPU's current state. */
+/* The jump cache's slot for EIP (flat CS: the linear address) in a TB of
+ * `mode`. With paging (no MODE_PHYS_DIRECT) and BMI2 (bt_vcpu.bmi2): the
+ * low 16 bits plus 9 times the high 16 bits, modulo 2^16 — flag-free in
+ * translated code (RORX, LEA, LEA, MOVZX: gen_lookup_exit). The low bits
+ * alone put every function entry at the same page offset of addresses 64
+ * KiB apart in one slot (Linux's fork path: ~100 collisions per fork).
+ * Else the low 16 bits (MOVZX): a Multiboot kernel's code is small, and
+ * the three more instructions on every indirect jump cost its bytecode
+ * interpreter 10%. A lookup only hits a TB of its own mode, so each mode
+ * keeps to one function. A 4 KiB page's EIPs index 4096 consecutive slots
+ * (modulo the size) under either, which INVLPG sweeps (ijc_drop_range). */
+static inline bool bt_ijc_hashed(bool bmi2, uint32_t mode) { return bmi2 && !(mode & MODE_PHYS_DIRECT); }
+static inline uint32_t bt_ijc_hash(bool hashed, uint32_t eip)
+{
+    if (!hashed) return eip & (BT_IJC_SIZE - 1);
+    uint32_t hi = eip >> 16 | eip << 16;
+    return (eip + hi * 9u) & (BT_IJC_SIZE - 1);
+}
+
 static inline uint32_t bt_current_mode(const struct vcpu *v)
 {
     uint32_t mode = 0;

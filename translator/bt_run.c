@@ -89,11 +89,17 @@ static void ijc_drop_range(struct bt_vcpu *bt, uint32_t lo, uint32_t len)
         if (!(bt->ijc_pages[pg / 64] >> (pg % 64) & 1)) return; /* no entry was made for it */
         bt->ijc_pages[pg / 64] &= ~(1ull << (pg % 64));
     }
-    /* A 4 KiB page's EIPs index 4096 consecutive slots; larger: all. */
-    uint32_t first = len <= 0x1000u ? lo & (BT_IJC_SIZE - 1) : 0, n = len <= 0x1000u ? len : BT_IJC_SIZE;
-    for (uint32_t i = first; i < first + n; i++) {
-        struct tb *t = bt->ijc[i];
-        if (t != &bt->nothing && t->eip - lo < len) bt->ijc[i] = &bt->nothing;
+    /* A 4 KiB page's EIPs index 4096 consecutive slots under each of the
+     * two slot functions (bt_ijc_hash); larger: all. */
+    for (int h = 0; h < 2; h++) {
+        if (h && !bt->bmi2) break;
+        uint32_t first = len <= 0x1000u ? bt_ijc_hash(h, lo) : 0, n = len <= 0x1000u ? len : BT_IJC_SIZE;
+        for (uint32_t j = 0; j < n; j++) {
+            uint32_t i = (first + j) & (BT_IJC_SIZE - 1);
+            struct tb *t = bt->ijc[i];
+            if (t != &bt->nothing && t->eip - lo < len) bt->ijc[i] = &bt->nothing;
+        }
+        if (len > 0x1000u) break;
     }
 }
 
@@ -128,7 +134,7 @@ static void ijc_resync(struct bt_vcpu *bt)
 
 static void ijc_set(struct bt_vcpu *bt, uint32_t lin, struct tb *tb, bool global)
 {
-    uint16_t slot = (uint16_t)(lin & (BT_IJC_SIZE - 1));
+    uint16_t slot = (uint16_t)bt_ijc_hash(bt_ijc_hashed(bt->bmi2, tb->mode), lin);
     struct tb *old = bt->ijc[slot];
     /* Logged once while non-global: a slot whose entry is already
      * non-global is in the log since the last MOV CR3. */
@@ -586,7 +592,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     struct tb *tb = NULL;
     struct block *b = NULL;
     if ((mode & MODE_FLAT_CS) && translatable && !bt->no_fast_dispatch) {
-        struct tb *t = bt->ijc[lin & (BT_IJC_SIZE - 1)];
+        struct tb *t = bt->ijc[bt_ijc_hash(bt_ijc_hashed(bt->bmi2, mode), lin)];
         if (t->key == ((uint64_t)mode << 32 | v->eip) && t->n1 <= to_limit) {
             tb = t;
             bt->st.fast_dispatches++;
