@@ -182,6 +182,23 @@ Test(string, rep_stos_forms)
     cr_assert_eq(harness_read32(h, D + 0x30000), 0xd4d4d4d4);
     cr_assert_eq(peek8(h, D + 0x30004), 0xd4);
     cr_assert_eq(v->r[R_ECX], 0);
+
+    /* A zero dword fill (clear_page's form) and a forward word fill. */
+    v->r[R_EAX] = 0;
+    v->r[R_EDI] = D + 0x8002;
+    v->r[R_ECX] = 0x401;
+    RUN_OK(h, code);
+    for (uint32_t i = 0; i < 0x401; i++) cr_assert_eq(harness_read32(h, D + 0x8002 + 4 * i), 0, "dword %u", i);
+    cr_assert_eq(peek8(h, D + 0x9006), (uint8_t)((0x9006 * 7 + 1) ^ (0x9006 >> 8)), "byte after untouched");
+    static const uint8_t code4[] = { 0x66, 0xf3, 0xab /* rep stosw */ };
+    v->r[R_EAX] = 0x12345678;
+    v->r[R_EDI] = D + 0x50ffe;
+    v->r[R_ECX] = 3;
+    RUN_OK(h, code4);
+    cr_assert_eq(peek16(h, D + 0x50ffe), 0x5678);
+    cr_assert_eq(peek16(h, D + 0x51000), 0x5678);
+    cr_assert_eq(peek16(h, D + 0x51002), 0x5678);
+    cr_assert_eq(v->r[R_EDI], D + 0x51004);
     harness_free(h);
 }
 
