@@ -48,7 +48,7 @@
 #include "translator/bt_internal.h"
 #include "translator/emit.h"
 
-#define DEFAULT_CACHE (32u << 20)
+#define DEFAULT_CACHE (128u << 20)
 
 static size_t cache_size_setting = DEFAULT_CACHE;
 
