@@ -45,6 +45,12 @@ struct lin_view {
     uint64_t maps, unmaps, clears, revokes, failures;
 };
 
+/* Is lin's page mapped (a global translation the TLB could still hold)? */
+static inline bool lin_view_has(const struct lin_view *lv, uint32_t lin)
+{
+    return lv->base && lv->page[lin >> 12] != 0;
+}
+
 /* 0, or -1 (no memfd behind guest RAM, or no address space): no view. */
 int  lin_view_init(struct lin_view *lv, struct phys_mem *pm);
 void lin_view_destroy(struct lin_view *lv);

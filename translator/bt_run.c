@@ -545,7 +545,15 @@ static struct tb *lookup_tb(struct vcpu *v, struct bt_vcpu *bt, uint32_t lin, in
         }
         bt->jc[jc_of(lin)] = tb;
     }
-    if (tb->mode & MODE_FLAT_CS) ijc_set(bt, lin, tb, view <= TLB_VIEW_USER && tlb_is_global(&v->tlb, view, lin));
+    /* Global: kept across MOV CR3. The TLB's slot may have been refilled
+     * with another page since the fetch (it is direct mapped), so the
+     * linear view, which keeps every global supervisor page until INVLPG
+     * or a full flush, is asked too (else most kernel entries would be
+     * dropped at every context switch). */
+    if (tb->mode & MODE_FLAT_CS)
+        ijc_set(bt, lin, tb,
+                view <= TLB_VIEW_USER && (tlb_is_global(&v->tlb, view, lin) ||
+                                          (view == TLB_VIEW_SUP && lin_view_has(&bt->lview, lin))));
     return tb;
 }
 
