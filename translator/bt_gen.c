@@ -238,7 +238,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
     return in->opsize == 4 && (mode & MODE_STACK32) && (mode & MODE_FLAT_SS);
 }
 
-enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP,
+enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP, K_BSWAP,
                 K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV, K_XCHGOP,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR };
@@ -298,6 +298,7 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_XCHG: return K_XCHG;
     case X86_INS_CDQ: case X86_INS_CWDE: case X86_INS_CBW: case X86_INS_CWD: return K_CONV;
     case X86_INS_NOP: return K_NOP;
+    case X86_INS_BSWAP: return K_BSWAP;
     case X86_INS_PUSH: return K_PUSH;
     case X86_INS_POP: return K_POP;
     case X86_INS_LEAVE: return K_LEAVE;
@@ -360,6 +361,8 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->nopnd == 2 && is_gpr(d) && is_gpr(s) && d->size == s->size;
     case K_CONV: case K_NOP:
         return true;
+    case K_BSWAP: /* (the 16-bit form is undefined: left to the interpreter) */
+        return in->nopnd == 1 && is_gpr(d) && d->size == 4;
     case K_SETCC:
         return in->nopnd == 1 && ((is_gpr(d) && d->size == 1) || mem_ok(in, d, mode));
     case K_CMOV:
@@ -1241,6 +1244,8 @@ static bool writes_gpr(const struct insn *in, int r)
         return gpr_full(d) == r || gpr_full(&in->op[1]) == r;
     case K_CONV: case K_MUL1:
         return r == R_EAX || r == R_EDX;
+    case K_BSWAP:
+        return gpr_full(d) == r;
     default:
         return true;
     }
@@ -1651,6 +1656,13 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         break;
     case K_NOP:
         break;
+    case K_BSWAP: { /* no flags */
+        int r = host_reg(d->reg);
+        if (r >= 8) eb(e, 0x41);
+        eb(e, 0x0f);
+        eb(e, (uint8_t)(0xc8 | (r & 7)));
+        break;
+    }
     case K_SETCC:
         emit_op2(e, 1, 0x0f, (uint8_t)(0x90 | (in->opc & 0xf)), 0, rm_of(g, d));
         break;
