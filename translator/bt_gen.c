@@ -238,7 +238,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
     return in->opsize == 4 && (mode & MODE_STACK32) && (mode & MODE_FLAT_SS);
 }
 
-enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP, K_BSWAP,
+enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP, K_BSWAP, K_CX8,
                 K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV, K_XCHGOP,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR };
@@ -299,6 +299,7 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_CDQ: case X86_INS_CWDE: case X86_INS_CBW: case X86_INS_CWD: return K_CONV;
     case X86_INS_NOP: return K_NOP;
     case X86_INS_BSWAP: return K_BSWAP;
+    case X86_INS_CMPXCHG8B: return K_CX8;
     case X86_INS_PUSH: return K_PUSH;
     case X86_INS_POP: return K_POP;
     case X86_INS_LEAVE: return K_LEAVE;
@@ -363,6 +364,9 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return true;
     case K_BSWAP: /* (the 16-bit form is undefined: left to the interpreter) */
         return in->nopnd == 1 && is_gpr(d) && d->size == 4;
+    case K_CX8: /* CMPXCHG8B m64 without LOCK (excluded above): EDX:EAX and ECX:EBX are the host's */
+        return in->nopnd == 1 && d->kind == OPND_MEM && d->size == 8 && in->addrsize == 4 &&
+               (seg_flat(mode, d->seg) || seg_based(mode, d));
     case K_SETCC:
         return in->nopnd == 1 && ((is_gpr(d) && d->size == 1) || mem_ok(in, d, mode));
     case K_CMOV:
@@ -453,6 +457,9 @@ static void flag_effects(const struct insn *in, bool native, uint32_t *r, uint32
         break;
     case K_XCHGOP: /* those of CMP EAX, dst or ADD dst, src */
         *w = FL_ALL;
+        break;
+    case K_CX8:
+        *w = F_ZF;
         break;
     case K_DIV: /* the host's flags after DIV, as the interpreter's; a #DE pushes the old ones */
         *r = *w = FL_ALL;
@@ -1246,6 +1253,8 @@ static bool writes_gpr(const struct insn *in, int r)
         return r == R_EAX || r == R_EDX;
     case K_BSWAP:
         return gpr_full(d) == r;
+    case K_CX8:
+        return r == R_EAX || r == R_EDX;
     default:
         return true;
     }
@@ -1705,6 +1714,10 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         return;
     case K_XCHGOP: /* (the memory form writes either way, as the interpreter's) */
         emit_op2(e, d->size, 0x0f, in->id == X86_INS_CMPXCHG ? 0xb1 : 0xc1, host_reg(s->reg), rm_of(g, d));
+        break;
+    case K_CX8: /* writes either way too (the old value back on a mismatch); only ZF changes */
+        view_fuse(g);
+        emit_op2(e, 4, 0x0f, 0xc7, 1, rm_of(g, d));
         break;
     case K_DIV: {
         /* A zero divisor or a quotient above 2^32 - 1 (EDX >= divisor) is a

@@ -10,6 +10,8 @@
 
 #include "bt_pair.h"
 #include "cpu/interp.h"
+#include "cpu/segment.h"
+#include "memory/tlb.h"
 #include "harness.h"
 #include "translator/bt.h"
 
@@ -98,3 +100,50 @@ Test(bt_xchgop, bswap)
                  (unsigned long long)bt_pair_stats(&p).fallback);
     bt_pair_free(&p);
 }
+
+/* mov [0x2000c], esi; jmp 1f; 1: mov eax, 1; mov edx, 2; mov ebx, 0x33;
+ * mov ecx, 0x44; cmpxchg8b [0x20000]; setz [0x20020]; cmpxchg8b [0x20000];
+ * setz [0x20021]; mov esi, 0x20008; cmpxchg8b [esi]; setz [0x20022]; hlt
+ * CMPXCHG8B natively (K_CX8): a match stores ECX:EBX, a mismatch loads
+ * EDX:EAX; only ZF changes. With paging off (the physical view), paging on
+ * (the TLB probe) and paging on with global pages (the linear view). */
+static void cx8_case(int paging)
+{
+    static const uint8_t code[] = { 0x89, 0x35, 0x0c, 0x00, 0x02, 0x00, 0xeb, 0x00, 0xb8, 0x01, 0x00, 0x00, 0x00,
+                                    0xba, 0x02, 0x00, 0x00, 0x00, 0xbb, 0x33, 0x00, 0x00, 0x00, 0xb9, 0x44, 0x00,
+                                    0x00, 0x00, 0x0f, 0xc7, 0x0d, 0x00, 0x00, 0x02, 0x00, 0x0f, 0x94, 0x05, 0x20,
+                                    0x00, 0x02, 0x00, 0x0f, 0xc7, 0x0d, 0x00, 0x00, 0x02, 0x00, 0x0f, 0x94, 0x05,
+                                    0x21, 0x00, 0x02, 0x00, 0xbe, 0x08, 0x00, 0x02, 0x00, 0x0f, 0xc7, 0x0e, 0x0f,
+                                    0x94, 0x05, 0x22, 0x00, 0x02, 0x00, 0xf4 };
+    struct pair p;
+    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int i = 0; i < 2; i++) {
+        if (paging) {
+            harness_identity_paging(hs[i], paging == 2 ? 0x103 : 3, 0x50);
+            if (paging == 2) hs[i]->v->cr4 |= CR4_PGE;
+            tlb_flush_all(&hs[i]->v->tlb);
+            cpu_update_mode(hs[i]->v);
+        }
+        harness_write32(hs[i], HARNESS_DATA, 1);
+        harness_write32(hs[i], HARNESS_DATA + 4, 2);
+        harness_write32(hs[i], HARNESS_DATA + 8, 7);
+    }
+    uint32_t esi = p.hb->v->r[R_ESI];
+    bt_pair_run(&p, 1000);
+    bt_pair_compare_state(&p);
+    bt_pair_compare_range(&p, HARNESS_DATA, 0x30);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(harness_read32(p.hb, HARNESS_DATA), 0x33);
+    cr_assert_eq(harness_read32(p.hb, HARNESS_DATA + 4), 0x44);
+    cr_assert_eq(harness_read32(p.hb, HARNESS_DATA + 0x20) & 0xffffff, 0x000001); /* ZF: set, clear, clear */
+    cr_assert_eq(v->r[R_EAX], 7);
+    cr_assert_eq(v->r[R_EDX], esi);
+    cr_assert_eq(bt_pair_stats(&p).fallback, 1, "only the HLT calls the interpreter (%llu)",
+                 (unsigned long long)bt_pair_stats(&p).fallback);
+    bt_pair_free(&p);
+}
+
+Test(bt_xchgop, cmpxchg8b_paging_off) { cx8_case(0); }
+Test(bt_xchgop, cmpxchg8b_paging_on) { cx8_case(1); }
+Test(bt_xchgop, cmpxchg8b_global_pages) { cx8_case(2); }
