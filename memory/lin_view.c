@@ -8,7 +8,7 @@
 
 #include "memory/phys.h"
 
-#define LIN_PAGES (1u << 20)
+#define LIN_PAGES (1u << 20) /* linear pages in 4 GiB */
 #define ENT_W 1u
 
 static uint32_t ent_ppn(uint32_t ent) { return (ent >> 1) - 1; }
@@ -41,10 +41,21 @@ void lin_view_destroy(struct lin_view *lv)
 }
 
 /* [lin, lin + len) inaccessible again (false: the host refused). */
-static bool hide(struct lin_view *lv, uint32_t lin, uint32_t len)
+static bool hide(struct lin_view *lv, uint32_t lin, size_t len)
 {
     return mmap(lv->base + lin, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) !=
            MAP_FAILED;
+}
+
+/* The RAM page behind host_page if it is a physical view address — what
+ * the TLB holds for plain RAM — else false. (Not phys_host_pa: a `ram`
+ * address is RAM under a ROM or MMIO overlay, which must stay hidden.) */
+static bool view_page(const struct lin_view *lv, const uint8_t *host_page, uint32_t *ppn)
+{
+    uintptr_t h = (uintptr_t)host_page, v = (uintptr_t)lv->pm->view;
+    if (h < v || h - v >= lv->pm->ram_size) return false;
+    *ppn = (uint32_t)((h - v) >> 12);
+    return true;
 }
 
 /* Forget linear page n's mapping in the tables (not in the host). */
@@ -61,8 +72,7 @@ void lin_view_clear(struct lin_view *lv)
     if (!lv->base || lv->nlog == 0) return;
     /* One mapping over the whole reservation: it never needs a new host
      * mapping, so the host cannot refuse it for lack of them. */
-    if (mmap(lv->base, PHYS_VIEW_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) ==
-            MAP_FAILED) {
+    if (!hide(lv, 0, PHYS_VIEW_SIZE)) {
         fprintf(stderr, "bt86: cannot unmap the linear view (host refused)\n");
         exit(1);
     }
@@ -78,25 +88,14 @@ static void failed(struct lin_view *lv)
     lin_view_clear(lv);
 }
 
-static void unmap_one(struct lin_view *lv, uint32_t n)
-{
-    if (!lv->page[n]) return;
-    forget(lv, n);
-    lv->unmaps++;
-    if (!hide(lv, n << 12, 0x1000)) failed(lv);
-}
-
 void lin_view_map(struct lin_view *lv, uint32_t lin_page, const uint8_t *host_page, bool writable)
 {
     if (!lv->base) return;
-    struct phys_mem *pm = lv->pm;
-    uint32_t n = lin_page >> 12;
-    uintptr_t h = (uintptr_t)host_page, v = (uintptr_t)pm->view;
-    if (h < v || h - v >= pm->ram_size || ((h - v) & 0xfff)) {
-        unmap_one(lv, n); /* not plain RAM: the TLB path only */
+    uint32_t n = lin_page >> 12, ppn;
+    if (!view_page(lv, host_page, &ppn)) {
+        lin_view_unmap(lv, lin_page, 0x1000); /* not plain RAM: the TLB path only */
         return;
     }
-    uint32_t ppn = (uint32_t)((h - v) >> 12);
     if (writable && lv->walias[ppn] && lv->walias[ppn] != n + 1) writable = false; /* one writable alias */
     uint32_t ent = (ppn + 1) << 1 | (writable ? ENT_W : 0), old = lv->page[n];
     if (old == ent) return;
@@ -105,7 +104,7 @@ void lin_view_map(struct lin_view *lv, uint32_t lin_page, const uint8_t *host_pa
     uint8_t *at = lv->base + ((size_t)n << 12);
     bool ok;
     if (old && ent_ppn(old) == ppn) ok = mprotect(at, 0x1000, prot) == 0;
-    else ok = mmap(at, 0x1000, prot, MAP_SHARED | MAP_FIXED, pm->ram_fd, (off_t)ppn << 12) != MAP_FAILED;
+    else ok = mmap(at, 0x1000, prot, MAP_SHARED | MAP_FIXED, lv->pm->ram_fd, (off_t)ppn << 12) != MAP_FAILED;
     if (!ok) {
         failed(lv);
         return;
@@ -120,17 +119,22 @@ void lin_view_map(struct lin_view *lv, uint32_t lin_page, const uint8_t *host_pa
 void lin_view_unmap(struct lin_view *lv, uint32_t lin, uint32_t len)
 {
     if (!lv->base) return;
-    for (uint32_t n = lin >> 12; n < (lin >> 12) + (len >> 12) && n < LIN_PAGES; n++) unmap_one(lv, n);
+    bool any = false;
+    for (uint32_t n = lin >> 12; n < (lin >> 12) + (len >> 12); n++) {
+        if (!lv->page[n]) continue;
+        forget(lv, n);
+        lv->unmaps++;
+        any = true;
+    }
+    if (any && !hide(lv, lin, len)) failed(lv); /* (one host call for a whole 4 MiB region) */
 }
 
 void lin_view_revoke(struct lin_view *lv, const uint8_t *host_page)
 {
     if (!lv->base) return;
-    uintptr_t h = (uintptr_t)host_page, v = (uintptr_t)lv->pm->view;
-    if (h < v || h - v >= lv->pm->ram_size) return;
-    uint32_t ppn = (uint32_t)((h - v) >> 12), a = lv->walias[ppn];
-    if (!a) return;
-    uint32_t n = a - 1;
+    uint32_t ppn;
+    if (!view_page(lv, host_page, &ppn) || !lv->walias[ppn]) return;
+    uint32_t n = lv->walias[ppn] - 1;
     lv->walias[ppn] = 0;
     lv->page[n] &= ~ENT_W;
     lv->revokes++;

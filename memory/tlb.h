@@ -127,11 +127,15 @@ static inline void tlb_logged_range(uint32_t logged, uint32_t *lo, uint32_t *len
     *len = (logged & 1) ? 0x400000u : 0x1000u;
 }
 
-/* Is lin's page entered for reading in view (0 or 1) from a global page? */
+/* Is lin's page entered for reading in view (0 or 1)? ... from a global page? */
+static inline bool tlb_holds(const struct tlb *t, int view, uint32_t lin)
+{
+    return tlb_slot(t, view, lin)->tag_r == (lin & ~0xfffu);
+}
+
 static inline bool tlb_is_global(const struct tlb *t, int view, uint32_t lin)
 {
-    uint32_t i = (lin >> 12) & t->mask;
-    return t->global[view][i] && t->view[view][i].tag_r == (lin & ~0xfffu);
+    return tlb_holds(t, view, lin) && t->global[view][(lin >> 12) & t->mask];
 }
 
 /* Fast probes: return the host pointer, or NULL on a miss (the caller then takes

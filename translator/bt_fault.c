@@ -43,21 +43,26 @@ static struct bt_fault_site *find_site(struct bt_vcpu *bt, uint32_t at)
     return lo < bt->nsites && bt->sites[lo].at == at ? &bt->sites[lo] : NULL;
 }
 
-/* Does the TLB hold lin's page as a non-global supervisor entry (a user
- * page the kernel touches: such a site will go on missing the linear view,
- * so it gets its jump to the TLB probe at once)? */
-static bool lin_user_page(const struct bt_vcpu *bt, uint32_t lin)
+/* Is addr inside the 4 GiB view at base (NULL: none)? *off = its offset. */
+static bool in_view(const uint8_t *base, uintptr_t addr, uint32_t *off)
 {
-    const struct tlb *t = &bt->v->tlb;
-    uint32_t i = (lin >> 12) & t->mask;
-    return t->view[TLB_VIEW_SUP][i].tag_r == (lin & ~0xfffu) && !t->global[TLB_VIEW_SUP][i];
+    if (!base || addr < (uintptr_t)base || addr - (uintptr_t)base >= PHYS_VIEW_SIZE) return false;
+    *off = (uint32_t)(addr - (uintptr_t)base); /* (in the guard past 4 GiB it wraps: only a TLB lookup key) */
+    return true;
 }
 
-/* Does the TLB hold lin's page in the user view? */
-static bool tlb_has_user_page(const struct bt_vcpu *bt, uint32_t lin)
+/* How much a fault at linear address lin counts towards patching its site.
+ * Linear view: all the way at once when the TLB holds the page as a
+ * non-global supervisor entry — a user page the kernel touches, which the
+ * view never maps, so the site will go on missing it. User view: nothing
+ * when the TLB lacks the page — a first use, which the refill maps; a loop
+ * streaming through fresh pages must not lose the view for that. */
+static uint32_t fault_weight(const struct bt_vcpu *bt, bool lview, bool uview, uint32_t lin)
 {
     const struct tlb *t = &bt->v->tlb;
-    return t->view[TLB_VIEW_USER][(lin >> 12) & t->mask].tag_r == (lin & ~0xfffu);
+    if (lview && tlb_holds(t, TLB_VIEW_SUP, lin) && !tlb_is_global(t, TLB_VIEW_SUP, lin)) return BT_VIEW_FAULTS_MAX;
+    if (uview && !tlb_holds(t, TLB_VIEW_USER, lin)) return 0;
+    return 1;
 }
 
 static bool redirect(siginfo_t *si, ucontext_t *uc)
@@ -67,22 +72,15 @@ static bool redirect(siginfo_t *si, ucontext_t *uc)
     for (int i = 0; i < REG_MAX; i++) {
         struct bt_vcpu *bt = __atomic_load_n(&registry[i], __ATOMIC_ACQUIRE);
         if (!bt || rip < (uintptr_t)bt->cache || rip >= (uintptr_t)bt->cache + bt->cache_size) continue;
-        bool in_view = bt->view && addr >= (uintptr_t)bt->view && addr - (uintptr_t)bt->view < PHYS_VIEW_SIZE;
-        bool in_lview = bt->lview.base && addr >= (uintptr_t)bt->lview.base &&
-                        addr - (uintptr_t)bt->lview.base < PHYS_VIEW_SIZE;
-        bool in_uview = bt->uview.base && addr >= (uintptr_t)bt->uview.base &&
-                        addr - (uintptr_t)bt->uview.base < PHYS_VIEW_SIZE;
-        if (!in_view && !in_lview && !in_uview) return false;
+        uint32_t off = 0;
+        bool lview = in_view(bt->lview.base, addr, &off), uview = !lview && in_view(bt->uview.base, addr, &off);
+        if (!lview && !uview && !in_view(bt->view, addr, &off)) return false;
         struct bt_fault_site *s = find_site(bt, (uint32_t)(rip - (uintptr_t)bt->cache));
         if (!s) return false;
         bt->st.view_faults++;
-        /* A user-view fault on a page the TLB lacks is a first use (the
-         * refill maps it): not a reason to give up on the view there — a
-         * loop streaming through fresh pages would otherwise lose it. */
-        if (!in_uview || tlb_has_user_page(bt, (uint32_t)(addr - (uintptr_t)bt->uview.base))) s->faults++;
-        if (!getenv("X_NOIMM") && in_lview && s->faults < BT_VIEW_FAULTS_MAX && lin_user_page(bt, (uint32_t)(addr - (uintptr_t)bt->lview.base)))
-            s->faults = BT_VIEW_FAULTS_MAX;
-        if (s->faults == BT_VIEW_FAULTS_MAX) {
+        uint32_t was = s->faults, w = fault_weight(bt, lview, uview, off);
+        s->faults = was + w < BT_VIEW_FAULTS_MAX ? was + w : BT_VIEW_FAULTS_MAX;
+        if (was < BT_VIEW_FAULTS_MAX && s->faults == BT_VIEW_FAULTS_MAX) {
             /* jmp rel32 over the first 5 bytes of the probe's MOVABS */
             uint8_t *at = bt->cache + s->start;
             int32_t rel = (int32_t)(s->cold - (s->start + 5));
