@@ -221,10 +221,17 @@ static bool seg_based(uint32_t mode, const struct opnd *o)
  * so it is never a view access. */
 static bool seg_may_wrap(uint32_t mode, const struct opnd *o) { return !seg_flat(mode, o->seg) && !seg_nowrap(o); }
 
+/* A memory operand the translator can address: 32-bit addressing, a flat
+ * segment or a 4 GiB one with a base (seg_based). */
+static bool mem_addr_ok(const struct insn *in, const struct opnd *o, uint32_t mode)
+{
+    return o->kind == OPND_MEM && in->addrsize == 4 && (seg_flat(mode, o->seg) || seg_based(mode, o));
+}
+
+/* ... of 1, 2 or 4 bytes. */
 static bool mem_ok(const struct insn *in, const struct opnd *o, uint32_t mode)
 {
-    return o->kind == OPND_MEM && in->addrsize == 4 && (seg_flat(mode, o->seg) || seg_based(mode, o)) &&
-           (o->size == 1 || o->size == 2 || o->size == 4);
+    return mem_addr_ok(in, o, mode) && (o->size == 1 || o->size == 2 || o->size == 4);
 }
 
 /* Byte registers 4-7 are AH..BH: encodable only without REX, so never
@@ -365,8 +372,7 @@ static bool native_ok(const struct insn *in, uint32_t mode)
     case K_BSWAP: /* (the 16-bit form is undefined: left to the interpreter) */
         return in->nopnd == 1 && is_gpr(d) && d->size == 4;
     case K_CX8: /* CMPXCHG8B m64 without LOCK (excluded above): EDX:EAX and ECX:EBX are the host's */
-        return in->nopnd == 1 && d->kind == OPND_MEM && d->size == 8 && in->addrsize == 4 &&
-               (seg_flat(mode, d->seg) || seg_based(mode, d));
+        return in->nopnd == 1 && mem_addr_ok(in, d, mode) && d->size == 8;
     case K_SETCC:
         return in->nopnd == 1 && ((is_gpr(d) && d->size == 1) || mem_ok(in, d, mode));
     case K_CMOV:
@@ -721,9 +727,7 @@ static void gen_tlb_lookup(struct gen *g, unsigned size, bool write)
 {
     struct emit *e = &g->e;
     if (g->bt->bmi2) {
-        static const uint8_t rorx[] = { 0xc4, 0x43, 0x7b, 0xf0, 0xc8, 8 }; /* rorx r9d, r8d, 8 (the bits
-                                                                           * rotated in are masked off) */
-        for (unsigned i = 0; i < sizeof(rorx); i++) eb(e, rorx[i]);
+        rorx(e, 4, R9, R8, 8); /* (the bits rotated in are masked off) */
     } else {
         mov_r_rm(e, 4, R9, rm_reg(R8));
         emit_op1(e, 4, 0xc1, 5, rm_reg(R9)); /* shr r9d, 8 */
@@ -1072,8 +1076,7 @@ static void gen_lookup_exit(struct gen *g)
     struct emit *e = &g->e;
     if (g->mode & MODE_FLAT_CS) {
         if (bt_ijc_hashed(g->bt->bmi2, g->mode)) { /* r8d = bt_ijc_hash(r11d) */
-            static const uint8_t rorx[] = { 0xc4, 0x43, 0x7b, 0xf0, 0xd3, 16 }; /* rorx r10d, r11d, 16 */
-            for (unsigned i = 0; i < sizeof(rorx); i++) eb(e, rorx[i]);
+            rorx(e, 4, R10, R11, 16);
             lea(e, 4, R10, rm_sib(R10, R10, 3, 0));                   /* lea r10d, [r10 + r10*8] */
             lea(e, 4, R8, rm_sib(R10, R11, 0, 0));                    /* lea r8d, [r10 + r11] */
             emit_op2(e, 4, 0x0f, 0xb7, R8, rm_reg(R8));               /* movzx r8d, r8w */
@@ -1249,12 +1252,10 @@ static bool writes_gpr(const struct insn *in, int r)
         return d->kind == OPND_REG && gpr_full(d) == r;
     case K_XCHG:
         return gpr_full(d) == r || gpr_full(&in->op[1]) == r;
-    case K_CONV: case K_MUL1:
+    case K_CONV: case K_MUL1: case K_CX8:
         return r == R_EAX || r == R_EDX;
     case K_BSWAP:
         return gpr_full(d) == r;
-    case K_CX8:
-        return r == R_EAX || r == R_EDX;
     default:
         return true;
     }
@@ -1665,13 +1666,9 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         break;
     case K_NOP:
         break;
-    case K_BSWAP: { /* no flags */
-        int r = host_reg(d->reg);
-        if (r >= 8) eb(e, 0x41);
-        eb(e, 0x0f);
-        eb(e, (uint8_t)(0xc8 | (r & 7)));
+    case K_BSWAP: /* no flags */
+        bswap_r(e, 4, host_reg(d->reg));
         break;
-    }
     case K_SETCC:
         emit_op2(e, 1, 0x0f, (uint8_t)(0x90 | (in->opc & 0xf)), 0, rm_of(g, d));
         break;
@@ -1895,13 +1892,10 @@ static void gen_budget_check(struct gen *g, uint32_t eip, int32_t n, int32_t nee
     mov_r_rm(e, 8, R8, rm_reg(RCX));
     if (need) lea(e, 8, RCX, rm_mem(HR_BUDGET, -need));
     if (g->bt->bmi2) {
-        static const uint8_t rorx15[] = { 0xc4, 0xc3, 0xfb, 0xf0, 0xcf, 32 }; /* rorx rcx, r15, 32 */
-        static const uint8_t rorxcx[] = { 0xc4, 0xe3, 0xfb, 0xf0, 0xc9, 32 }; /* rorx rcx, rcx, 32 */
-        const uint8_t *rorx = need ? rorxcx : rorx15;
-        for (unsigned i = 0; i < sizeof(rorx15); i++) eb(e, rorx[i]);
+        rorx(e, 8, RCX, need ? RCX : HR_BUDGET, 32);
     } else {
         if (!need) mov_r_rm(e, 8, RCX, rm_reg(HR_BUDGET));
-        eb(e, 0x48); eb(e, 0x0f); eb(e, 0xc9);         /* bswap rcx */
+        bswap_r(e, 8, RCX);
     }
     eb(e, 0x67); eb(e, 0xe3);                          /* jecxz ok */
     uint8_t *rel8 = e->p;
@@ -1962,6 +1956,15 @@ static void gen_prologue_out(struct gen *g)
     patch_rel32(e, j, g->bt->exit_regs);
 }
 
+/* The end of a linear-view site's TLB try (gen_colds): r10 and RFLAGS back
+ * as the fault left them. */
+static void lin_cold_restore(struct emit *e)
+{
+    pop_r(e, R10);
+    popfq(e);
+    lea(e, 8, RSP, rm_mem(RSP, 16));
+}
+
 static void gen_colds(struct gen *g)
 {
     struct emit *e = &g->e;
@@ -2017,22 +2020,17 @@ static void gen_colds(struct gen *g)
                  * r10 (a fused store's source) are kept on the host stack
                  * below the red zone's word a PUSH m32 keeps there
                  * ([rsp - 8]). A hit runs the access again at [addend +
-                 * r8] (r9 is its base). */
+                 * r8] (r9 is its base); a miss goes on to the fallback. */
                 lea(e, 8, RSP, rm_mem(RSP, -16));
-                eb(e, 0x9c);              /* pushfq */
-                eb(e, 0x41); eb(e, 0x52); /* push r10 */
+                pushfq(e);
+                push_r(e, R10);
                 gen_tlb_lookup(g, c->size, c->write);
                 uint8_t *miss = jcc_rel32(e, 0x5); /* jne */
                 mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8));
-                eb(e, 0x41); eb(e, 0x5a); /* pop r10 */
-                eb(e, 0x9d);              /* popfq */
-                lea(e, 8, RSP, rm_mem(RSP, 16));
-                uint8_t *back = jmp_rel32(e);
-                patch_rel32(e, back, c->vload);
+                lin_cold_restore(e);
+                patch_rel32(e, jmp_rel32(e), c->vload);
                 patch_rel32(e, miss, e->p);
-                eb(e, 0x41); eb(e, 0x5a); /* pop r10 */
-                eb(e, 0x9d);              /* popfq */
-                lea(e, 8, RSP, rm_mem(RSP, 16));
+                lin_cold_restore(e);
             }
             g->vsite[g->nvsite++] = (struct bt_fault_site){ (uint32_t)(c->vload - g->bt->cache), start, cold, 0 };
             if (c->vstore)

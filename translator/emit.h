@@ -130,6 +130,22 @@ static inline void mov_m_imm32(struct emit *e, int size, struct rm m, uint32_t i
 }
 static inline void push_r(struct emit *e, int r) { if (r >= 8) eb(e, 0x41); eb(e, (uint8_t)(0x50 + (r & 7))); }
 static inline void pop_r(struct emit *e, int r) { if (r >= 8) eb(e, 0x41); eb(e, (uint8_t)(0x58 + (r & 7))); }
+/* BSWAP r32/r64 and RORX r32/r64, r, imm8 (BMI2, VEX.LZ.F2.0F3A.W F0): flag-free. */
+static inline void bswap_r(struct emit *e, int size, int r)
+{
+    if (size == 8 || r >= 8) eb(e, (uint8_t)(0x40 | (size == 8 ? 8 : 0) | (r >= 8 ? 1 : 0)));
+    eb(e, 0x0f);
+    eb(e, (uint8_t)(0xc8 | (r & 7)));
+}
+static inline void rorx(struct emit *e, int size, int dst, int src, uint8_t imm)
+{
+    eb(e, 0xc4);
+    eb(e, (uint8_t)((dst < 8 ? 0x80 : 0) | 0x40 | (src < 8 ? 0x20 : 0) | 0x03));
+    eb(e, (uint8_t)((size == 8 ? 0x80 : 0) | 0x7b));
+    eb(e, 0xf0);
+    eb(e, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
+    eb(e, imm);
+}
 static inline void pushfq(struct emit *e) { eb(e, 0x9c); }
 static inline void popfq(struct emit *e) { eb(e, 0x9d); }
 static inline void ret(struct emit *e) { eb(e, 0xc3); }
