@@ -27,7 +27,6 @@ void interp_set_thread_decoder(struct decoder *d) { tl_decoder = d; }
 
 static inline struct decoder *decoder_of(struct machine *m) { return tl_decoder ? tl_decoder : m->decoder; }
 
-
 void exec_ud(struct vcpu *v, const struct insn *in)
 {
     (void)in;
@@ -99,7 +98,7 @@ static inline void exec_one(struct vcpu *v, const struct insn *in)
  * low bits are the same for every EIP ending in 0xfff) would put them all
  * in a handful of slots — Linux's fork path has a dozen, and each miss is
  * a Capstone decode. */
-static inline unsigned uc_index(uint32_t eip) { return ((eip >> 12) * 0x9e3779b1u + eip) >> 24; }
+static inline unsigned uc_index(uint32_t eip) { return (((eip >> 12) * 0x9e3779b1u + eip) >> 24) % UC_ENTRIES; }
 struct uncached_insns {
     struct uc_entry {
         uint32_t eip;
@@ -133,7 +132,7 @@ static void decode_uncached(struct vcpu *v, struct insn *out)
         v->uc = calloc(1, sizeof(*v->uc));
         if (!v->uc) cpu_gp(v, 0); /* out of host memory: cannot happen in practice */
     }
-    struct uc_entry *e = &v->uc->e[uc_index(v->eip) % UC_ENTRIES];
+    struct uc_entry *e = &v->uc->e[uc_index(v->eip)];
     bool hit = e->len && e->eip == v->eip && e->code32 == v->code32;
     /* An instruction crossing into the next page with both pages in the TLB
      * and 15 bytes inside CS (32-bit code, no EIP wrap): both parts at once,

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "memory/lin_view.h"
+
 #define TLB_VIEW_SUP  0
 #define TLB_VIEW_USER 1
 #define TLB_VIEW_AC   2   /* user view with alignment checking: always empty, so every access takes the slow path */
@@ -136,6 +138,15 @@ static inline bool tlb_holds(const struct tlb *t, int view, uint32_t lin)
 static inline bool tlb_is_global(const struct tlb *t, int view, uint32_t lin)
 {
     return tlb_holds(t, view, lin) && t->global[view][(lin >> 12) & t->mask];
+}
+
+/* May a global translation of lin's page in view still be in use (so that
+ * what was derived from it survives MOV CR3)? The direct-mapped slot may
+ * hold another page by now; the linear view, when there is one, keeps
+ * every global supervisor page until INVLPG or a full flush. */
+static inline bool tlb_global_translation(const struct tlb *t, int view, uint32_t lin)
+{
+    return tlb_is_global(t, view, lin) || (view == TLB_VIEW_SUP && t->lv && lin_view_has(t->lv, lin));
 }
 
 /* Fast probes: return the host pointer, or NULL on a miss (the caller then takes

@@ -273,7 +273,6 @@ static inline uint32_t bt_seg_big_bits(const struct seg_cache *s, uint32_t big, 
     return (s->base & 0xfffu) ? big : big | paged;
 }
 
-/* The TB key bits of the vCPU's current state. */
 /* The jump cache's slot for EIP (flat CS: the linear address) in a TB of
  * `mode`. With paging (no MODE_PHYS_DIRECT) and BMI2 (bt_vcpu.bmi2): the
  * low 16 bits plus 9 times the high 16 bits, modulo 2^16 — flag-free in
@@ -293,6 +292,7 @@ static inline uint32_t bt_ijc_hash(bool hashed, uint32_t eip)
     return (eip + hi * 9u) & (BT_IJC_SIZE - 1);
 }
 
+/* The TB key bits of the vCPU's current state. */
 static inline uint32_t bt_current_mode(const struct vcpu *v)
 {
     uint32_t mode = 0;

@@ -81,6 +81,17 @@ static void ijc_clear(struct bt_vcpu *bt)
     ijc_seen(bt);
 }
 
+/* Of the n slots from `first` (modulo the size), empty those holding a TB
+ * in the linear range [lo, lo + len). */
+static void ijc_drop_slots(struct bt_vcpu *bt, uint32_t first, uint32_t n, uint32_t lo, uint32_t len)
+{
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t i = (first + j) & (BT_IJC_SIZE - 1);
+        struct tb *t = bt->ijc[i];
+        if (t != &bt->nothing && t->eip - lo < len) bt->ijc[i] = &bt->nothing;
+    }
+}
+
 /* Drop the entries whose TB lies in the linear range [lo, lo + len). */
 static void ijc_drop_range(struct bt_vcpu *bt, uint32_t lo, uint32_t len)
 {
@@ -91,16 +102,12 @@ static void ijc_drop_range(struct bt_vcpu *bt, uint32_t lo, uint32_t len)
     }
     /* A 4 KiB page's EIPs index 4096 consecutive slots under each of the
      * two slot functions (bt_ijc_hash); larger: all. */
-    for (int h = 0; h < 2; h++) {
-        if (h && !bt->bmi2) break;
-        uint32_t first = len <= 0x1000u ? bt_ijc_hash(h, lo) : 0, n = len <= 0x1000u ? len : BT_IJC_SIZE;
-        for (uint32_t j = 0; j < n; j++) {
-            uint32_t i = (first + j) & (BT_IJC_SIZE - 1);
-            struct tb *t = bt->ijc[i];
-            if (t != &bt->nothing && t->eip - lo < len) bt->ijc[i] = &bt->nothing;
-        }
-        if (len > 0x1000u) break;
+    if (len > 0x1000u) {
+        ijc_drop_slots(bt, 0, BT_IJC_SIZE, lo, len);
+        return;
     }
+    ijc_drop_slots(bt, bt_ijc_hash(false, lo), len, lo, len);
+    if (bt->bmi2) ijc_drop_slots(bt, bt_ijc_hash(true, lo), len, lo, len);
 }
 
 /* Bring the ijc up to date with the TLB flushes since it was last looked
@@ -545,15 +552,11 @@ static struct tb *lookup_tb(struct vcpu *v, struct bt_vcpu *bt, uint32_t lin, in
         }
         bt->jc[jc_of(lin)] = tb;
     }
-    /* Global: kept across MOV CR3. The TLB's slot may have been refilled
-     * with another page since the fetch (it is direct mapped), so the
-     * linear view, which keeps every global supervisor page until INVLPG
-     * or a full flush, is asked too (else most kernel entries would be
-     * dropped at every context switch). */
+    /* Global: kept across MOV CR3. (The fetch may have come from the jump
+     * cache, with the TLB's slot refilled since: without the linear view's
+     * word, most kernel entries were dropped at every context switch.) */
     if (tb->mode & MODE_FLAT_CS)
-        ijc_set(bt, lin, tb,
-                view <= TLB_VIEW_USER && (tlb_is_global(&v->tlb, view, lin) ||
-                                          (view == TLB_VIEW_SUP && lin_view_has(&bt->lview, lin))));
+        ijc_set(bt, lin, tb, view <= TLB_VIEW_USER && tlb_global_translation(&v->tlb, view, lin));
     return tb;
 }
 
