@@ -25,7 +25,14 @@ if [ "$need_i386" = 1 ]; then
     echo "bt86: adding the i386 architecture to apt (for the Linux guest's kernel and busybox)"
     $SUDO dpkg --add-architecture i386
 fi
-$SUDO apt-get update -qq
+# A mirror caught mid-sync fails one index file ("File has unexpected size");
+# apt then keeps the indexes it did fetch. Retry a few times, then go on with
+# those: the install below fails clearly if a package really cannot be found.
+for try in 1 2 3; do
+    $SUDO apt-get update -qq && break
+    echo "bt86: apt-get update failed (try $try of 3)" >&2
+    [ "$try" = 3 ] && echo "bt86: going on with the package indexes apt has" >&2 || sleep 10
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "bt86: installing missing packages: ${missing[*]}"
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
