@@ -1609,8 +1609,11 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         /* Only CF and OF change (as in the interpreter); when the other flags
          * are live afterwards, merge the host's CF/OF into the old flags:
          * r10's AH = the old flags (LAHF), then SAHF with AH's CF replaced by
-         * the new CF (= the new OF for MUL/IMUL), whose OF is set by ADD. */
-        bool keep = (g->live_before[k + 1] & (F_SF | F_ZF | F_AF | F_PF)) != 0 || flags_exposed_after(g, k);
+         * the new CF (= the new OF for MUL/IMUL), whose OF is set by ADD.
+         * Not needed where the host's MUL/IMUL keep them too (AMD's:
+         * mul_keeps_szap, BT86_BT_NO_HOST_MUL=1 turns it off). */
+        bool keep = !g->bt->mul_keeps_szap &&
+                    ((g->live_before[k + 1] & (F_SF | F_ZF | F_AF | F_PF)) != 0 || flags_exposed_after(g, k));
         if (keep) {
             mov_r_rm(e, 8, R10, rm_reg(RAX));
             eb(e, 0x9f);                                   /* lahf */

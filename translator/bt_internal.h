@@ -125,7 +125,8 @@ struct bt_vcpu {
     struct tb_exit *last_exit; /* set by a chainable exit stub, 0 otherwise */
     uint32_t tlb_mask;       /* v->tlb.mask the translations were made for (an immediate in the probes) */
     bool bmi2;               /* the host has BMI2: RORX in probes and prologues */
-    bool logic_af0;          /* the host's AND/OR/XOR clear AF (bt_run.c): gen_remat may TEST their result */
+    bool logic_af0;          /* the host's AND/OR/XOR clear AF (bt_hostflags.c): gen_remat may TEST their result */
+    bool mul_keeps_szap;     /* the host's MUL/IMUL keep SF ZF AF PF, as the interpreter does (bt_hostflags.c) */
 
     struct vcpu *v;
     uint8_t *cache;          /* mmap'd RWX region */
@@ -233,6 +234,10 @@ void bt_fault_unregister(struct bt_vcpu *bt);
  * view accesses), and appending a translation's sites. */
 bool bt_fault_reserve(struct bt_vcpu *bt, uint32_t n);
 void bt_fault_add_sites(struct bt_vcpu *bt, const struct bt_fault_site *s, uint32_t n);
+
+/* bt_hostflags.c: what the host does with flags the SDM leaves undefined. */
+bool bt_host_logic_clears_af(void);
+bool bt_host_mul_keeps_szap(void);
 
 /* bt_tramp.c: emit the entry/exit trampolines at the start of the cache. */
 void bt_emit_trampolines(struct bt_vcpu *bt);

@@ -231,32 +231,6 @@ static bool drain_invalidations(struct bt_vcpu *bt)
     return false;
 }
 
-/* Do the host's AND, OR and XOR clear AF whatever their operands? (The SDM
- * leaves it undefined; the interpreter keeps whatever the host gives.) Then
- * a logic instruction's flags are a function of its result alone, and
- * TEST of the result recomputes them (bt_gen.c, gen_remat). */
-static bool host_logic_clears_af(void)
-{
-    static const uint32_t ops[][2] = {
-        { 0x0f, 0x01 }, { 0x08, 0x08 }, { 0xffffffffu, 1 }, { 0x1234567f, 0x0f }, { 0x10, 0x10 }, { 7, 9 }, { 0, 0 },
-    };
-    for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-        uint32_t a = ops[i][0], b = ops[i][1], x;
-        unsigned long fa, fo, fx;
-        x = a;
-        __asm__ volatile("mov $0x10, %%ah\n\tsahf\n\tandl %2, %k0\n\tlahf"
-                         : "+&r"(x), "=&a"(fa) : "r"(b) : "cc");
-        x = a;
-        __asm__ volatile("mov $0x10, %%ah\n\tsahf\n\torl %2, %k0\n\tlahf"
-                         : "+&r"(x), "=&a"(fo) : "r"(b) : "cc");
-        x = a;
-        __asm__ volatile("mov $0x10, %%ah\n\tsahf\n\txorl %2, %k0\n\tlahf"
-                         : "+&r"(x), "=&a"(fx) : "r"(b) : "cc");
-        if (((fa | fo | fx) >> 8) & 0x10) return false; /* AH = SF ZF 0 AF 0 PF 1 CF */
-    }
-    return true;
-}
-
 /* The decode cache was flushed (at its size limit, possibly by another
  * vCPU's thread): the pages are no longer write-protected as code, so no
  * translation can be trusted. */
@@ -306,7 +280,8 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt_emit_trampolines(bt);
     bt->tlb_mask = v->tlb.mask;
     bt->bmi2 = __builtin_cpu_supports("bmi2") != 0;
-    bt->logic_af0 = host_logic_clears_af();
+    bt->logic_af0 = bt_host_logic_clears_af();
+    bt->mul_keeps_szap = !env_on("BT86_BT_NO_HOST_MUL") && bt_host_mul_keeps_szap();
     bt->nothing.key = ~0ull;
     bt->nothing.dead = true;
     bt->no_goto = env_on("BT86_BT_NO_GOTO");

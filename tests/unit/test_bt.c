@@ -8,6 +8,7 @@
  * assembled for address HARNESS_CODE (GNU as --32, Intel syntax; the source
  * is in the comment above each array). */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu/decode_cache.h"
@@ -326,8 +327,12 @@ Test(bt, decode_cache_flush_drops_translations)
 
 /* --- regressions found by the lockstep fuzzer (tests/fuzz) --- */
 
-Test(bt, imul_leaves_sf_zf_af_pf_as_the_interpreter_does)
+/* The translator's two ways to keep them: the host's IMUL alone where the
+ * host keeps them too (AMD's), or its CF/OF merged into the old flags
+ * (BT86_BT_NO_HOST_MUL=1, what Intel hosts get); each run on every host. */
+static void imul_keeps_szap(bool merge)
 {
+    if (merge) setenv("BT86_BT_NO_HOST_MUL", "1", 1);
     /* cmp eax, ebx ; imul ecx, edx ; pushfd ; imul esi, edi, 3 ; mov edx, [0x50010] (#PF) */
     static const uint8_t code[] = { 0x39, 0xd8, 0x0f, 0xaf, 0xca, 0x9c, 0x6b, 0xf7, 0x03,
                                     0x8b, 0x15, 0x10, 0x00, 0x05, 0x00, 0xf4 };
@@ -339,7 +344,11 @@ Test(bt, imul_leaves_sf_zf_af_pf_as_the_interpreter_does)
     compare(&p); /* the PUSHFD image and the #PF frame's EFLAGS included */
     cr_assert_eq(p.hb->v->exceptions[EXC_PF], 1);
     bt_pair_free(&p);
+    unsetenv("BT86_BT_NO_HOST_MUL");
 }
+
+Test(bt, imul_leaves_sf_zf_af_pf_as_the_interpreter_does) { imul_keeps_szap(false); }
+Test(bt, imul_leaves_sf_zf_af_pf_when_merging_host_cf_of) { imul_keeps_szap(true); }
 
 /* cmp eax, ebx ; mov ecx, [0x20000] ; mov edx, [0x50010] (#PF) ; cmp eax, ecx:
  * the loads' TLB probes clobber RFLAGS while the guest flags are dead (the
@@ -563,8 +572,9 @@ Test(bt, stale_code_translation_follows_the_interpreter)
  *   cmp eax, ebx ; mul ecx ; pushfd ; cmp esi, edi ; imul dword [0x20010] ;
  *   pushfd ; cmp edx, eax ; mul bl ; pushfd ; cmp ebp, ecx ; imul cx ; pushfd ;
  *   mov edx, [0x50010] (#PF) */
-Test(bt, one_operand_mul_keeps_sf_zf_af_pf)
+static void one_operand_mul(bool merge)
 {
+    if (merge) setenv("BT86_BT_NO_HOST_MUL", "1", 1);
     static const uint8_t code[] = { 0x39, 0xd8, 0xf7, 0xe1, 0x9c, 0x39, 0xfe, 0xf7, 0x2d, 0x10, 0x00, 0x02, 0x00,
                                     0x9c, 0x39, 0xc2, 0xf6, 0xe3, 0x9c, 0x39, 0xcd, 0x66, 0xf7, 0xe9, 0x9c,
                                     0x8b, 0x15, 0x10, 0x00, 0x05, 0x00, 0xf4 };
@@ -588,7 +598,11 @@ Test(bt, one_operand_mul_keeps_sf_zf_af_pf)
     cr_assert_eq(harness_read32(p.hb, esp0 - 4) & F_ARITH, want, "pushed %#x, want %#x",
                  harness_read32(p.hb, esp0 - 4) & F_ARITH, want);
     bt_pair_free(&p);
+    unsetenv("BT86_BT_NO_HOST_MUL");
 }
+
+Test(bt, one_operand_mul_keeps_sf_zf_af_pf) { one_operand_mul(false); }
+Test(bt, one_operand_mul_keeps_sf_zf_af_pf_when_merging_host_cf_of) { one_operand_mul(true); }
 
 /* A memory operand with the address of the previous probe reuses it (no
  * second probe), unless it writes after a read probe, is wider, or a base
