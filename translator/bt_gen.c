@@ -16,7 +16,8 @@
  * the interpreter (the reference): IMUL keeps SF ZF AF PF. v->icount is made
  * exact at every call into C (see bt_internal.h). At CPL 0, CLI, STI,
  * PUSHF, POPF and MOV from CRn are translated inline against the vCPU
- * state (adaptive translation: gen_sensitive); other sensitive
+ * state (adaptive translation: gen_sensitive), RDTSC as a direct C call;
+ * other sensitive
  * instructions call the interpreter's handler, which enters the VMM through
  * vmm_call. */
 #include <capstone/capstone.h>
@@ -35,6 +36,7 @@
 #define OFF_ICOUNT ((int32_t)offsetof(struct vcpu, icount))
 #define OFF_VBT    ((int32_t)offsetof(struct vcpu, bt))
 #define OFF_LAST   ((int32_t)offsetof(struct bt_vcpu, last_exit))
+#define OFF_BASE   ((int32_t)offsetof(struct bt_vcpu, icount_base))
 #define OFF_TBKEY  ((int32_t)offsetof(struct tb, key))
 #define OFF_TBCODE ((int32_t)offsetof(struct tb, code))
 #define OFF_EFL    ((int32_t)offsetof(struct vcpu, eflags))
@@ -248,7 +250,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP, K_BSWAP, K_CX8,
                 K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV, K_XCHGOP,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
-                K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR };
+                K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR, K_RDTSC };
 
 static int alu_digit(unsigned id)
 {
@@ -290,6 +292,7 @@ static enum alu_kind kind_of(const struct insn *in)
     if (in->id == X86_INS_MOV && in->opc_map == 1 && in->opc == 0x20) return K_RDCR;
     switch (in->id) {
     case X86_INS_CLI: return K_CLI;
+    case X86_INS_RDTSC: return K_RDTSC;
     case X86_INS_STI: return K_STI;
     case X86_INS_PUSHF: case X86_INS_PUSHFD: return K_PUSHF;
     case X86_INS_POPF: case X86_INS_POPFD: return K_POPF;
@@ -410,6 +413,8 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return mode_cpl(mode) == 0 && in->nopnd == 0;
     case K_PUSHF: case K_POPF:
         return mode_cpl(mode) == 0 && stack_ok(in, mode);
+    case K_RDTSC: /* (CR4.TSD only faults at CPL > 0) */
+        return mode_cpl(mode) == 0;
     case K_RDCR:
         return mode_cpl(mode) == 0 && in->nopnd == 2 && d->kind == OPND_REG && d->rclass == RC_GPR &&
                d->size == 4 && s->kind == OPND_REG && s->rclass == RC_CR &&
@@ -1287,7 +1292,8 @@ static void reuse_update(struct gen *g, const struct insn *in, bool native)
 /* VMware-style adaptive translation (Adams & Agesen 2006): at CPL 0, CLI,
  * STI, PUSHF, POPF and MOV from CR0/CR2/CR3/CR4 only read or write vCPU
  * state, so they are emitted against struct vcpu instead of calling the VMM
- * (the fallback stub, the handler and vmm_call). Every case the VMM
+ * (the fallback stub, the handler and vmm_call); RDTSC at CPL 0 calls
+ * bt_rdtsc directly, without the stub. Every case the VMM
  * handles with more than that — STI or POPF setting IF while an interrupt
  * may be pending, STI when the next block will not start (the budget is
  * used up: the run loop must see the interrupt shadow), POPF changing TF or
@@ -1347,6 +1353,37 @@ static void gen_sensitive(struct gen *g, int k, const struct insn *in, uint32_t 
     switch (kind_of(in)) {
     case K_RDCR:
         mov_r_rm(e, 4, host_reg(d->reg & 7), rm_mem(HR_V, cr_off(s->reg)));
+        break;
+    case K_RDTSC:
+        /* EDX:EAX = bt_rdtsc(v), a direct C call instead of the fallback
+         * stub, the handler and vmm_call (Linux reads the TSC ~150 times
+         * per fork+exit+wait: sched_clock, the TSC clocksource). The
+         * guest registers the call may clobber (ECX ESI EDI) and the flags
+         * (r11) are pushed: four pushes keep RSP 16-byte aligned. v->icount
+         * is made exact first, as the fallback stub does: under -icount
+         * the clock is the instruction count. */
+        save_lflags(e, R11);
+        push_r(e, RCX);
+        push_r(e, RSI);
+        push_r(e, RDI);
+        push_r(e, R11);
+        mov_r_rm(e, 8, R10, rm_mem(HR_V, OFF_VBT));
+        mov_r_rm(e, 8, R11, rm_mem(R10, OFF_BASE));
+        emit_op1(e, 8, 0x29, HR_BUDGET, rm_reg(R11));  /* sub r11, r15 */
+        lea(e, 8, R11, rm_mem(R11, -1 - (part_end(g, k) - k)));
+        mov_rm_r(e, 8, rm_mem(HR_V, OFF_ICOUNT), R11);
+        mov_r_rm(e, 8, RDI, rm_reg(HR_V));
+        mov_r64_imm(e, RAX, (uint64_t)(uintptr_t)bt_rdtsc);
+        call_r(e, RAX);
+        mov_r_rm(e, 8, RDX, rm_reg(RAX));
+        emit_op1(e, 8, 0xc1, 5, rm_reg(RDX));          /* shr rdx, 32 */
+        eb(e, 32);
+        mov_r_rm(e, 4, RAX, rm_reg(RAX));              /* (zero-extends) */
+        pop_r(e, R11);
+        pop_r(e, RDI);
+        pop_r(e, RSI);
+        pop_r(e, RCX);
+        restore_lflags(e, R11);
         break;
     case K_CLI:
         save_lflags(e, R11);
@@ -1820,7 +1857,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         gen_exit_direct_at(g, next + d->disp, 0, taken);
         return;
     }
-    case K_CLI: case K_STI: case K_PUSHF: case K_POPF: case K_RDCR:
+    case K_CLI: case K_STI: case K_PUSHF: case K_POPF: case K_RDCR: case K_RDTSC:
         gen_sensitive(g, k, in, eip);
         return;
     default:

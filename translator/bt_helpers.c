@@ -2,6 +2,7 @@
  * instruction with its interpreter handler, exactly as cpu/interp.c's
  * exec_one does, and says whether the translated block must be left. */
 #include "cpu/interp.h"
+#include "cpu/msr.h"
 #include "translator/bt_internal.h"
 
 /* The guest state (registers, flags, v->eip = this instruction, icount) is in
@@ -21,4 +22,12 @@ uintptr_t bt_helper_exec(struct vcpu *v, const struct insn *in)
     if (v->eip != next || (in->flags & IF_ENDS_BLOCK) || v->req) return bt_goto_lookup(v);
     if (v->tlb.mask != ((const struct bt_vcpu *)v->bt)->tlb_mask) return 1; /* see run_one */
     return v->irq_req && (v->eflags & F_IF) && !v->irq_shadow;
+}
+
+/* RDTSC translated inline at CPL 0 (bt_gen.c, gen_sensitive): what the
+ * interpreter's handler computes (vmm_rdtsc, whose CR4.TSD check only
+ * applies at CPL > 0) without entering the VMM. v->icount is exact. */
+uint64_t bt_rdtsc(struct vcpu *v)
+{
+    return cpu_tsc(v);
 }

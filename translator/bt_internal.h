@@ -257,6 +257,8 @@ bool bt_merge_target(const struct block *b, uint32_t eip, uint32_t *next);
  * Returns 0 to resume after the instruction, 1 to return to the
  * dispatcher, else the entry point of the translation to jump to (bt_goto). */
 uintptr_t bt_helper_exec(struct vcpu *v, const struct insn *in);
+/* Called directly by inline RDTSC at CPL 0: the guest's TSC. */
+uint64_t bt_rdtsc(struct vcpu *v);
 /* bt_goto.c: after a C call that left the block (a VMM callout changing
  * CS:EIP, the mode or the CPL), the entry of an existing translation for the
  * new CS:EIP and mode when the dispatcher would do nothing else before

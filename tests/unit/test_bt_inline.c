@@ -377,3 +377,58 @@ Test(bt_inline, popf_clearing_if_is_inline)
     flag_exits_eq(p.hb, 0);
     bt_pair_free(&p);
 }
+
+/* RDTSC at CPL 0 is a direct C call (bt_rdtsc) from translated code, with
+ * v->icount made exact first: without a board the TSC is the instruction
+ * count, so each value read is the index of its RDTSC — in a block, in an
+ * in-block loop and in the second part of a merged TB.
+ *   cmp eax, ebx ; rdtsc ; mov esi, eax ; pushfd ; mov ecx, 3
+ *   top: rdtsc ; add edi, eax ; dec ecx ; jnz top
+ *   jmp fwd ; fwd: nop ; rdtsc ; hlt */
+static const uint8_t code_rdtsc[] = { 0x39, 0xd8, 0x0f, 0x31, 0x89, 0xc6, 0x9c, 0xb9, 0x03, 0x00, 0x00, 0x00, 0x0f,
+                                      0x31, 0x01, 0xc7, 0x49, 0x75, 0xf9, 0xeb, 0x00, 0x90, 0x0f, 0x31, 0xf4 };
+
+Test(bt_inline, rdtsc_at_cpl0_is_a_direct_call_with_the_exact_count)
+{
+    static const uint64_t steps[] = { 1, 2, 3, 5, 7, 13, 40, LONG };
+    for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+        uint64_t step = steps[si];
+        struct pair p;
+        bt_pair_setup(&p, H_PROT32, code_rdtsc, sizeof(code_rdtsc));
+        struct vcpu *v = p.hb->v;
+        uint32_t edi0 = v->r[R_EDI], a = v->r[R_EAX], b = v->r[R_EBX];
+        for (int i = 0; i < 100 && !v->halted; i++) {
+            bt_pair_run(&p, step);
+            compare(&p);
+        }
+        cr_assert(v->halted);
+        cr_assert_eq(v->r[R_ESI], 1);                 /* the first RDTSC is instruction 1 */
+        cr_assert_eq(v->r[R_EDI], edi0 + 5 + 9 + 13); /* the loop's, 5 9 13 */
+        cr_assert_eq(v->r[R_EAX], 19);
+        cr_assert_eq(v->r[R_EDX], 0);
+        uint32_t d = a - b, pushed = harness_stack(p.hb, 0) & (F_ZF | F_SF | F_CF);
+        cr_assert_eq(pushed, (d == 0 ? F_ZF : 0) | (d >> 31 ? F_SF : 0) | (a < b ? F_CF : 0),
+                     "the CMP's flags survive the call: %#x", pushed);
+        cr_assert_eq(p.hi->v->exits[EXIT_RDTSC], 5);
+        if (step == LONG) {
+            cr_assert_eq(v->exits[EXIT_RDTSC], 0);
+            cr_assert_eq(bt_pair_stats(&p).sensitive_called, 1); /* the HLT */
+        }
+        bt_pair_free(&p);
+    }
+}
+
+/* mov ecx, 2 ; 1: rdtsc ; dec ecx ; jnz 1b ; hlt — at CPL 3 RDTSC stays a VMM
+ * call (CR4.TSD may make it #GP there, and the TB key does not hold CR4). */
+static const uint8_t code_rdtsc3[] = { 0xb9, 0x02, 0x00, 0x00, 0x00, 0x0f, 0x31, 0x49, 0x75, 0xfb, 0xf4 };
+
+Test(bt_inline, rdtsc_at_cpl3_stays_a_vmm_call)
+{
+    struct pair p;
+    bt_pair_setup(&p, H_USER32, code_rdtsc3, sizeof(code_rdtsc3));
+    bt_pair_run(&p, LONG);
+    compare(&p);
+    cr_assert_eq(p.hb->v->exits[EXIT_RDTSC], 2);
+    cr_assert_eq(bt_pair_stats(&p).sensitive_native, 0);
+    bt_pair_free(&p);
+}
