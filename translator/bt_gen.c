@@ -249,6 +249,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
 
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP, K_BSWAP, K_CX8,
                 K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV, K_XCHGOP,
+                K_SHXD, K_BITT,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR, K_RDTSC };
 
@@ -309,6 +310,8 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_CDQ: case X86_INS_CWDE: case X86_INS_CBW: case X86_INS_CWD: return K_CONV;
     case X86_INS_NOP: return K_NOP;
     case X86_INS_BSWAP: return K_BSWAP;
+    case X86_INS_SHLD: case X86_INS_SHRD: return K_SHXD;
+    case X86_INS_BT: case X86_INS_BTS: case X86_INS_BTR: case X86_INS_BTC: return K_BITT;
     case X86_INS_CMPXCHG8B: return K_CX8;
     case X86_INS_PUSH: return K_PUSH;
     case X86_INS_POP: return K_POP;
@@ -372,6 +375,16 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->nopnd == 2 && is_gpr(d) && is_gpr(s) && d->size == s->size;
     case K_CONV: case K_NOP:
         return true;
+    case K_SHXD: /* SHLD/SHRD r/m, r, imm8 or CL: the interpreter takes the host's result and flags */
+        if (in->nopnd != 3 || !(d->size == 2 || d->size == 4) || !(is_gpr(d) || mem_ok(in, d, mode))) return false;
+        if (!is_gpr(s) || s->size != d->size) return false;
+        return in->op[2].kind == OPND_IMM || (in->op[2].kind == OPND_REG && in->op[2].rclass == RC_GPR &&
+                                              in->op[2].size == 1 && in->op[2].reg == R_ECX);
+    case K_BITT: /* BT/BTS/BTR/BTC r/m, r or imm8, where the host writes only CF as the interpreter does.
+                  * (A memory operand with a register offset addresses another word: a call.) */
+        if (in->nopnd != 2 || !(d->size == 2 || d->size == 4)) return false;
+        if (s->kind == OPND_IMM) return is_gpr(d) || mem_ok(in, d, mode);
+        return is_gpr(d) && is_gpr(s) && s->size == d->size;
     case K_BSWAP: /* (the 16-bit form is undefined: left to the interpreter) */
         return in->nopnd == 1 && is_gpr(d) && d->size == 4;
     case K_CX8: /* CMPXCHG8B m64 without LOCK (excluded above): EDX:EAX and ECX:EBX are the host's */
@@ -468,6 +481,13 @@ static void flag_effects(const struct insn *in, bool native, uint32_t *r, uint32
         break;
     case K_XCHGOP: /* those of CMP EAX, dst or ADD dst, src */
         *w = FL_ALL;
+        break;
+    case K_SHXD: /* all six from the host, unless the count is 0 (none) */
+        if (in->op[2].kind != OPND_IMM) *r = FL_ALL; /* by CL: may be 0 (as a shift by CL) */
+        else if (in->op[2].disp & 31) *w = FL_ALL;
+        break;
+    case K_BITT:
+        *w = F_CF;
         break;
     case K_CX8:
         *w = F_ZF;
@@ -642,7 +662,8 @@ static bool may_write_flags(const struct gen *g, int i)
 {
     const struct insn *in = &g->tb->in[i];
     if (!g->native[i] || g->writes[i] != 0) return true;
-    return kind_of(in) == K_SHIFT && in->nopnd == 2 && in->op[1].kind != OPND_IMM;
+    return (kind_of(in) == K_SHIFT && in->nopnd == 2 && in->op[1].kind != OPND_IMM) ||
+           (kind_of(in) == K_SHXD && in->op[2].kind != OPND_IMM);
 }
 
 /* Could instructions [from, to) have changed W's inputs or the flags? */
@@ -1230,7 +1251,7 @@ static const struct opnd *mem_opnd(const struct insn *in, bool *write, bool *rea
         if (i == 0) {
             /* (a one-operand MUL/DIV or a CALL only reads its operand) */
             *write = !(k == K_TEST || (k == K_ALU && in->id == X86_INS_CMP) || k == K_JMP || k == K_PUSH ||
-                       k == K_MUL1 || k == K_DIV || k == K_CALL);
+                       k == K_MUL1 || k == K_DIV || k == K_CALL || (k == K_BITT && in->id == X86_INS_BT));
             *read = !(k == K_MOV || k == K_SETCC);
         } else {
             *read = true;
@@ -1253,7 +1274,11 @@ static bool writes_gpr(const struct insn *in, int r)
     case K_ALU:
         if (in->id == X86_INS_CMP) return false;
         /* fall through */
+    case K_BITT:
+        if (in->id == X86_INS_BT) return false;
+        /* fall through */
     case K_MOV: case K_UNARY: case K_SHIFT: case K_IMUL: case K_MOVX: case K_LEA: case K_SETCC: case K_CMOV:
+    case K_SHXD:
         return d->kind == OPND_REG && gpr_full(d) == r;
     case K_XCHG:
         return gpr_full(d) == r || gpr_full(&in->op[1]) == r;
@@ -1715,6 +1740,25 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     case K_CMOV:
         emit_op2(e, d->size, 0x0f, (uint8_t)(0x40 | (in->opc & 0xf)), host_reg(d->reg), rm_of(g, s));
         break;
+    case K_SHXD: { /* 0F A4/A5 SHLD, 0F AC/AD SHRD: by imm8 / by CL */
+        bool imm = in->op[2].kind == OPND_IMM;
+        uint8_t op = (uint8_t)((in->id == X86_INS_SHLD ? 0xa4 : 0xac) + (imm ? 0 : 1));
+        if (d->kind == OPND_MEM) view_fuse(g);
+        emit_op2(e, d->size, 0x0f, op, host_reg(s->reg), rm_of(g, d));
+        if (imm) eb(e, (uint8_t)in->op[2].disp);
+        break;
+    }
+    case K_BITT: { /* 0F A3/AB/B3/BB r/m, r; 0F BA /4../7 r/m, imm8 */
+        int dg = in->id == X86_INS_BT ? 4 : in->id == X86_INS_BTS ? 5 : in->id == X86_INS_BTR ? 6 : 7;
+        if (d->kind == OPND_MEM) view_fuse(g);
+        if (s->kind == OPND_IMM) {
+            emit_op2(e, d->size, 0x0f, 0xba, dg, rm_of(g, d));
+            eb(e, (uint8_t)s->disp);
+        } else {
+            emit_op2(e, d->size, 0x0f, (uint8_t)(0xa3 + 8 * (dg - 4)), host_reg(s->reg), rm_of(g, d));
+        }
+        break;
+    }
     case K_PUSH: {
         /* PUSH m32: the value waits in the red zone below the host stack
          * (no calls or signals write there) while the stack is probed;
@@ -2331,6 +2375,9 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
         /* Under -stats/-trace (v->obs) every sensitive instruction goes
          * through vmm_call, so that each VMM entry is counted and traced. */
         if ((tb->in[k].flags & IF_SENSITIVE) && plain_vmm) g->native[k] = false;
+        /* (where the host's undefined flags agree with the interpreter's: bt_hostflags.c) */
+        enum alu_kind kk = kind_of(&tb->in[k]);
+        if ((kk == K_SHXD && !bt->shxd_native) || (kk == K_BITT && !bt->bt_native)) g->native[k] = false;
     }
     if (tb_merged(tb) && !g->native[tb->n1 - 1]) { /* a Jcc or JMP the translator calls out for: no merge */
         tb->n = tb->n1;

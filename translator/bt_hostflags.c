@@ -37,10 +37,10 @@ bool bt_host_logic_clears_af(void)
 /* AH after SAHF from `ah`, then INSN, then LAHF (INSN's operands: %[x] a
  * general register holding x, %[y] one holding y; RCX, RDX and R8 are
  * free for it). */
-#define MUL_PROBE(insn, ah, x, y)                                                           \
+#define MUL_PROBE(insn, ah, X_, Y_)                                                           \
     ({                                                                                     \
         unsigned long f_ = (unsigned long)(ah) << 8;                                       \
-        uint64_t x_ = (x), y_ = (y);                                                       \
+        uint64_t x_ = (X_), y_ = (Y_);                                                     \
         __asm__ volatile("sahf\n\t" insn "\n\tlahf"                                        \
                          : "+a"(f_), [x] "+&r"(x_), [y] "+&r"(y_) : : "rcx", "rdx", "r8", "cc");         \
         (uint8_t)(f_ >> 8);                                                                \
@@ -84,5 +84,75 @@ bool bt_host_mul_keeps_szap(void)
             }
         }
     }
+    return true;
+}
+
+/* The six arithmetic flags (EFLAGS positions) after INSN, entered with
+ * SF ZF AF PF CF from `ah` (SAHF) and OF = `of`, PRE run before those are
+ * set (%[x], %[y] as above; RCX and R9 are free for PRE and INSN). */
+#define FLAGS_AFTER(pre, insn, of, ah, X_, Y_)                                                    \
+    ({                                                                                     \
+        unsigned long f_ = (unsigned long)(ah) << 8;                                       \
+        uint64_t x_ = (X_), y_ = (Y_);                                                     \
+        uint32_t o_ = (of) ? 0x7fffffffu : 0;                                              \
+        __asm__ volatile(pre "add $1, %k[o]\n\tsahf\n\t" insn "\n\tlahf\n\tseto %%al"          \
+                         : "+a"(f_), [x] "+&r"(x_), [y] "+&r"(y_), [o] "+&r"(o_)            \
+                         : : "rcx", "r9", "cc");                                            \
+        (uint32_t)(((f_ >> 8) & 0xd5u) | ((f_ & 1u) << 11));                               \
+    })
+
+static const uint32_t probe_vals[] = { 0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x10001,
+                                       0x7fffffff, 0x80000000u, 0xffffffffu, 0x12345678, 0xdeadbeefu };
+#define NPROBE (sizeof(probe_vals) / sizeof(probe_vals[0]))
+
+/* Are the host's SHLD/SHRD flags a function of their operands alone (all
+ * six, for every count 1-31, 16- and 32-bit)? The interpreter takes all six
+ * from the host instruction it runs (cpu/exec_bits.c), entered with whatever
+ * flags the C code left; the translator's enters with the guest's. Where
+ * they do not matter (AMD's), the two agree and SHLD/SHRD are emitted
+ * natively; Linux's 64-bit shifts and divisions use them (~680,000 calls of
+ * the interpreter per 10,000 fork+exit+wait). */
+bool bt_host_shxd_flags_pure(void)
+{
+    for (unsigned i = 0; i < NPROBE; i++)
+        for (unsigned j = 0; j < NPROBE; j += 3)
+            for (uint64_t c = 1; c < 32; c++) {
+                uint64_t y = c << 32 | probe_vals[j];
+                uint32_t a, b;
+#define SHXD_SAME(insn)                                                                    \
+    a = FLAGS_AFTER("mov %k[y], %%r9d\n\tmov %[y], %%rcx\n\tshr $32, %%rcx\n\t", insn, 0, 0x00, probe_vals[i], y); \
+    b = FLAGS_AFTER("mov %k[y], %%r9d\n\tmov %[y], %%rcx\n\tshr $32, %%rcx\n\t", insn, 1, 0xd5, probe_vals[i], y); \
+    if (a != b) return false;
+                SHXD_SAME("shldl %%cl, %%r9d, %k[x]")
+                SHXD_SAME("shrdl %%cl, %%r9d, %k[x]")
+                SHXD_SAME("shldw %%cl, %%r9w, %w[x]")
+                SHXD_SAME("shrdw %%cl, %%r9w, %w[x]")
+#undef SHXD_SAME
+            }
+    return true;
+}
+
+/* Do the host's BT, BTS, BTR and BTC write CF alone (OF SF ZF AF PF as
+ * they were: AMD's do), as the interpreter's do on every host? Then they
+ * are emitted natively (Linux's bitmaps: ~300,000 calls per 10,000
+ * fork+exit+wait in the register and immediate forms). */
+bool bt_host_bt_writes_only_cf(void)
+{
+    static const uint8_t starts[] = { 0x00, 0xd5, 0x54, 0x81 };
+    for (unsigned s = 0; s < sizeof(starts) / sizeof(starts[0]); s++)
+        for (int of = 0; of < 2; of++)
+            for (unsigned i = 0; i < NPROBE; i++)
+                for (unsigned j = 0; j < NPROBE; j++) {
+                    uint32_t keep = (starts[s] & 0xd4u) | (of ? 0x800u : 0);
+                    uint32_t f[6];
+                    f[0] = FLAGS_AFTER("", "btl %k[y], %k[x]", of, starts[s], probe_vals[i], probe_vals[j]);
+                    f[1] = FLAGS_AFTER("", "btsl %k[y], %k[x]", of, starts[s], probe_vals[i], probe_vals[j]);
+                    f[2] = FLAGS_AFTER("", "btrl %k[y], %k[x]", of, starts[s], probe_vals[i], probe_vals[j]);
+                    f[3] = FLAGS_AFTER("", "btcw %w[y], %w[x]", of, starts[s], probe_vals[i], probe_vals[j]);
+                    f[4] = FLAGS_AFTER("", "btl $13, %k[x]", of, starts[s], probe_vals[i], probe_vals[j]);
+                    f[5] = FLAGS_AFTER("", "btrw $7, %w[x]", of, starts[s], probe_vals[i], probe_vals[j]);
+                    for (unsigned k = 0; k < 6; k++)
+                        if ((f[k] & 0x8d4u) != keep) return false;
+                }
     return true;
 }

@@ -127,6 +127,8 @@ struct bt_vcpu {
     bool bmi2;               /* the host has BMI2: RORX in probes and prologues */
     bool logic_af0;          /* the host's AND/OR/XOR clear AF (bt_hostflags.c): gen_remat may TEST their result */
     bool mul_keeps_szap;     /* the host's MUL/IMUL keep SF ZF AF PF, as the interpreter does (bt_hostflags.c) */
+    bool shxd_native;        /* the host's SHLD/SHRD flags depend on the operands alone: emitted natively */
+    bool bt_native;          /* the host's BT/BTS/BTR/BTC write CF alone: emitted natively */
 
     struct vcpu *v;
     uint8_t *cache;          /* mmap'd RWX region */
@@ -238,6 +240,8 @@ void bt_fault_add_sites(struct bt_vcpu *bt, const struct bt_fault_site *s, uint3
 /* bt_hostflags.c: what the host does with flags the SDM leaves undefined. */
 bool bt_host_logic_clears_af(void);
 bool bt_host_mul_keeps_szap(void);
+bool bt_host_shxd_flags_pure(void);
+bool bt_host_bt_writes_only_cf(void);
 
 /* bt_tramp.c: emit the entry/exit trampolines at the start of the cache. */
 void bt_emit_trampolines(struct bt_vcpu *bt);
