@@ -249,7 +249,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
 
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP, K_BSWAP, K_CX8,
                 K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV, K_XCHGOP,
-                K_SHXD, K_BITT,
+                K_SHXD, K_BITT, K_MOVS,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR, K_RDTSC };
 
@@ -311,6 +311,8 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_NOP: return K_NOP;
     case X86_INS_BSWAP: return K_BSWAP;
     case X86_INS_SHLD: case X86_INS_SHRD: return K_SHXD;
+    case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD: /* (MOVSD: also SSE2's, F2 0F 10) */
+        return in->opc_map == 0 && (in->opc == 0xa4 || in->opc == 0xa5) ? K_MOVS : K_NONE;
     case X86_INS_BT: case X86_INS_BTS: case X86_INS_BTR: case X86_INS_BTC: return K_BITT;
     case X86_INS_CMPXCHG8B: return K_CX8;
     case X86_INS_PUSH: return K_PUSH;
@@ -410,6 +412,9 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->nopnd == 2 && m->kind == OPND_MEM && in->addrsize == 4 && seg_flat(mode, m->seg) &&
                m->size == insn_string_elem_size(in);
     }
+    case K_MOVS: /* MOVS without REP (excluded above): ES and the source segment flat */
+        return in->nopnd == 2 && d->kind == OPND_MEM && s->kind == OPND_MEM && in->addrsize == 4 &&
+               seg_flat(mode, d->seg) && seg_flat(mode, s->seg) && d->size == insn_string_elem_size(in);
     case K_CALL:
         if (!flat_cs || !stack_ok(in, mode) || in->nopnd != 1) return false;
         return (in->flags & IF_REL_BRANCH) || (is_gpr(d) && d->size == 4);
@@ -1054,6 +1059,9 @@ static void base_update(struct gen *g, int k, bool native)
         int sr = is_lods(in) ? R_ESI : R_EDI;
         if (reg == sr) g->base_rel -= string_step(g, k);
         else if (reg == R_EAX && sr == R_ESI) g->base_cold = -1;
+    } else if (kind == K_MOVS) {
+        /* its last probe was through EDI; ESI and EDI moved by the step */
+        if (reg == R_ESI || reg == R_EDI) g->base_rel -= string_step(g, k);
     } else if (kind == K_LEAVE) {
         /* its probe was through EBP (gen_native), and ESP = that EBP + 4:
          * the RET that usually follows reads on the same page */
@@ -1247,7 +1255,7 @@ static const struct opnd *mem_opnd(const struct insn *in, bool *write, bool *rea
     for (int i = 0; i < in->nopnd && i < 3; i++) {
         if (in->op[i].kind != OPND_MEM) continue;
         enum alu_kind k = kind_of(in);
-        if (k == K_LEA || k == K_NOP) return NULL;
+        if (k == K_LEA || k == K_NOP || k == K_MOVS) return NULL; /* (MOVS probes its two itself) */
         if (i == 0) {
             /* (a one-operand MUL/DIV or a CALL only reads its operand) */
             *write = !(k == K_TEST || (k == K_ALU && in->id == X86_INS_CMP) || k == K_JMP || k == K_PUSH ||
@@ -1271,6 +1279,8 @@ static bool writes_gpr(const struct insn *in, int r)
     switch (kind_of(in)) {
     case K_TEST: case K_NOP: case K_JCC: case K_JMP:
         return false;
+    case K_MOVS:
+        return r == R_ESI || r == R_EDI;
     case K_ALU:
         if (in->id == X86_INS_CMP) return false;
         /* fall through */
@@ -1303,7 +1313,8 @@ static void reuse_update(struct gen *g, const struct insn *in, bool native)
 {
     if (g->reuse_cold < 0) return;
     enum alu_kind kind = kind_of(in);
-    if (!native || kind == K_PUSH || kind == K_POP || kind == K_CALL || kind == K_RET || (in->flags & IF_SENSITIVE)) {
+    if (!native || kind == K_PUSH || kind == K_POP || kind == K_CALL || kind == K_RET || kind == K_MOVS ||
+        (in->flags & IF_SENSITIVE)) {
         g->reuse_cold = -1;
         return;
     }
@@ -1833,6 +1844,27 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         int r = host_reg(lods ? R_ESI : R_EDI);
         lea(e, 4, r, rm_mem(r, string_step(g, k)));
         break;
+    }
+    case K_MOVS: {
+        /* MOVS without REP (Linux's inflate_fast copies with MOVSW, its
+         * memcpy ends with MOVSW/MOVSB): the source probed through ESI and
+         * read, the value waiting in the red zone while EDI's is probed (as
+         * PUSH m32's), then written; either probe's fallback runs the whole
+         * instruction, read then write, and the source's leaves the block
+         * (what follows may count on the destination probe's r8/r9). */
+        unsigned es = insn_string_elem_size(in);
+        int32_t step = string_step(g, k);
+        gen_base_probe(g, k, R_ESI, 0, es, false);
+        g->cold[g->ncold - 1].leave = true;
+        mov_r_rm(e, (int)es, R10, probed(g));
+        mov_rm_r(e, 4, rm_mem(RSP, -8), R10);
+        gen_base_probe(g, k, R_EDI, 0, es, true);
+        mov_r_rm(e, 4, R10, rm_mem(RSP, -8));
+        mov_rm_r(e, (int)es, probed(g), R10);
+        lea(e, 4, host_reg(R_ESI), rm_mem(host_reg(R_ESI), step));
+        lea(e, 4, host_reg(R_EDI), rm_mem(host_reg(R_EDI), step));
+        end_mem(g);
+        return;
     }
     case K_LEAVE: /* mov esp, ebp; pop ebp */
         gen_base_probe(g, k, R_EBP, 0, 4, false);

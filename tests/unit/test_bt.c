@@ -844,3 +844,68 @@ Test(bt, shxd_and_bt_forms_match_the_interpreter_through_its_handlers)
     bitops(true, 1000);
     bitops(true, 5);
 }
+
+/* MOVSB/MOVSW/MOVSD without REP are native (two probes, the value in the
+ * red zone between them): both directions, a source that crosses a page,
+ * and a destination on a read-only page (#PF for the write, CR2 = EDI, ESI
+ * and EDI unchanged, nothing written), at every step size.
+ *   mov esi, 0x20100 ; mov edi, 0x20200 ; movsb ; movsw ; movsd
+ *   std ; movsd ; movsw ; movsb ; cld
+ *   mov esi, 0x20ffe ; movsd ; cmp eax, ebx
+ *   mov esi, 0x20100 ; mov edi, 0x30004 ; movsd (#PF) */
+static const uint8_t code_movs[] = { 0xbe, 0x00, 0x01, 0x02, 0x00, 0xbf, 0x00, 0x02, 0x02, 0x00, 0xa4, 0x66, 0xa5,
+                                     0xa5, 0xfd, 0xa5, 0x66, 0xa5, 0xa4, 0xfc, 0xbe, 0xfe, 0x0f, 0x02, 0x00, 0xa5,
+                                     0x39, 0xd8, 0xbe, 0x00, 0x01, 0x02, 0x00, 0xbf, 0x04, 0x00, 0x03, 0x00, 0xa5, 0xf4 };
+
+Test(bt, movs_without_rep_matches_the_interpreter)
+{
+    static const uint64_t steps[] = { 1, 2, 3, 7, 1000 };
+    for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+        struct pair p;
+        pair_init(&p, H_PROT32, code_movs, sizeof(code_movs));
+        struct harness *hs[2] = { p.hi, p.hb };
+        for (int i = 0; i < 2; i++) {
+            harness_identity_paging(hs[i], 3, 0x50);
+            harness_write32(hs[i], 0x31000 + 4 * 0x30, 0x30000 | 1); /* read-only */
+            hs[i]->v->cr0 |= CR0_WP;
+            for (uint32_t a = 0x20000; a < 0x21100; a += 4) harness_write32(hs[i], a, a * 0x9e3779b1u);
+        }
+        for (int i = 0; i < 300 && !p.hb->v->halted; i++) {
+            bt_pair_run(&p, steps[si]);
+            compare(&p);
+            bt_pair_compare_range(&p, 0x20000, 0x1100);
+        }
+        struct vcpu *v = p.hb->v;
+        cr_assert_eq(v->exceptions[EXC_PF], 1);
+        cr_assert_eq(v->cr2, 0x30004);
+        cr_assert_eq(harness_stack(p.hb, 0), 3); /* present, write, supervisor */
+        cr_assert_eq(v->r[R_ESI], 0x20100);
+        cr_assert_eq(v->r[R_EDI], 0x30004);
+        /* 0x20200: 4 bytes from 0x20ffe (the last forward MOVSD, EDI back
+         * at 0x20200 after the backward ones), then 3 of the 7 copied
+         * from 0x20100 */
+        for (uint32_t i = 0; i < 7; i++) {
+            uint8_t a, b;
+            harness_peek(p.hb, (i < 4 ? 0x20ffe : 0x20100) + i, &a, 1);
+            harness_peek(p.hb, 0x20200 + i, &b, 1);
+            cr_assert_eq(a, b, "byte %u", i);
+        }
+        bt_pair_free(&p);
+    }
+}
+
+/* ... and translated as such: only the HLT calls the interpreter.
+ *   mov esi, 0x20100 ; mov edi, 0x20200 ; movsb ; movsw ; movsd ; hlt */
+Test(bt, movs_without_rep_is_native)
+{
+    static const uint8_t code[] = { 0xbe, 0x00, 0x01, 0x02, 0x00, 0xbf, 0x00, 0x02, 0x02, 0x00, 0xa4, 0x66, 0xa5, 0xa5, 0xf4 };
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    bt_pair_run(&p, 1000);
+    compare(&p);
+    bt_pair_compare_range(&p, 0x20100, 0x200);
+    cr_assert_eq(p.hb->v->r[R_ESI], 0x20107);
+    cr_assert_eq(p.hb->v->r[R_EDI], 0x20207);
+    cr_assert_eq(bt_pair_stats(&p).fallback, 1, "calls %lu", (unsigned long)bt_pair_stats(&p).fallback);
+    bt_pair_free(&p);
+}
