@@ -329,6 +329,13 @@ static enum alu_kind kind_of(const struct insn *in)
     }
 }
 
+/* BT* m32, r32: the bit offset in the register is signed and selects the
+ * dword at ea + 4 * (offset SAR 5), which is what is probed (gen_bt_far). */
+static bool bt_far_form(const struct insn *in)
+{
+    return in->op[0].kind == OPND_MEM && in->op[1].kind == OPND_REG && in->op[0].size == 4 && in->addrsize == 4;
+}
+
 /* Operand pair check for two-operand forms dst, src (reg/mem/imm). */
 static bool pair_ok(const struct insn *in, uint32_t mode, bool src_imm_ok)
 {
@@ -383,10 +390,11 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->op[2].kind == OPND_IMM || (in->op[2].kind == OPND_REG && in->op[2].rclass == RC_GPR &&
                                               in->op[2].size == 1 && in->op[2].reg == R_ECX);
     case K_BITT: /* BT/BTS/BTR/BTC r/m, r or imm8, where the host writes only CF as the interpreter does.
-                  * (A memory operand with a register offset addresses another word: a call.) */
+                  * (A memory operand with a register offset addresses another word: bt_far_form.) */
         if (in->nopnd != 2 || !(d->size == 2 || d->size == 4)) return false;
         if (s->kind == OPND_IMM) return is_gpr(d) || mem_ok(in, d, mode);
-        return is_gpr(d) && is_gpr(s) && s->size == d->size;
+        if (!is_gpr(s) || s->size != d->size) return false;
+        return is_gpr(d) || (bt_far_form(in) && mem_ok(in, d, mode));
     case K_BSWAP: /* (the 16-bit form is undefined: left to the interpreter) */
         return in->nopnd == 1 && is_gpr(d) && d->size == 4;
     case K_CX8: /* CMPXCHG8B m64 without LOCK (excluded above): EDX:EAX and ECX:EBX are the host's */
@@ -1256,6 +1264,7 @@ static const struct opnd *mem_opnd(const struct insn *in, bool *write, bool *rea
         if (in->op[i].kind != OPND_MEM) continue;
         enum alu_kind k = kind_of(in);
         if (k == K_LEA || k == K_NOP || k == K_MOVS) return NULL; /* (MOVS probes its two itself) */
+        if (k == K_BITT && bt_far_form(in)) return NULL;          /* (and so does gen_bt_far) */
         if (i == 0) {
             /* (a one-operand MUL/DIV or a CALL only reads its operand) */
             *write = !(k == K_TEST || (k == K_ALU && in->id == X86_INS_CMP) || k == K_JMP || k == K_PUSH ||
@@ -1314,7 +1323,7 @@ static void reuse_update(struct gen *g, const struct insn *in, bool native)
     if (g->reuse_cold < 0) return;
     enum alu_kind kind = kind_of(in);
     if (!native || kind == K_PUSH || kind == K_POP || kind == K_CALL || kind == K_RET || kind == K_MOVS ||
-        (in->flags & IF_SENSITIVE)) {
+        (kind == K_BITT && bt_far_form(in)) || (in->flags & IF_SENSITIVE)) {
         g->reuse_cold = -1;
         return;
     }
@@ -1586,6 +1595,34 @@ static void mem_latch(struct gen *g, int k, const struct insn *in)
     g->bt->st.latched++;
 }
 
+/* BT* m32, r32 (bt_far_form): probe the dword the bit is in, ea + 4 *
+ * (offset SAR 5) in 32-bit guest arithmetic, then point r8 back by 4 *
+ * (offset SAR 5) so that the host's BT, which adds that itself, lands on
+ * it. Flag-free (SARX, NOT, LEA: the flags may be live); the word count
+ * waits in the red zone across the probe, as PUSH m32's value does. */
+static void gen_bt_far(struct gen *g, int k, const struct insn *in)
+{
+    struct emit *e = &g->e;
+    const struct opnd *m = &in->op[0];
+    int off = host_reg(in->op[1].reg);
+    bool write = in->id != X86_INS_BT;
+    if (seg_flat(g->mode, m->seg)) gen_ea(e, m, R8);
+    else gen_seg_ea(e, m);
+    emit_op1(e, 8, 0x63, R10, rm_reg(off));            /* movsxd r10, off */
+    mov_r32_imm(e, R11, 5);
+    sarx(e, 8, R10, R10, R11);                          /* r10 = words */
+    lea(e, 4, R8, rm_sib(R8, R10, 2, 0));               /* r8d = ea + 4 * words */
+    emit_op1(e, 8, 0xf7, 2, rm_reg(R10));               /* not r10 */
+    lea(e, 8, R10, rm_mem(R10, 1));                     /* r10 = -words */
+    mov_rm_r(e, 8, rm_mem(RSP, -8), R10);
+    g->may_wrap = seg_may_wrap(g->mode, m);
+    gen_probe(g, k, 4, write, false);
+    g->may_wrap = false;
+    gen_flags_home(g); /* (the probe may have left them in r11: the BT writes CF) */
+    mov_r_rm(e, 8, R10, rm_mem(RSP, -8));
+    lea(e, 8, R8, rm_sib(R8, R10, 2, 0));               /* r8 = the probed address - 4 * words */
+}
+
 static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip)
 {
     g->cur_k = k;
@@ -1761,6 +1798,12 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     }
     case K_BITT: { /* 0F A3/AB/B3/BB r/m, r; 0F BA /4../7 r/m, imm8 */
         int dg = in->id == X86_INS_BT ? 4 : in->id == X86_INS_BTS ? 5 : in->id == X86_INS_BTR ? 6 : 7;
+        if (bt_far_form(in)) {
+            gen_bt_far(g, k, in);
+            emit_op2(e, 4, 0x0f, (uint8_t)(0xa3 + 8 * (dg - 4)), host_reg(s->reg), probed(g));
+            end_mem(g);
+            return;
+        }
         if (d->kind == OPND_MEM) view_fuse(g);
         if (s->kind == OPND_IMM) {
             emit_op2(e, d->size, 0x0f, 0xba, dg, rm_of(g, d));
@@ -2410,6 +2453,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
         /* (where the host's undefined flags agree with the interpreter's: bt_hostflags.c) */
         enum alu_kind kk = kind_of(&tb->in[k]);
         if ((kk == K_SHXD && !bt->shxd_native) || (kk == K_BITT && !bt->bt_native)) g->native[k] = false;
+        if (kk == K_BITT && bt_far_form(&tb->in[k]) && !bt->bmi2) g->native[k] = false; /* (SARX) */
     }
     if (tb_merged(tb) && !g->native[tb->n1 - 1]) { /* a Jcc or JMP the translator calls out for: no merge */
         tb->n = tb->n1;

@@ -146,6 +146,16 @@ static inline void rorx(struct emit *e, int size, int dst, int src, uint8_t imm)
     eb(e, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
     eb(e, imm);
 }
+/* SARX dst, src, cnt (BMI2, VEX.LZ.F3.0F38 F7): dst = src >> cnt, arithmetic;
+ * RFLAGS untouched. */
+static inline void sarx(struct emit *e, int size, int dst, int src, int cnt)
+{
+    eb(e, 0xc4);
+    eb(e, (uint8_t)((dst < 8 ? 0x80 : 0) | 0x40 | (src < 8 ? 0x20 : 0) | 0x02));
+    eb(e, (uint8_t)((size == 8 ? 0x80 : 0) | ((~cnt & 15) << 3) | 0x02));
+    eb(e, 0xf7);
+    eb(e, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
+}
 static inline void pushfq(struct emit *e) { eb(e, 0x9c); }
 static inline void popfq(struct emit *e) { eb(e, 0x9d); }
 static inline void ret(struct emit *e) { eb(e, 0xc3); }

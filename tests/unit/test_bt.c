@@ -909,3 +909,58 @@ Test(bt, movs_without_rep_is_native)
     cr_assert_eq(bt_pair_stats(&p).fallback, 1, "calls %lu", (unsigned long)bt_pair_stats(&p).fallback);
     bt_pair_free(&p);
 }
+
+/* BT* m32, r32: the signed offset selects the dword at ea + 4 * (offset
+ * SAR 5) — ahead, behind, on the page before, on a read-only page (BT
+ * reads it, BTS faults there with CR2 = that dword) — probed there and
+ * reached by the host's own BT (gen_bt_far), the CMP's other flags kept.
+ *   mov esi, 0x20100 ; cmp eax, ebx
+ *   mov ecx, 100 ; bts [esi], ecx ; pushfd
+ *   mov ecx, -1 ; btr [esi], ecx ; pushfd
+ *   mov ecx, -32763 ; btc [esi], ecx ; pushfd
+ *   mov edx, 0x21000 ; mov ecx, -33 ; bt [edx], ecx ; pushfd
+ *   mov edx, 0x2fff0 ; mov ecx, 0x200 ; bt [edx], ecx ; pushfd
+ *   bts [edx], ecx (#PF at 0x30030) */
+static const uint8_t code_bt_far[] = {
+    0xbe, 0x00, 0x01, 0x02, 0x00, 0x39, 0xd8, 0xb9, 0x64, 0x00, 0x00, 0x00, 0x0f, 0xab, 0x0e, 0x9c, 0xb9, 0xff,
+    0xff, 0xff, 0xff, 0x0f, 0xb3, 0x0e, 0x9c, 0xb9, 0x05, 0x80, 0xff, 0xff, 0x0f, 0xbb, 0x0e, 0x9c, 0xba, 0x00,
+    0x10, 0x02, 0x00, 0xb9, 0xdf, 0xff, 0xff, 0xff, 0x0f, 0xa3, 0x0a, 0x9c, 0xba, 0xf0, 0xff, 0x02, 0x00, 0xb9,
+    0x00, 0x02, 0x00, 0x00, 0x0f, 0xa3, 0x0a, 0x9c, 0x0f, 0xab, 0x0a, 0xf4
+};
+
+Test(bt, bt_with_a_register_offset_into_memory_matches_the_interpreter)
+{
+    static const uint64_t steps[] = { 1, 2, 5, 1000 };
+    for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+        struct pair p;
+        pair_init(&p, H_PROT32, code_bt_far, sizeof(code_bt_far));
+        struct harness *hs[2] = { p.hi, p.hb };
+        for (int i = 0; i < 2; i++) {
+            harness_identity_paging(hs[i], 3, 0x50);
+            harness_write32(hs[i], 0x31000 + 4 * 0x30, 0x30000 | 1); /* read-only */
+            hs[i]->v->cr0 |= CR0_WP;
+            for (uint32_t a = 0x1f000; a < 0x21100; a += 4) harness_write32(hs[i], a, a * 0x9e3779b1u);
+            harness_write32(hs[i], 0x30030, 0x80000001u); /* (bit 0: offset 0x200) */
+        }
+        for (int i = 0; i < 200 && !p.hb->v->halted; i++) {
+            bt_pair_run(&p, steps[si]);
+            compare(&p);
+            bt_pair_compare_range(&p, 0x1f000, 0x1000);
+            bt_pair_compare_range(&p, 0x20000, 0x1000);
+            bt_pair_compare_range(&p, 0x21000, 0x100);
+            bt_pair_compare_range(&p, 0x30000, 0x100);
+            bt_pair_compare_range(&p, 0x31000, 0x1000);
+        }
+        struct vcpu *v = p.hb->v;
+        cr_assert_eq(v->exceptions[EXC_PF], 1);
+        cr_assert_eq(v->cr2, 0x30030);
+        cr_assert_eq(harness_stack(p.hb, 0), 3); /* present, write, supervisor */
+        uint32_t w = 0x2010c * 0x9e3779b1u;
+        cr_assert_eq(harness_read32(p.hb, 0x2010c), w | 0x10);                     /* BTS bit 100 */
+        cr_assert_eq(harness_read32(p.hb, 0x200fc), (0x200fcu * 0x9e3779b1u) & ~0x80000000u); /* BTR bit -1 */
+        cr_assert_eq(harness_read32(p.hb, 0x1f100), (0x1f100u * 0x9e3779b1u) ^ 0x20); /* BTC bit -32763 */
+        /* the last PUSHFD (under the #PF frame): BT of 0x30030 bit 0, set: CF */
+        cr_assert_eq(harness_read32(p.hb, HARNESS_STACK - 20) & F_CF, F_CF);
+        bt_pair_free(&p);
+    }
+}
