@@ -249,7 +249,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
 
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP, K_BSWAP, K_CX8,
                 K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV, K_XCHGOP,
-                K_SHXD, K_BITT, K_MOVS,
+                K_SHXD, K_BITT, K_MOVS, K_REPSTOS,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR, K_RDTSC };
 
@@ -320,6 +320,7 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_LEAVE: return K_LEAVE;
     case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD:
     case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD:
+        return (in->prefix & PFX_REP) ? K_REPSTOS : K_STRING;
     case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD:
         return K_STRING;
     case X86_INS_CALL: return K_CALL;
@@ -351,8 +352,12 @@ static bool pair_ok(const struct insn *in, uint32_t mode, bool src_imm_ok)
 
 static bool native_ok(const struct insn *in, uint32_t mode)
 {
-    if (!(mode & MODE_CODE32) || (in->prefix & (PFX_LOCK | PFX_REP | PFX_REPNE))) return false;
     const struct opnd *d = &in->op[0], *s = &in->op[1];
+    if (kind_of(in) == K_REPSTOS) /* REP STOS, DF = 0, flat ES (gen_rep_stos) */
+        return (mode & MODE_CODE32) && !(in->prefix & (PFX_LOCK | PFX_REPNE)) && /* (DF: bt_translate) */
+               in->addrsize == 4 && d->kind == OPND_MEM && seg_flat(mode, d->seg) &&
+               d->size == insn_string_elem_size(in);
+    if (!(mode & MODE_CODE32) || (in->prefix & (PFX_LOCK | PFX_REP | PFX_REPNE))) return false;
     bool flat_cs = (mode & MODE_FLAT_CS) != 0;
     switch (kind_of(in)) {
     case K_ALU: case K_MOV:
@@ -1055,7 +1060,7 @@ static void base_update(struct gen *g, int k, bool native)
     const struct opnd *d = &in->op[0], *s = &in->op[1];
     int reg = g->base_reg;
     bool dreg = in->nopnd >= 1 && d->kind == OPND_REG && d->rclass == RC_GPR && d->reg == reg && d->size == 4;
-    if (!native || (in->flags & IF_SENSITIVE) || kind == K_CALL || kind == K_RET) {
+    if (!native || (in->flags & IF_SENSITIVE) || kind == K_CALL || kind == K_RET || kind == K_REPSTOS) {
         g->base_cold = -1;
     } else if (kind == K_PUSH) {
         if (reg == R_ESP) g->base_rel += 4;
@@ -1263,7 +1268,7 @@ static const struct opnd *mem_opnd(const struct insn *in, bool *write, bool *rea
     for (int i = 0; i < in->nopnd && i < 3; i++) {
         if (in->op[i].kind != OPND_MEM) continue;
         enum alu_kind k = kind_of(in);
-        if (k == K_LEA || k == K_NOP || k == K_MOVS) return NULL; /* (MOVS probes its two itself) */
+        if (k == K_LEA || k == K_NOP || k == K_MOVS || k == K_REPSTOS) return NULL; /* (they probe themselves) */
         if (k == K_BITT && bt_far_form(in)) return NULL;          /* (and so does gen_bt_far) */
         if (i == 0) {
             /* (a one-operand MUL/DIV or a CALL only reads its operand) */
@@ -1290,6 +1295,8 @@ static bool writes_gpr(const struct insn *in, int r)
         return false;
     case K_MOVS:
         return r == R_ESI || r == R_EDI;
+    case K_REPSTOS:
+        return r == R_ECX || r == R_EDI;
     case K_ALU:
         if (in->id == X86_INS_CMP) return false;
         /* fall through */
@@ -1322,7 +1329,7 @@ static void reuse_update(struct gen *g, const struct insn *in, bool native)
 {
     if (g->reuse_cold < 0) return;
     enum alu_kind kind = kind_of(in);
-    if (!native || kind == K_PUSH || kind == K_POP || kind == K_CALL || kind == K_RET || kind == K_MOVS ||
+    if (!native || kind == K_PUSH || kind == K_POP || kind == K_CALL || kind == K_RET || kind == K_MOVS || kind == K_REPSTOS ||
         (kind == K_BITT && bt_far_form(in)) || (in->flags & IF_SENSITIVE)) {
         g->reuse_cold = -1;
         return;
@@ -1593,6 +1600,60 @@ static void mem_latch(struct gen *g, int k, const struct insn *in)
     gen_latched(g, in);
     g->r11_mem = k;
     g->bt->st.latched++;
+}
+
+/* REP STOS with DF = 0 (Linux's memset: REP STOSL, then REP STOSB of the
+ * 0-3 bytes left; ~70 interpreter calls per fork+exit+wait before): the
+ * first byte at EDI probed for writing; when the last one, EDI + ECX *
+ * size - 1, is on the same page, the host's REP STOS fills the range
+ * through the probe's translation (RDI = the host address, RCX = ECX zero-
+ * extended; EDI then advanced by ECX * size, ECX left 0 as the host's).
+ * ECX = 0 does nothing (JECXZ, no probe). Anything else — a range into
+ * the next page, a probe miss (MMIO, a code page, not present) — runs the
+ * interpreter's handler, which does it all. The flags, which REP STOS
+ * leaves alone, are saved across the page check. */
+static void gen_rep_stos(struct gen *g, int k, const struct insn *in, uint32_t eip)
+{
+    struct emit *e = &g->e;
+    unsigned es = insn_string_elem_size(in);
+    int sc = es == 4 ? 2 : es == 2 ? 1 : 0;
+    /* The paths below join with the flags exact in RFLAGS and nothing
+     * stashed or kept in r11: so they enter, and the probe keeps them. */
+    gen_unstash(g);
+    g->stashed = false;
+    /* ECX = 0 (the tail of most memsets: EDI may be past the buffer, on a
+     * page nothing maps): nothing to do, and nothing to probe. */
+    eb(e, 0x67); eb(e, 0xe3); eb(e, 5);                      /* jecxz +5 */
+    uint8_t *go = jmp_rel32(e);
+    uint8_t *none = jmp_rel32(e);
+    patch_rel32(e, go, e->p);
+    mov_r_rm(e, 4, R8, rm_reg(host_reg(R_EDI)));
+    g->keep_flags = true;
+    gen_probe(g, k, 1, true, false);
+    g->keep_flags = false;
+    gen_flags_home(g);
+    save_lflags(e, R11);
+    mov_r_rm(e, 4, R10, rm_reg(RCX));                        /* r10 = ECX, zero-extended */
+    lea(e, 8, R10, rm_sib(R8, R10, sc, -1));                 /* the last byte's address */
+    emit_op1(e, 8, 0x31, R8, rm_reg(R10));                   /* xor r10, r8 */
+    emit_op1(e, 8, 0xc1, 5, rm_reg(R10));                    /* shr r10, 12 */
+    eb(e, 12);
+    uint8_t *slow = jcc_rel32(e, 0x5);                       /* jnz: not the same page */
+    lea(e, 4, R10, rm_sib(host_reg(R_EDI), RCX, sc, 0));     /* r10d = EDI + ECX * size */
+    lea(e, 8, host_reg(R_EDI), rm_sib(R9, R8, 0, 0));        /* rdi = the host address */
+    mov_r_rm(e, 4, RCX, rm_reg(RCX));                        /* (zero-extends) */
+    eb(e, 0xf3);                                             /* rep stos */
+    if (es == 2) eb(e, 0x66);
+    eb(e, es == 1 ? 0xaa : 0xab);
+    mov_r_rm(e, 4, host_reg(R_EDI), rm_reg(R10));
+    restore_lflags(e, R11);
+    uint8_t *done = jmp_rel32(e);
+    patch_rel32(e, slow, e->p);
+    restore_lflags(e, R11);
+    gen_fallback(g, k, eip);
+    patch_rel32(e, done, e->p);
+    patch_rel32(e, none, e->p);
+    g->r11_mem = -1;
 }
 
 /* BT* m32, r32 (bt_far_form): probe the dword the bit is in, ea + 4 *
@@ -1888,6 +1949,10 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         lea(e, 4, r, rm_mem(r, string_step(g, k)));
         break;
     }
+    case K_REPSTOS:
+        gen_rep_stos(g, k, in, eip);
+        end_mem(g);
+        return;
     case K_MOVS: {
         /* MOVS without REP (Linux's inflate_fast copies with MOVSW, its
          * memcpy ends with MOVSW/MOVSB): the source probed through ESI and
@@ -2476,6 +2541,8 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     }
     g->eip[n] = ip;
     g->df_end = df;
+    for (int k = 0; k < n; k++) /* (REP STOS downwards stays a call) */
+        if (g->df[k] && kind_of(&tb->in[k]) == K_REPSTOS) g->native[k] = false;
     uint32_t live = FL_ALL;
     g->live_before[n] = live;
     for (int k = n - 1; k >= 0; k--) {

@@ -964,3 +964,59 @@ Test(bt, bt_with_a_register_offset_into_memory_matches_the_interpreter)
         bt_pair_free(&p);
     }
 }
+
+/* REP STOS with DF = 0 fills its range with the host's REP STOS when the
+ * range is on one page, else (or for ECX = 0 at a page start, DF = 1, a
+ * probe miss) runs the interpreter's handler: STOSD, STOSB, STOSW of 0,
+ * a range into the next page, ECX = 0 at a page start, a downward STOSB,
+ * and a STOSD into a read-only page (#PF after the first dword: ECX 3,
+ * EDI 0x30000), at every step size; the CMP's flags pass through.
+ *   mov [0x20000], eax ; mov [0x21000], eax ; mov [0x2f000], eax (the TLB warm)
+ *   mov edi, 0x20100 ; mov eax, 0x11223344 ; mov ecx, 5 ; cmp eax, ebx
+ *   rep stosd ; pushfd ; mov ecx, 3 ; rep stosb ; mov ecx, 0 ; rep stosw
+ *   mov edi, 0x20ff0 ; mov ecx, 8 ; rep stosd
+ *   mov edi, 0x21000 ; mov ecx, 0 ; rep stosb
+ *   std ; mov edi, 0x20400 ; mov ecx, 4 ; rep stosb ; cld
+ *   mov edi, 0x2fffc ; mov ecx, 4 ; rep stosd (#PF) */
+static const uint8_t code_rep_stos[] = {
+    0xa3, 0x00, 0x00, 0x02, 0x00, 0xa3, 0x00, 0x10, 0x02, 0x00, 0xa3, 0x00, 0xf0, 0x02, 0x00, /* (TLB warm-up) */
+    0xbf, 0x00, 0x01, 0x02, 0x00, 0xb8, 0x44, 0x33, 0x22, 0x11, 0xb9, 0x05, 0x00, 0x00, 0x00, 0x39, 0xd8, 0xf3,
+    0xab, 0x9c, 0xb9, 0x03, 0x00, 0x00, 0x00, 0xf3, 0xaa, 0xb9, 0x00, 0x00, 0x00, 0x00, 0x66, 0xf3, 0xab, 0xbf,
+    0xf0, 0x0f, 0x02, 0x00, 0xb9, 0x08, 0x00, 0x00, 0x00, 0xf3, 0xab, 0xbf, 0x00, 0x10, 0x02, 0x00, 0xb9, 0x00,
+    0x00, 0x00, 0x00, 0xf3, 0xaa, 0xfd, 0xbf, 0x00, 0x04, 0x02, 0x00, 0xb9, 0x04, 0x00, 0x00, 0x00, 0xf3, 0xaa,
+    0xfc, 0xbf, 0xfc, 0xff, 0x02, 0x00, 0xb9, 0x04, 0x00, 0x00, 0x00, 0xf3, 0xab, 0xf4
+};
+
+Test(bt, rep_stos_on_one_page_is_the_hosts)
+{
+    static const uint64_t steps[] = { 1, 2, 3, 5, 1000 };
+    for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+        struct pair p;
+        pair_init(&p, H_PROT32, code_rep_stos, sizeof(code_rep_stos));
+        struct harness *hs[2] = { p.hi, p.hb };
+        for (int i = 0; i < 2; i++) {
+            harness_identity_paging(hs[i], 3, 0x50);
+            harness_write32(hs[i], 0x31000 + 4 * 0x30, 0x30000 | 1); /* read-only */
+            hs[i]->v->cr0 |= CR0_WP;
+        }
+        for (int i = 0; i < 300 && !p.hb->v->halted; i++) {
+            bt_pair_run(&p, steps[si]);
+            compare(&p);
+            bt_pair_compare_range(&p, 0x20000, 0x1000);
+            bt_pair_compare_range(&p, 0x21000, 0x100);
+            bt_pair_compare_range(&p, 0x2f000, 0x1000);
+        }
+        struct vcpu *v = p.hb->v;
+        cr_assert_eq(v->exceptions[EXC_PF], 1);
+        cr_assert_eq(v->cr2, 0x30000);
+        cr_assert_eq(v->r[R_ECX], 3);
+        cr_assert_eq(v->r[R_EDI], 0x30000);
+        cr_assert_eq(harness_read32(p.hb, 0x2fffc), 0x11223344);
+        cr_assert_eq(harness_read32(p.hb, 0x20110), 0x11223344);   /* the 5th dword */
+        cr_assert_eq(harness_read32(p.hb, 0x20114) & 0xffffff, 0x444444); /* the 3 bytes */
+        cr_assert_eq(harness_read32(p.hb, 0x2100c), 0x11223344);   /* the 8th dword from 0x20ff0 */
+        cr_assert_eq(harness_read32(p.hb, 0x203fc) & 0xffffff00, 0x44444400); /* downward: 0x20400..0x203fd */
+        cr_assert_eq(harness_read32(p.hb, 0x20400) & 0xff, 0x44);
+        bt_pair_free(&p);
+    }
+}
