@@ -795,30 +795,47 @@ static const uint8_t code_bitops[] = {
     0x0f, 0xba, 0x25, 0x00, 0x00, 0x03, 0x00, 0x02, 0x9c, 0x0f, 0xba, 0x6e, 0x08, 0x05, 0xf4
 };
 
+/* Identity paging on both machines of a pair, page 0x30 (the page
+ * directory's) read-only for supervisor writes too (CR0.WP). */
+static void paging_with_ro_page_0x30(struct pair *p)
+{
+    struct harness *hs[2] = { p->hi, p->hb };
+    for (int i = 0; i < 2; i++) {
+        harness_identity_paging(hs[i], 3, 0x50);
+        harness_write32(hs[i], 0x31000 + 4 * 0x30, 0x30000 | 1);
+        hs[i]->v->cr0 |= CR0_WP;
+    }
+}
+
+/* Runs a pair to its HLT `step` instructions at a time, comparing the
+ * state and the memory ranges {start, length} after each. */
+static void run_pair_compared(struct pair *p, uint64_t step, const uint32_t (*ranges)[2], unsigned nranges)
+{
+    for (int i = 0; i < 300 && !p->hb->v->halted; i++) {
+        bt_pair_run(p, step);
+        compare(p);
+        for (unsigned r = 0; r < nranges; r++) bt_pair_compare_range(p, ranges[r][0], ranges[r][1]);
+    }
+    cr_assert(p->hb->v->halted);
+}
+
 static void bitops(bool interp_calls, uint64_t step)
 {
     if (interp_calls) setenv("BT86_BT_NO_BITOPS", "1", 1);
     struct pair p;
     pair_init(&p, H_PROT32, code_bitops, sizeof(code_bitops));
+    paging_with_ro_page_0x30(&p);
     struct harness *hs[2] = { p.hi, p.hb };
     for (int i = 0; i < 2; i++) {
-        harness_identity_paging(hs[i], 3, 0x50);
-        harness_write32(hs[i], 0x31000 + 4 * 0x30, 0x30000 | 1); /* the page directory's page: read-only */
-        hs[i]->v->cr0 |= CR0_WP;
         hs[i]->v->r[R_EAX] = 0x9abcdef1u;
         hs[i]->v->r[R_EBX] = 0x13579bc5u; /* (bit 5 of EDX is clear for the BTS) */
         hs[i]->v->r[R_EDX] = 0x2468ace0u;
         hs[i]->v->r[R_EBP] = 0xfedcba98u;
         hs[i]->v->r[R_EDI] = 0x0f0f0f0fu;
     }
-    for (int i = 0; i < 200 && !p.hb->v->halted; i++) {
-        bt_pair_run(&p, step);
-        compare(&p);
-        bt_pair_compare_range(&p, 0x20100, 0x10);
-        bt_pair_compare_range(&p, 0x31000, 0x1000); /* accessed and dirty bits */
-    }
+    static const uint32_t ranges[][2] = { { 0x20100, 0x10 }, { 0x31000, 0x1000 } }; /* (PTEs: accessed, dirty) */
+    run_pair_compared(&p, step, ranges, 2);
     struct vcpu *v = p.hb->v;
-    cr_assert(v->halted);
     cr_assert_eq(v->exceptions[EXC_PF], 0);
     cr_assert_eq(v->r[R_EDX], (0x2468ace0u << 5) | (0x9abcdef1u >> 27) | (1u << (0x13579bc5u & 31)));
     cr_assert_eq(harness_read32(p.hb, 0x31000 + 4 * 0x30) & 0x40, 0); /* not dirty */
@@ -863,18 +880,12 @@ Test(bt, movs_without_rep_matches_the_interpreter)
     for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
         struct pair p;
         pair_init(&p, H_PROT32, code_movs, sizeof(code_movs));
+        paging_with_ro_page_0x30(&p);
         struct harness *hs[2] = { p.hi, p.hb };
-        for (int i = 0; i < 2; i++) {
-            harness_identity_paging(hs[i], 3, 0x50);
-            harness_write32(hs[i], 0x31000 + 4 * 0x30, 0x30000 | 1); /* read-only */
-            hs[i]->v->cr0 |= CR0_WP;
+        for (int i = 0; i < 2; i++)
             for (uint32_t a = 0x20000; a < 0x21100; a += 4) harness_write32(hs[i], a, a * 0x9e3779b1u);
-        }
-        for (int i = 0; i < 300 && !p.hb->v->halted; i++) {
-            bt_pair_run(&p, steps[si]);
-            compare(&p);
-            bt_pair_compare_range(&p, 0x20000, 0x1100);
-        }
+        static const uint32_t ranges[][2] = { { 0x20000, 0x1100 } };
+        run_pair_compared(&p, steps[si], ranges, 1);
         struct vcpu *v = p.hb->v;
         cr_assert_eq(v->exceptions[EXC_PF], 1);
         cr_assert_eq(v->cr2, 0x30004);
@@ -934,23 +945,16 @@ Test(bt, bt_with_a_register_offset_into_memory_matches_the_interpreter)
     for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
         struct pair p;
         pair_init(&p, H_PROT32, code_bt_far, sizeof(code_bt_far));
+        paging_with_ro_page_0x30(&p);
         struct harness *hs[2] = { p.hi, p.hb };
         for (int i = 0; i < 2; i++) {
-            harness_identity_paging(hs[i], 3, 0x50);
-            harness_write32(hs[i], 0x31000 + 4 * 0x30, 0x30000 | 1); /* read-only */
-            hs[i]->v->cr0 |= CR0_WP;
             for (uint32_t a = 0x1f000; a < 0x21100; a += 4) harness_write32(hs[i], a, a * 0x9e3779b1u);
             harness_write32(hs[i], 0x30030, 0x80000001u); /* (bit 0: offset 0x200) */
         }
-        for (int i = 0; i < 200 && !p.hb->v->halted; i++) {
-            bt_pair_run(&p, steps[si]);
-            compare(&p);
-            bt_pair_compare_range(&p, 0x1f000, 0x1000);
-            bt_pair_compare_range(&p, 0x20000, 0x1000);
-            bt_pair_compare_range(&p, 0x21000, 0x100);
-            bt_pair_compare_range(&p, 0x30000, 0x100);
-            bt_pair_compare_range(&p, 0x31000, 0x1000);
-        }
+        static const uint32_t ranges[][2] = {
+            { 0x1f000, 0x1000 }, { 0x20000, 0x1000 }, { 0x21000, 0x100 }, { 0x30000, 0x100 }, { 0x31000, 0x1000 }
+        };
+        run_pair_compared(&p, steps[si], ranges, 5);
         struct vcpu *v = p.hb->v;
         cr_assert_eq(v->exceptions[EXC_PF], 1);
         cr_assert_eq(v->cr2, 0x30030);
@@ -993,19 +997,9 @@ Test(bt, rep_stos_on_one_page_is_the_hosts)
     for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
         struct pair p;
         pair_init(&p, H_PROT32, code_rep_stos, sizeof(code_rep_stos));
-        struct harness *hs[2] = { p.hi, p.hb };
-        for (int i = 0; i < 2; i++) {
-            harness_identity_paging(hs[i], 3, 0x50);
-            harness_write32(hs[i], 0x31000 + 4 * 0x30, 0x30000 | 1); /* read-only */
-            hs[i]->v->cr0 |= CR0_WP;
-        }
-        for (int i = 0; i < 300 && !p.hb->v->halted; i++) {
-            bt_pair_run(&p, steps[si]);
-            compare(&p);
-            bt_pair_compare_range(&p, 0x20000, 0x1000);
-            bt_pair_compare_range(&p, 0x21000, 0x100);
-            bt_pair_compare_range(&p, 0x2f000, 0x1000);
-        }
+        paging_with_ro_page_0x30(&p);
+        static const uint32_t ranges[][2] = { { 0x20000, 0x1000 }, { 0x21000, 0x100 }, { 0x2f000, 0x1000 } };
+        run_pair_compared(&p, steps[si], ranges, 3);
         struct vcpu *v = p.hb->v;
         cr_assert_eq(v->exceptions[EXC_PF], 1);
         cr_assert_eq(v->cr2, 0x30000);
