@@ -21,6 +21,7 @@
 #   BENCH_MD (default BENCHMARKS.md; BENCH_MD= prints only), TIMEOUT (s, default 600).
 set -uo pipefail
 . "$(dirname "$0")/md_section.sh"
+. "$(dirname "$0")/rounds.sh"
 export LC_ALL=C   # EPOCHREALTIME and awk with '.' decimals
 cd "$(dirname "$0")/.." || exit 1
 
@@ -112,10 +113,7 @@ for r in $(seq 1 "$REPS"); do
     done
 done
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
-
-least() { sort -n | awk 'NR == 1 { print $1 } END { if (NR == 0) print "-" }'; }
 
 declare -A MED LEAST STATUS
 for e in $ENGINES; do

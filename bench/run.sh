@@ -24,6 +24,7 @@
 #   subtracted; their times are reported per SCALE).
 set -uo pipefail
 . "$(dirname "$0")/md_section.sh"
+. "$(dirname "$0")/rounds.sh"
 cd "$(dirname "$0")/.." || exit 1
 
 BT86=${BT86:-./bt86}
@@ -146,7 +147,6 @@ if [ "$KREPS" -gt 0 ] && [ -n "$kengines" ]; then
     done
 fi
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 declare -A MED RSS IPS INSNS RUNS
 for e in $ENGINES; do
@@ -198,7 +198,6 @@ btstats() {
 # and a median of five still moved a kernel's ratio by half), so the
 # fastest round is the closest to what each engine's code costs. Ratios and
 # their geometric means.
-least() { sort -n | awk 'NR == 1 { print $1 } END { if (NR == 0) print "-" }'; }
 pk() {
     local ms=$tmp/pk
     : >"$ms"

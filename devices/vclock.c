@@ -50,9 +50,10 @@ int vtimer_register(struct vclock *c, struct vtimer *t, void (*fire)(void *, uin
 void vtimer_arm(struct vtimer *t, uint64_t deadline) { t->deadline = deadline; }
 void vtimer_disarm(struct vtimer *t) { t->deadline = UINT64_MAX; }
 
-int vclock_run_timers(struct vclock *c)
+int vclock_run_timers(struct vclock *c) { return vclock_run_timers_at(c, vclock_now(c)); }
+
+int vclock_run_timers_at(struct vclock *c, uint64_t now)
 {
-    uint64_t now = vclock_now(c);
     int fired = 0;
     for (int i = 0; i < c->ntimers; i++) {
         struct vtimer *t = c->timers[i];

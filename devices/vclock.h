@@ -51,6 +51,8 @@ void vtimer_arm(struct vtimer *t, uint64_t deadline);
 void vtimer_disarm(struct vtimer *t);
 /* Fire every expired timer (each at most once per call); returns how many fired. */
 int vclock_run_timers(struct vclock *c);
+/* The same with `now` just read from vclock_now (one reading serves both). */
+int vclock_run_timers_at(struct vclock *c, uint64_t now);
 /* Earliest armed deadline, or UINT64_MAX. */
 uint64_t vclock_next_deadline(const struct vclock *c);
 /* Idle until `deadline` (or at most max_wait_ns of host time in real-time mode):

@@ -48,16 +48,14 @@ static void check_quit(struct pc *pc, struct vcpu *v)
 static void pc_poll(struct machine *m, struct vcpu *v)
 {
     struct pc *pc = m->board;
-    if (pc->con.count < CONSOLE_BUF) {
-        uint64_t t = host_ns();
-        if (t - pc->con_polled_ns >= PC_INPUT_POLL_NS) {
-            pc->con_polled_ns = t;
-            console_poll(&pc->con, 0);
-        }
+    uint64_t now = vclock_now(&pc->clock);
+    if (pc->con.count < CONSOLE_BUF && now - pc->con_polled_ns >= PC_INPUT_POLL_NS) {
+        pc->con_polled_ns = now;
+        console_poll(&pc->con, 0);
     }
     feed_uart(pc);
     uart_tick(&pc->com1);
-    vclock_run_timers(&pc->clock);
+    vclock_run_timers_at(&pc->clock, now);
     check_quit(pc, v);
 }
 

@@ -40,7 +40,8 @@
 #define PC_COM1_BASE 0x3f8
 #define PC_COM1_IRQ  4
 #define PC_IDLE_WAIT_MS 10
-/* A running vCPU looks at host input at most this often (host ns): the run
+/* A running vCPU looks at host input at most this often (ns of the board's
+ * clock, which also drives the timers polled with it): the run
  * loop polls every 16,384 instructions, ~90,000 times a second under the
  * translator, and each look is a poll() system call on a terminal or a
  * pipe. A halted vCPU waits on the input itself (pc_idle). */
@@ -68,7 +69,7 @@ struct pc {
     struct fw_cfg fwcfg;          /* QEMU fw_cfg at 0x510-0x511 */
     struct pci_host pci;          /* PCI mechanism #1 at 0xcf8-0xcff: the 440FX host bridge */
     struct console con;
-    uint64_t con_polled_ns;       /* host time of the last running look at input (pc_poll) */
+    uint64_t con_polled_ns;       /* clock time of the last running look at input (pc_poll) */
     struct vga_text vga;          /* VGA text-mode registers (0x3c0-0x3df) */
     struct display_sdl *display;  /* -display sdl window, or NULL */
     struct vcpu *cur;     /* the vCPU running on this (the only) host thread */

@@ -350,16 +350,20 @@ static bool pair_ok(const struct insn *in, uint32_t mode, bool src_imm_ok)
     return true;
 }
 
-static bool native_ok(const struct insn *in, uint32_t mode)
+/* Is instruction in (in a TB of `mode`, EFLAGS.DF = df there) emitted as
+ * host code? Else it calls the interpreter's handler. */
+static bool native_ok(const struct bt_vcpu *bt, const struct insn *in, uint32_t mode, bool df)
 {
     const struct opnd *d = &in->op[0], *s = &in->op[1];
-    if (kind_of(in) == K_REPSTOS) /* REP STOS, DF = 0, flat ES (gen_rep_stos) */
-        return (mode & MODE_CODE32) && !(in->prefix & (PFX_LOCK | PFX_REPNE)) && /* (DF: bt_translate) */
-               in->addrsize == 4 && d->kind == OPND_MEM && seg_flat(mode, d->seg) &&
-               d->size == insn_string_elem_size(in);
-    if (!(mode & MODE_CODE32) || (in->prefix & (PFX_LOCK | PFX_REP | PFX_REPNE))) return false;
+    enum alu_kind kind = kind_of(in);
+    /* (REP only on STOS: gen_rep_stos) */
+    uint8_t refused = PFX_LOCK | PFX_REPNE | (kind == K_REPSTOS ? 0 : PFX_REP);
+    if (!(mode & MODE_CODE32) || (in->prefix & refused)) return false;
+    /* Under -stats/-trace (v->obs) every sensitive instruction goes
+     * through vmm_call, so that each VMM entry is counted and traced. */
+    if ((in->flags & IF_SENSITIVE) && (bt->v->obs || bt->no_adaptive)) return false;
     bool flat_cs = (mode & MODE_FLAT_CS) != 0;
-    switch (kind_of(in)) {
+    switch (kind) {
     case K_ALU: case K_MOV:
         return in->nopnd == 2 && pair_ok(in, mode, true);
     case K_TEST:
@@ -389,17 +393,18 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->nopnd == 2 && is_gpr(d) && is_gpr(s) && d->size == s->size;
     case K_CONV: case K_NOP:
         return true;
-    case K_SHXD: /* SHLD/SHRD r/m, r, imm8 or CL: the interpreter takes the host's result and flags */
-        if (in->nopnd != 3 || !(d->size == 2 || d->size == 4) || !(is_gpr(d) || mem_ok(in, d, mode))) return false;
+    case K_SHXD: /* SHLD/SHRD r/m, r, imm8 or CL: the interpreter takes the host's result and flags
+                  * (from the host it runs on: where they depend on more than the operands, calls) */
+        if (!bt->shxd_native || in->nopnd != 3 || !(d->size == 2 || d->size == 4) || !(is_gpr(d) || mem_ok(in, d, mode))) return false;
         if (!is_gpr(s) || s->size != d->size) return false;
         return in->op[2].kind == OPND_IMM || (in->op[2].kind == OPND_REG && in->op[2].rclass == RC_GPR &&
                                               in->op[2].size == 1 && in->op[2].reg == R_ECX);
     case K_BITT: /* BT/BTS/BTR/BTC r/m, r or imm8, where the host writes only CF as the interpreter does.
-                  * (A memory operand with a register offset addresses another word: bt_far_form.) */
-        if (in->nopnd != 2 || !(d->size == 2 || d->size == 4)) return false;
+                  * (A memory operand with a register offset addresses another word: bt_far_form, SARX.) */
+        if (!bt->bt_native || in->nopnd != 2 || !(d->size == 2 || d->size == 4)) return false;
         if (s->kind == OPND_IMM) return is_gpr(d) || mem_ok(in, d, mode);
         if (!is_gpr(s) || s->size != d->size) return false;
-        return is_gpr(d) || (bt_far_form(in) && mem_ok(in, d, mode));
+        return is_gpr(d) || (bt_far_form(in) && bt->bmi2 && mem_ok(in, d, mode));
     case K_BSWAP: /* (the 16-bit form is undefined: left to the interpreter) */
         return in->nopnd == 1 && is_gpr(d) && d->size == 4;
     case K_CX8: /* CMPXCHG8B m64 without LOCK (excluded above): EDX:EAX and ECX:EBX are the host's */
@@ -425,6 +430,9 @@ static bool native_ok(const struct insn *in, uint32_t mode)
         return in->nopnd == 2 && m->kind == OPND_MEM && in->addrsize == 4 && seg_flat(mode, m->seg) &&
                m->size == insn_string_elem_size(in);
     }
+    case K_REPSTOS: /* REP STOS upwards, flat ES (gen_rep_stos) */
+        return !df && in->addrsize == 4 && d->kind == OPND_MEM && seg_flat(mode, d->seg) &&
+               d->size == insn_string_elem_size(in);
     case K_MOVS: /* MOVS without REP (excluded above): ES and the source segment flat */
         return in->nopnd == 2 && d->kind == OPND_MEM && s->kind == OPND_MEM && in->addrsize == 4 &&
                seg_flat(mode, d->seg) && seg_flat(mode, s->seg) && d->size == insn_string_elem_size(in);
@@ -1859,9 +1867,10 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     }
     case K_BITT: { /* 0F A3/AB/B3/BB r/m, r; 0F BA /4../7 r/m, imm8 */
         int dg = in->id == X86_INS_BT ? 4 : in->id == X86_INS_BTS ? 5 : in->id == X86_INS_BTR ? 6 : 7;
+        uint8_t by_reg = (uint8_t)(0xa3 + 8 * (dg - 4));
         if (bt_far_form(in)) {
             gen_bt_far(g, k, in);
-            emit_op2(e, 4, 0x0f, (uint8_t)(0xa3 + 8 * (dg - 4)), host_reg(s->reg), probed(g));
+            emit_op2(e, 4, 0x0f, by_reg, host_reg(s->reg), probed(g));
             end_mem(g);
             return;
         }
@@ -1870,7 +1879,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
             emit_op2(e, d->size, 0x0f, 0xba, dg, rm_of(g, d));
             eb(e, (uint8_t)s->disp);
         } else {
-            emit_op2(e, d->size, 0x0f, (uint8_t)(0xa3 + 8 * (dg - 4)), host_reg(s->reg), rm_of(g, d));
+            emit_op2(e, d->size, 0x0f, by_reg, host_reg(s->reg), rm_of(g, d));
         }
         break;
     }
@@ -2508,27 +2517,9 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     g->e = (struct emit){ bt->free + hdr, end, false };
     tb->code = g->e.p;
 
-    /* Which instructions are native, and flag liveness (all live at the end). */
-    bool plain_vmm = bt->v->obs || bt->no_adaptive;
-    for (int k = 0; k < n; k++) {
-        g->native[k] = native_ok(&tb->in[k], mode);
-        /* Under -stats/-trace (v->obs) every sensitive instruction goes
-         * through vmm_call, so that each VMM entry is counted and traced. */
-        if ((tb->in[k].flags & IF_SENSITIVE) && plain_vmm) g->native[k] = false;
-        /* (where the host's undefined flags agree with the interpreter's: bt_hostflags.c) */
-        enum alu_kind kk = kind_of(&tb->in[k]);
-        if ((kk == K_SHXD && !bt->shxd_native) || (kk == K_BITT && !bt->bt_native)) g->native[k] = false;
-        if (kk == K_BITT && bt_far_form(&tb->in[k]) && !bt->bmi2) g->native[k] = false; /* (SARX) */
-    }
-    if (tb_merged(tb) && !g->native[tb->n1 - 1]) { /* a Jcc or JMP the translator calls out for: no merge */
-        tb->n = tb->n1;
-        tb->bytes = b->bytes;
-        tb->eip2 = 0;
-        n = tb->n;
-    }
-    if (tb_merged(tb)) bt->st.merged++;
     /* Each instruction's EIP and EFLAGS.DF (only CLD and STD change it
-     * without ending the block). */
+     * without ending the block), which instructions are native, and flag
+     * liveness (all live at the end). */
     bool df = (mode & MODE_DF) != 0;
     uint32_t ip = eip;
     for (int k = 0; k < n; k++) {
@@ -2538,11 +2529,20 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
         g->df[k] = df;
         if (tb->in[k].id == X86_INS_CLD) df = false;
         if (tb->in[k].id == X86_INS_STD) df = true;
+        g->native[k] = native_ok(bt, &tb->in[k], mode, g->df[k]);
     }
     g->eip[n] = ip;
     g->df_end = df;
-    for (int k = 0; k < n; k++) /* (REP STOS downwards stays a call) */
-        if (g->df[k] && kind_of(&tb->in[k]) == K_REPSTOS) g->native[k] = false;
+    if (tb_merged(tb) && !g->native[tb->n1 - 1]) { /* a Jcc or JMP the translator calls out for: no merge */
+        tb->n = tb->n1;
+        tb->bytes = b->bytes;
+        tb->eip2 = 0;
+        n = tb->n;
+        /* (it ends the block: neither CLD nor STD) */
+        g->eip[n] = g->eip[n - 1] + tb->in[n - 1].len;
+        g->df_end = g->df[n - 1];
+    }
+    if (tb_merged(tb)) bt->st.merged++;
     uint32_t live = FL_ALL;
     g->live_before[n] = live;
     for (int k = n - 1; k >= 0; k--) {

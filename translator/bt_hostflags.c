@@ -34,17 +34,30 @@ bool bt_host_logic_clears_af(void)
     return true;
 }
 
-/* AH after SAHF from `ah`, then INSN, then LAHF (INSN's operands: %[x] a
- * general register holding x, %[y] one holding y; RCX, RDX and R8 are
- * free for it). */
-#define MUL_PROBE(insn, ah, X_, Y_)                                                           \
+/* The six arithmetic flags (EFLAGS positions) after INSN, entered with
+ * SF ZF AF PF CF from `ah` (SAHF) and OF = `of`, PRE run before those are
+ * set. INSN's operands: %[x] a general register holding X_, %[y] one
+ * holding Y_; RCX, RDX, R8 and R9 are free for PRE and INSN. */
+#define FLAGS_AFTER(pre, insn, of, ah, X_, Y_)                                             \
     ({                                                                                     \
         unsigned long f_ = (unsigned long)(ah) << 8;                                       \
         uint64_t x_ = (X_), y_ = (Y_);                                                     \
-        __asm__ volatile("sahf\n\t" insn "\n\tlahf"                                        \
-                         : "+a"(f_), [x] "+&r"(x_), [y] "+&r"(y_) : : "rcx", "rdx", "r8", "cc");         \
-        (uint8_t)(f_ >> 8);                                                                \
+        uint32_t o_ = (of) ? 0x7fffffffu : 0;                                              \
+        __asm__ volatile(pre "add $1, %k[o]\n\tsahf\n\t" insn "\n\tlahf\n\tseto %%al"      \
+                         : "+a"(f_), [x] "+&r"(x_), [y] "+&r"(y_), [o] "+&r"(o_)            \
+                         : : "rcx", "rdx", "r8", "r9", "cc");                               \
+        (uint32_t)(((f_ >> 8) & 0xd5u) | ((f_ & 1u) << 11));                               \
     })
+
+/* Operands whose results are zero, negative, of odd and even parity,
+ * overflowing or not. */
+static const uint32_t probe_vals[] = { 0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x10001,
+                                       0x7fffffff, 0x80000000u, 0xffffffffu, 0x12345678, 0xdeadbeefu };
+#define NPROBE (sizeof(probe_vals) / sizeof(probe_vals[0]))
+
+/* One-operand MUL/IMUL: AL/AX/EAX = x (RAX, whose AH carries the flags,
+ * kept in R8 meanwhile) times y. */
+#define MUL1(op) "mov %k[x], %%ecx\n\tmov %%eax, %%r8d\n\tmov %%ecx, %%eax\n\t" op "\n\tmov %%r8d, %%eax"
 
 /* Do the host's MUL and IMUL, in every form, leave SF ZF AF PF as they were
  * (AMD's do; Intel's write them)? The interpreter keeps them on every host
@@ -53,57 +66,34 @@ bool bt_host_logic_clears_af(void)
  * (LAHF/SETO/SAHF, ~10 host instructions) wherever the others are live or a
  * fault could see them: Linux's multi-precision multiply (mpihelp_*, RSA at
  * boot) spends its time in IMULs followed by memory accesses. Checked with
- * SF ZF AF PF all set and all clear, over operands whose products are zero,
- * negative, odd and even parity, overflowing or not. */
+ * SF ZF AF PF all set and all clear. */
 bool bt_host_mul_keeps_szap(void)
 {
-    static const uint32_t vals[] = { 0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x10001,
-                                     0x7fffffff, 0x80000000u, 0xffffffffu, 0x12345678, 0xdeadbeefu };
-    const unsigned n = sizeof(vals) / sizeof(vals[0]);
     static const uint8_t starts[] = { 0xd5, 0x01, 0x00, 0xd4 }; /* SF ZF AF PF (CF) set, clear */
-    const uint8_t szap = 0xd4;
+    const uint32_t szap = 0xd4;
     for (unsigned s = 0; s < sizeof(starts) / sizeof(starts[0]); s++) {
         uint8_t ah = starts[s];
-        for (unsigned i = 0; i < n; i++) {
-            for (unsigned j = 0; j < n; j++) {
-                uint32_t x = vals[i], y = vals[j];
-                uint8_t f[10];
-                /* one operand: AL/AX/EAX times the register (x sits in RAX's place via mov) */
-                f[0] = MUL_PROBE("mov %k[x], %%ecx\n\tmov %%eax, %%r8d\n\tmov %%ecx, %%eax\n\tmulb %b[y]\n\tmov %%r8d, %%eax", ah, x, y);
-                f[1] = MUL_PROBE("mov %k[x], %%ecx\n\tmov %%eax, %%r8d\n\tmov %%ecx, %%eax\n\tmulw %w[y]\n\tmov %%r8d, %%eax", ah, x, y);
-                f[2] = MUL_PROBE("mov %k[x], %%ecx\n\tmov %%eax, %%r8d\n\tmov %%ecx, %%eax\n\tmull %k[y]\n\tmov %%r8d, %%eax", ah, x, y);
-                f[3] = MUL_PROBE("mov %k[x], %%ecx\n\tmov %%eax, %%r8d\n\tmov %%ecx, %%eax\n\timulb %b[y]\n\tmov %%r8d, %%eax", ah, x, y);
-                f[4] = MUL_PROBE("mov %k[x], %%ecx\n\tmov %%eax, %%r8d\n\tmov %%ecx, %%eax\n\timulw %w[y]\n\tmov %%r8d, %%eax", ah, x, y);
-                f[5] = MUL_PROBE("mov %k[x], %%ecx\n\tmov %%eax, %%r8d\n\tmov %%ecx, %%eax\n\timull %k[y]\n\tmov %%r8d, %%eax", ah, x, y);
-                f[6] = MUL_PROBE("imulw %w[y], %w[x]", ah, x, y);
-                f[7] = MUL_PROBE("imull %k[y], %k[x]", ah, x, y);
-                f[8] = MUL_PROBE("imulw $0x7531, %w[x], %w[y]", ah, x, y);
-                f[9] = MUL_PROBE("imull $0x87654321, %k[x], %k[y]", ah, x, y);
-                for (unsigned k = 0; k < sizeof(f); k++)
+        for (unsigned i = 0; i < NPROBE; i++) {
+            for (unsigned j = 0; j < NPROBE; j++) {
+                uint32_t x = probe_vals[i], y = probe_vals[j];
+                uint32_t f[10];
+                f[0] = FLAGS_AFTER("", MUL1("mulb %b[y]"), 0, ah, x, y);
+                f[1] = FLAGS_AFTER("", MUL1("mulw %w[y]"), 0, ah, x, y);
+                f[2] = FLAGS_AFTER("", MUL1("mull %k[y]"), 0, ah, x, y);
+                f[3] = FLAGS_AFTER("", MUL1("imulb %b[y]"), 0, ah, x, y);
+                f[4] = FLAGS_AFTER("", MUL1("imulw %w[y]"), 0, ah, x, y);
+                f[5] = FLAGS_AFTER("", MUL1("imull %k[y]"), 0, ah, x, y);
+                f[6] = FLAGS_AFTER("", "imulw %w[y], %w[x]", 0, ah, x, y);
+                f[7] = FLAGS_AFTER("", "imull %k[y], %k[x]", 0, ah, x, y);
+                f[8] = FLAGS_AFTER("", "imulw $0x7531, %w[x], %w[y]", 0, ah, x, y);
+                f[9] = FLAGS_AFTER("", "imull $0x87654321, %k[x], %k[y]", 0, ah, x, y);
+                for (unsigned k = 0; k < 10; k++)
                     if ((f[k] & szap) != (ah & szap)) return false;
             }
         }
     }
     return true;
 }
-
-/* The six arithmetic flags (EFLAGS positions) after INSN, entered with
- * SF ZF AF PF CF from `ah` (SAHF) and OF = `of`, PRE run before those are
- * set (%[x], %[y] as above; RCX and R9 are free for PRE and INSN). */
-#define FLAGS_AFTER(pre, insn, of, ah, X_, Y_)                                                    \
-    ({                                                                                     \
-        unsigned long f_ = (unsigned long)(ah) << 8;                                       \
-        uint64_t x_ = (X_), y_ = (Y_);                                                     \
-        uint32_t o_ = (of) ? 0x7fffffffu : 0;                                              \
-        __asm__ volatile(pre "add $1, %k[o]\n\tsahf\n\t" insn "\n\tlahf\n\tseto %%al"          \
-                         : "+a"(f_), [x] "+&r"(x_), [y] "+&r"(y_), [o] "+&r"(o_)            \
-                         : : "rcx", "r9", "cc");                                            \
-        (uint32_t)(((f_ >> 8) & 0xd5u) | ((f_ & 1u) << 11));                               \
-    })
-
-static const uint32_t probe_vals[] = { 0, 1, 2, 3, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x10001,
-                                       0x7fffffff, 0x80000000u, 0xffffffffu, 0x12345678, 0xdeadbeefu };
-#define NPROBE (sizeof(probe_vals) / sizeof(probe_vals[0]))
 
 /* Are the host's SHLD/SHRD flags a function of their operands alone (all
  * six, for every count 1-31, 16- and 32-bit)? The interpreter takes all six

@@ -130,32 +130,33 @@ static inline void mov_m_imm32(struct emit *e, int size, struct rm m, uint32_t i
 }
 static inline void push_r(struct emit *e, int r) { if (r >= 8) eb(e, 0x41); eb(e, (uint8_t)(0x50 + (r & 7))); }
 static inline void pop_r(struct emit *e, int r) { if (r >= 8) eb(e, 0x41); eb(e, (uint8_t)(0x58 + (r & 7))); }
-/* BSWAP r32/r64 and RORX r32/r64, r, imm8 (BMI2, VEX.LZ.F2.0F3A.W F0): flag-free. */
+/* BSWAP r32/r64: flag-free. */
 static inline void bswap_r(struct emit *e, int size, int r)
 {
     if (size == 8 || r >= 8) eb(e, (uint8_t)(0x40 | (size == 8 ? 8 : 0) | (r >= 8 ? 1 : 0)));
     eb(e, 0x0f);
     eb(e, (uint8_t)(0xc8 | (r & 7)));
 }
+/* A BMI2 instruction reg, rm (registers), with the three-byte VEX prefix:
+ * map 2 (0F38) or 3 (0F3A), pp 2 (F3) or 3 (F2), vvvv the third register
+ * (0 where there is none: VEX stores it inverted, 1111), W for 64-bit
+ * operands. */
+static inline void vex3_rr(struct emit *e, int map, int pp, int size, int vvvv, uint8_t opc, int reg, int rm)
+{
+    eb(e, 0xc4);
+    eb(e, (uint8_t)((reg < 8 ? 0x80 : 0) | 0x40 | (rm < 8 ? 0x20 : 0) | map));
+    eb(e, (uint8_t)((size == 8 ? 0x80 : 0) | ((~vvvv & 15) << 3) | pp));
+    eb(e, opc);
+    eb(e, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm & 7)));
+}
+/* RORX dst, src, imm8 (VEX.LZ.F2.0F3A F0) and SARX dst, src, cnt
+ * (VEX.LZ.F3.0F38 F7: dst = src >> cnt, arithmetic): RFLAGS untouched. */
 static inline void rorx(struct emit *e, int size, int dst, int src, uint8_t imm)
 {
-    eb(e, 0xc4);
-    eb(e, (uint8_t)((dst < 8 ? 0x80 : 0) | 0x40 | (src < 8 ? 0x20 : 0) | 0x03));
-    eb(e, (uint8_t)((size == 8 ? 0x80 : 0) | 0x7b));
-    eb(e, 0xf0);
-    eb(e, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
+    vex3_rr(e, 3, 3, size, 0, 0xf0, dst, src);
     eb(e, imm);
 }
-/* SARX dst, src, cnt (BMI2, VEX.LZ.F3.0F38 F7): dst = src >> cnt, arithmetic;
- * RFLAGS untouched. */
-static inline void sarx(struct emit *e, int size, int dst, int src, int cnt)
-{
-    eb(e, 0xc4);
-    eb(e, (uint8_t)((dst < 8 ? 0x80 : 0) | 0x40 | (src < 8 ? 0x20 : 0) | 0x02));
-    eb(e, (uint8_t)((size == 8 ? 0x80 : 0) | ((~cnt & 15) << 3) | 0x02));
-    eb(e, 0xf7);
-    eb(e, (uint8_t)(0xc0 | (dst & 7) << 3 | (src & 7)));
-}
+static inline void sarx(struct emit *e, int size, int dst, int src, int cnt) { vex3_rr(e, 2, 2, size, cnt, 0xf7, dst, src); }
 static inline void pushfq(struct emit *e) { eb(e, 0x9c); }
 static inline void popfq(struct emit *e) { eb(e, 0x9d); }
 static inline void ret(struct emit *e) { eb(e, 0xc3); }
