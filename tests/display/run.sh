@@ -13,7 +13,10 @@ tmp=$(mktemp -d)
 # A free display number chosen by Xvfb itself (-displayfd: it writes the
 # number once it accepts connections), so a display left by another run
 # cannot get in the way; up to 30 s for a slow start on a loaded host.
-Xvfb -displayfd 1 -screen 0 1024x768x24 >"$tmp/display" 2>"$tmp/xvfb.log" &
+# -noreset: otherwise the server resets when its last client leaves (the
+# xdotool probe below), and a client connecting during that reset (bt86) is
+# dropped: "x11 not available", one run in five here and once in CI.
+Xvfb -displayfd 1 -noreset -screen 0 1024x768x24 >"$tmp/display" 2>"$tmp/xvfb.log" &
 xpid=$!
 trap 'kill $xpid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 300); do [ -s "$tmp/display" ] && break; sleep 0.1; done
