@@ -93,7 +93,7 @@ struct gen {
     bool keep_flags;  /* the next probe keeps the flags as if live: its instruction probes again (PUSH m32) */
     uint32_t writes[2 * BLOCK_MAX_INSNS]; /* flags each instruction writes */
     /* Flag stash (see gen_probe): the guest flags were saved to the slot at
-     * [rsp] and RFLAGS holds them only for the bits in w_accum. */
+     * [rsp + 8] (STASH) and RFLAGS holds them only for the bits in w_accum. */
     bool stashed;
     uint32_t w_accum;
     uint32_t live_before[2 * BLOCK_MAX_INSNS + 1];
@@ -587,10 +587,15 @@ static bool flags_exposed_after(const struct gen *g, int k)
     return true;
 }
 
+/* The flag stash slot: [rsp + 8], a word of the entry trampoline's frame
+ * or the free word of the return-address frame the block runs in
+ * (gen_ras_call); [rsp] is that frame's return address. */
+#define STASH rm_mem(RSP, 8)
+
 /* Guest flags in a general register, "lflags" format: bits 8-15 = LAHF's AH
  * (SF ZF AF PF CF), bit 0 = OF. LAHF/SETO/SAHF cost a few cycles where
  * PUSHFQ/POPFQ cost ~25 (POPFQ is microcoded: ~8 ns on these hosts). The
- * stash slot at [rsp] holds lflags too. */
+ * stash slot holds lflags too. */
 static uint32_t lf_of(uint32_t eflags) { return ((eflags & 0xd5u) << 8) | ((eflags >> 11) & 1u); }
 
 static void xchg_rax(struct emit *e, int r)
@@ -633,7 +638,7 @@ static void gen_stash_merge(struct emit *e, uint32_t w, int a, int b)
     uint32_t wl = lf_of(w);
     emit_op1(e, 4, 0x81, 4, rm_reg(a)); /* and a, wl */
     e32(e, wl);
-    mov_r_rm(e, 8, b, rm_mem(RSP, 0));
+    mov_r_rm(e, 8, b, STASH);
     emit_op1(e, 4, 0x81, 4, rm_reg(b)); /* and b, ~wl */
     e32(e, ~wl);
     emit_op1(e, 4, 0x09, b, rm_reg(a)); /* or a, b */
@@ -973,8 +978,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
     /* Restore the flags when they are live (read later in the block or at its
      * exit). When they are dead here they may still be observed by a fault
      * before the next instruction that rewrites them all (the exception frame
-     * holds EFLAGS): keep them in the stash slot at [rsp] (the trampoline's
-     * alignment word) until then. */
+     * holds EFLAGS): keep them in the stash slot (STASH) until then. */
     if (live) {
         /* Leave them in r11 for the probes that follow (gen_flags_home
          * puts them back where an instruction needs them). Stashed, RFLAGS
@@ -988,19 +992,19 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
         c->r11_after = true;
     } else if (g->flags_r11) {
         g->flags_r11 = false;
-        mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
+        mov_rm_r(e, 8, STASH, R11);
         g->stashed = true;
         g->w_accum = 0;
     } else if (!flags_exposed_after(g, k)) {
         /* Rewritten before anything can observe them: drop them. */
         g->stashed = false;
     } else if (!g->stashed) {
-        mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
+        mov_rm_r(e, 8, STASH, R11);
         g->stashed = true;
         g->w_accum = 0;
     } else if (g->w_accum != 0) {
         gen_stash_merge(e, g->w_accum, R11, R10);
-        mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
+        mov_rm_r(e, 8, STASH, R11);
         g->w_accum = 0;
     }
     c->stash_after = g->stashed;
@@ -1183,7 +1187,7 @@ static void gen_unstash(struct gen *g)
     g->reuse_cold = g->base_cold = -1; /* (r9 is used here) */
     /* (r11 holds a jump target) */
     if (g->w_accum == 0) {
-        mov_r_rm(e, 8, R9, rm_mem(RSP, 0));
+        mov_r_rm(e, 8, R9, STASH);
     } else {
         save_lflags(e, R9);
         gen_stash_merge(e, g->w_accum, R9, R10);
@@ -1229,6 +1233,92 @@ static void gen_exit_direct(struct gen *g, uint32_t target, int slot)
 static void gen_exit_indirect(struct gen *g)
 {
     gen_unstash(g);
+    gen_lookup_exit(g);
+}
+
+/* ---------- the return-address stack ---------- */
+
+/* Guest CALL and RET as host CALL and RET, so that the host's return
+ * predictor serves guest returns: a RET is otherwise a jump-cache lookup
+ * and an indirect jump, which mispredicts when a function is called from
+ * several places (hash's ht_get: a third of its samples in its RETs).
+ *
+ * A guest CALL, once it has pushed its return address to the guest stack,
+ * pushes a 16-byte frame on the host stack — the address of a landing pad
+ * just after a host CALL, and a word that keeps RSP 16-byte aligned and is
+ * the callee's stash slot (STASH) — then goes to its target as before. A
+ * guest RET, once it has popped the guest's return address into r11d, pops
+ * the frame with a host RET 8, and the pad checks r11d against the EIP
+ * after its CALL: equal, it goes on there by a chained jump; not, it looks
+ * r11d up as any indirect jump does. A frame can make a RET slower or
+ * faster, never go wrong; a mismatched one (a context switch, a CALL that
+ * never returns, a RET used as a jump) costs that check more.
+ *
+ * Frames live between an entry from C and the next exit or lookup and
+ * goto: the entry trampoline sets the base RSP and the room (struct
+ * bt_ras), the exits and the goto (which may change the mode: a pad goes on
+ * in the mode of its own block) restore them. So a pad always runs in its
+ * block's mode, and no frame outlives its code: a code cache flush or an
+ * invalidation happens in run_one, outside translated code. `room` bounds
+ * the frames (BT_RAS_DEPTH): a CALL with none left pushes nothing, a RET
+ * with all of it left (no frames) takes the lookup. Both checks are
+ * flag-free (JRCXZ, ECX kept in r10): guest flags may be live across a
+ * CALL or RET. Only with a flat CS (the jump cache's condition, and the
+ * pad's chained jump). BT86_BT_NO_RAS=1 turns it off. */
+static bool ras_on(const struct gen *g) { return !g->bt->no_ras && (g->mode & MODE_FLAT_CS); }
+
+/* A guest CALL's transfer, after its push (r11d = the target when
+ * indirect): next is the return address. */
+static void gen_ras_call(struct gen *g, uint32_t next, bool direct, uint32_t target)
+{
+    struct emit *e = &g->e;
+    struct bt_ras *ras = g->bt->ras;
+    gen_unstash(g);
+    mov_r_rm(e, 8, R10, rm_reg(RCX));
+    riprel(e, 4, 0x8b, RCX, &ras->room, 0);   /* mov ecx, [room] */
+    uint8_t *full = jrcxz_rel8(e);
+    lea(e, 4, RCX, rm_mem(RCX, -1));
+    riprel(e, 4, 0x89, RCX, &ras->room, 0);   /* mov [room], ecx */
+    mov_r_rm(e, 8, RCX, rm_reg(R10));
+    lea(e, 8, RSP, rm_mem(RSP, -8));
+    uint8_t *call = call_rel32(e);
+    /* The pad: r11d = the EIP the guest returned to. */
+    mov_r_rm(e, 8, R10, rm_reg(RCX));
+    lea(e, 4, RCX, rm_mem(R11, (int32_t)(0u - next)));
+    uint8_t *hit = jrcxz_rel8(e);
+    mov_r_rm(e, 8, RCX, rm_reg(R10));
+    uint8_t *miss = jmp_rel32(e);
+    patch_rel8(e, hit);
+    mov_r_rm(e, 8, RCX, rm_reg(R10));
+    uint8_t *go = jmp_rel32(e);
+    /* No room: the CALL is a jump. */
+    patch_rel8(e, full);
+    mov_r_rm(e, 8, RCX, rm_reg(R10));
+    patch_rel32(e, call, e->p);
+    if (direct) gen_exit_direct(g, target, 0);
+    else gen_lookup_exit(g);
+    patch_rel32(e, miss, e->p);
+    gen_lookup_exit(g);
+    gen_exit_direct_at(g, next, 0, go);
+}
+
+/* A guest RET's transfer, after its pop (r11d = the return address). */
+static void gen_ras_ret(struct gen *g)
+{
+    struct emit *e = &g->e;
+    struct bt_ras *ras = g->bt->ras;
+    gen_unstash(g);
+    mov_r_rm(e, 8, R10, rm_reg(RCX));
+    riprel(e, 4, 0x8b, RCX, &ras->room, 0);   /* mov ecx, [room] */
+    lea(e, 4, RCX, rm_mem(RCX, -BT_RAS_DEPTH));
+    uint8_t *none = jrcxz_rel8(e);
+    lea(e, 4, RCX, rm_mem(RCX, BT_RAS_DEPTH + 1));
+    riprel(e, 4, 0x89, RCX, &ras->room, 0);   /* mov [room], ecx */
+    mov_r_rm(e, 8, RCX, rm_reg(R10));
+    eb(e, 0xc2);                              /* ret 8: to the pad, dropping the frame */
+    e16(e, 8);
+    patch_rel8(e, none);
+    mov_r_rm(e, 8, RCX, rm_reg(R10));
     gen_lookup_exit(g);
 }
 
@@ -1999,7 +2089,10 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         mov_m_imm32(e, 4, probed(g), next);
         lea(e, 4, R12, rm_mem(R12, -4));
         end_mem(g);
-        if (in->flags & IF_REL_BRANCH) gen_exit_direct(g, next + d->disp, 0);
+        /* (a CALL to the next instruction reads EIP: it never returns) */
+        if (ras_on(g) && !((in->flags & IF_REL_BRANCH) && d->disp == 0))
+            gen_ras_call(g, next, in->flags & IF_REL_BRANCH, next + d->disp);
+        else if (in->flags & IF_REL_BRANCH) gen_exit_direct(g, next + d->disp, 0);
         else gen_exit_indirect(g);
         return;
     case K_RET:
@@ -2009,7 +2102,8 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         mov_r_rm(e, 4, R11, probed(g));
         lea(e, 4, R12, rm_mem(R12, (int32_t)(4 + (in->nopnd ? (in->op[0].disp & 0xffff) : 0))));
         end_mem(g);
-        gen_exit_indirect(g);
+        if (ras_on(g)) gen_ras_ret(g);
+        else gen_exit_indirect(g);
         return;
     case K_JMP:
         if (in->flags & IF_REL_BRANCH) {
@@ -2153,7 +2247,7 @@ static void gen_prologue(struct gen *g)
         save_lflags(e, R11);
         int cc = budget_test(g, entry_need(g));
         g->prologue_out = jcc_rel32(e, cc);
-        mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
+        mov_rm_r(e, 8, STASH, R11);
         g->stashed = true;
         g->w_accum = 0;
         lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n));
@@ -2279,7 +2373,7 @@ static void gen_colds(struct gen *g)
         if (c->remat1) {
             gen_remat_from(g, c->remat1 - 1, c->latched);
         } else {
-            if (c->stashed && c->w_accum == 0) mov_r_rm(e, 8, R11, rm_mem(RSP, 0));
+            if (c->stashed && c->w_accum == 0) mov_r_rm(e, 8, R11, STASH);
             else if (c->stashed) gen_stash_merge(e, c->w_accum, R11, R10);
             restore_lflags(e, R11);
         }
@@ -2300,7 +2394,7 @@ static void gen_colds(struct gen *g)
         if (c->r11_after) save_lflags(e, R11); /* the main path keeps them in r11 */
         if (c->stash_after) { /* the main path expects a stash: exact flags */
             save_lflags(e, R11);
-            mov_rm_r(e, 8, rm_mem(RSP, 0), R11);
+            mov_rm_r(e, 8, STASH, R11);
         }
         uint8_t *j = jmp_rel32(e);
         patch_rel32(e, j, c->resume);

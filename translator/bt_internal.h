@@ -82,6 +82,17 @@ struct bt_fault_site {
 };
 #define BT_VIEW_FAULTS_MAX 16
 
+/* The return-address stack (bt_gen.c, gen_ras_call): frames a guest CALL
+ * may push on the host stack before one must drop them, and the state
+ * translated code keeps of them. */
+#define BT_RAS_DEPTH 128
+struct bt_ras {
+    uint64_t base_rsp; /* RSP with no frames (set by the entry trampoline) */
+    uint32_t room;     /* frames that may still be pushed: BT_RAS_DEPTH when none are */
+    uint32_t unused;
+};
+#define BT_PRED_FIRST(bt) ((bt)->pred + sizeof(struct bt_ras) / sizeof(uint32_t)) /* (after struct bt_ras) */
+
 #define BT_EXITS 6 /* chainable exits per TB (a merged loop has up to five; more leave through the jump cache) */
 
 /* A chainable exit: a direct jump to `target`, whose `jmp rel32` at `patch`
@@ -147,6 +158,9 @@ struct bt_vcpu {
      * code (RIP-relative from it; not in code pages, which the host would
      * treat as self-modifying code when written). Reset with the cache. */
     uint32_t *pred, *pred_next, *pred_end;
+    /* The return-address stack's state (bt_gen.c, gen_ras_call), in the
+     * first words of those pages: RIP-relative to translated code. */
+    struct bt_ras *ras;
 
     struct tb *hash[1u << BT_HASH_BITS];
     struct tb *jc[1u << BT_JC_BITS]; /* by linear EIP */
@@ -175,6 +189,7 @@ struct bt_vcpu {
     struct bt_stats st;
     /* Switches for before/after measurements (BT86_BT_NO_*=1, read once by
      * bt_new): */
+    bool no_ras;             /* NO_RAS: guest CALL/RET through the jump cache, no host CALL/RET (gen_ras_call) */
     bool no_goto;            /* NO_GOTO: bt_goto_lookup always says "dispatcher" */
     bool no_merge;           /* NO_MERGE: one decoded block per TB */
     bool no_loops;           /* NO_LOOPS: no in-block back edges (gen_loop) */

@@ -162,7 +162,7 @@ static void flush_all(struct bt_vcpu *bt)
     memset(bt->straddle, 0, sizeof(bt->straddle));
     memset(bt->page_head, 0, bt->npages * sizeof(*bt->page_head));
     bt->free = bt->tb_start;
-    bt->pred_next = bt->pred;
+    bt->pred_next = BT_PRED_FIRST(bt);
     bt->nsites = 0;
     bt->last_exit = NULL;
     bt->st.flushes++;
@@ -266,7 +266,8 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     }
     bt->cache = p;
     bt->pred = (uint32_t *)(void *)(bt->cache + bt->cache_size);
-    bt->pred_next = bt->pred;
+    bt->ras = (struct bt_ras *)(void *)bt->pred;
+    bt->pred_next = BT_PRED_FIRST(bt);
     bt->pred_end = bt->pred + pred_bytes / sizeof(uint32_t);
     mprotect(bt->pred, pred_bytes, PROT_READ | PROT_WRITE);
     struct phys_mem *pm = &v->m->mem;
@@ -287,6 +288,7 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->nothing.key = ~0ull;
     bt->nothing.dead = true;
     bt->no_goto = env_on("BT86_BT_NO_GOTO");
+    bt->no_ras = env_on("BT86_BT_NO_RAS");
     bt->no_merge = env_on("BT86_BT_NO_MERGE");
     bt->no_loops = env_on("BT86_BT_NO_LOOPS");
     bt->no_adaptive = env_on("BT86_BT_NO_ADAPTIVE");

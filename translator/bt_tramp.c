@@ -71,6 +71,15 @@ static void load_flags(struct emit *e, int tmp)
     eb(e, 0x9e);                                     /* sahf */
 }
 
+/* No return-address frames (gen_ras_call): RSP back to the base the entry
+ * set (or, at the entry, that base set), all the room free. */
+static void ras_reset(struct emit *e, struct bt_vcpu *bt, bool entry)
+{
+    riprel(e, 8, entry ? 0x89 : 0x8b, RSP, &bt->ras->base_rsp, 0); /* mov [base_rsp], rsp / mov rsp, [base_rsp] */
+    riprel(e, 4, 0xc7, 0, &bt->ras->room, 4);                       /* mov dword [room], BT_RAS_DEPTH */
+    e32(e, BT_RAS_DEPTH);
+}
+
 void bt_emit_trampolines(struct bt_vcpu *bt)
 {
     struct emit e = { bt->cache, bt->cache + bt->cache_size, false };
@@ -83,8 +92,11 @@ void bt_emit_trampolines(struct bt_vcpu *bt)
     push_r(&e, R13);
     push_r(&e, R14);
     push_r(&e, R15);
-    emit_op1(&e, 8, 0x83, 5, rm_reg(RSP)); /* sub rsp, 8: 16-byte alignment */
-    eb(&e, 8);
+    /* sub rsp, 24: 16-byte alignment, and the stash slot at [rsp + 8]
+     * where a return-address frame has its free word (gen_ras_call). */
+    emit_op1(&e, 8, 0x83, 5, rm_reg(RSP));
+    eb(&e, 24);
+    ras_reset(&e, bt, true);
     mov_r_rm(&e, 8, R13, rm_reg(RDI));
     mov_r_rm(&e, 8, HR_BUDGET, rm_mem(RSI, OFF_BUDGET));
     lea(&e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -1)); /* r15 = budget - 1 */
@@ -103,8 +115,9 @@ void bt_emit_trampolines(struct bt_vcpu *bt)
     mov_r_rm(&e, 8, R8, rm_mem(HR_V, OFF_VBT));
     lea(&e, 8, HR_BUDGET, rm_mem(HR_BUDGET, 1));
     mov_rm_r(&e, 8, rm_mem(R8, OFF_BUDGET), HR_BUDGET);
-    emit_op1(&e, 8, 0x83, 0, rm_reg(RSP)); /* add rsp, 8 */
-    eb(&e, 8);
+    riprel(&e, 8, 0x8b, RSP, &bt->ras->base_rsp, 0); /* mov rsp, [base_rsp]: frames dropped */
+    emit_op1(&e, 8, 0x83, 0, rm_reg(RSP));            /* add rsp, 24 */
+    eb(&e, 24);
     pop_r(&e, R15);
     pop_r(&e, R14);
     pop_r(&e, R13);
@@ -161,6 +174,7 @@ void bt_emit_trampolines(struct bt_vcpu *bt)
      * target's prologue checks it as after a chained jump), then enter
      * the translation as the entry trampoline does. */
     patch_rel32(&e, jgoto, e.p);
+    ras_reset(&e, bt, false); /* (the mode may have changed: a pad goes on in its own) */
     lea(&e, 8, HR_BUDGET, rm_sib(HR_BUDGET, R9, 0, -1));
     mov_r_rm(&e, 8, R11, rm_mem(HR_V, OFF_ICOUNT));
     lea(&e, 8, R11, rm_sib(R11, HR_BUDGET, 0, 1)); /* icount_base = icount + budget */

@@ -194,6 +194,30 @@ static inline void patch_rel32(struct emit *e, uint8_t *at, const uint8_t *targe
     int32_t rel = (int32_t)(target - (at + 4));
     memcpy(at, &rel, 4);
 }
+/* JRCXZ rel8: returns the address of the rel8 field (patch_rel8). */
+static inline uint8_t *jrcxz_rel8(struct emit *e)
+{
+    eb(e, 0xe3);
+    eb(e, 0);
+    return e->p - 1;
+}
+/* Point a rel8 field at the current position (callers keep it in reach). */
+static inline void patch_rel8(struct emit *e, uint8_t *at)
+{
+    if (!at || at >= e->end) return;
+    *at = (uint8_t)(int8_t)(e->p - (at + 1));
+}
+/* op reg, [rip + target] or op [rip + target], reg (size 4 or 8); tail: the
+ * immediate bytes the caller emits after the displacement (RIP-relative
+ * displacements count from the end of the instruction). */
+static inline void riprel(struct emit *e, int size, uint8_t opc, int reg, const void *target, int tail)
+{
+    uint8_t rex = (uint8_t)((size == 8 ? 8 : 0) | (reg >= 8 ? 4 : 0));
+    if (rex) eb(e, (uint8_t)(0x40 | rex));
+    eb(e, opc);
+    eb(e, (uint8_t)(((reg & 7) << 3) | 5));
+    e32(e, (uint32_t)(int32_t)((const uint8_t *)target - (e->p + 4 + tail)));
+}
 static inline void set_rel32(uint8_t *at, const uint8_t *target)
 {
     int32_t rel = (int32_t)(target - (at + 4));

@@ -1014,3 +1014,105 @@ Test(bt, rep_stos_on_one_page_is_the_hosts)
         bt_pair_free(&p);
     }
 }
+
+/* Guest CALL and RET through host frames (gen_ras_call): returns with the
+ * flags live across CALL and RET, a callee that moves its return address
+ * (the pad's check fails), a RET used as a jump, recursion deeper than
+ * BT_RAS_DEPTH (frames run out, then RETs meet other levels' frames), CALLs
+ * that never return (200 leaked frames; CALL to the next instruction, which
+ * pushes none), RET imm16, an indirect CALL; ends at the HLT three calls
+ * deep, at every step size (each run enters from C: the frames start over).
+ *   xor esi, esi ; cmp eax, eax ; call keep ; jnz bad
+ *   xor ecx, ecx ; call is_zero ; jnz bad
+ *   call skip5 ; mov esi, 0xbad (skipped) ; call jump_by_ret
+ *   mov ecx, 300 ; call rec ; mov ebp, eax
+ *   mov ecx, 200 ; 1: call 2f ; nop ; 2: pop edx ; loop 1b
+ *   mov ecx, 3 ; 3: call 4f ; 4: pop edx ; loop 3b
+ *   call keep ; push 7 ; call ret4 ; mov ebx, keep2 ; call ebx ; call d1 ; hlt
+ * keep: lea esi, [esi + 10] ; ret          keep2: lea esi, [esi + 1000] ; ret
+ * is_zero: test ecx, ecx ; ret             skip5: add dword [esp], 5 ; ret
+ * jump_by_ret: push target ; ret           target: lea esi, [esi + 100] ; ret
+ * rec: test ecx, ecx ; jz 5f ; push ecx ; dec ecx ; call rec ; pop ecx ;
+ *      add eax, ecx ; ret ; 5: xor eax, eax ; ret
+ * ret4: mov edi, [esp + 4] ; ret 4
+ * d1: call d2 ; ret    d2: call d3 ; ret    d3: hlt    bad: mov esi, 0xdead ; hlt */
+static const uint8_t code_ras[] = {
+    0x31, 0xf6, 0x39, 0xc0, 0xe8, 0x62, 0x00, 0x00, 0x00, 0x0f, 0x85, 0x9f, 0x00, 0x00, 0x00, 0x31, 0xc9, 0xe8,
+    0x60, 0x00, 0x00, 0x00, 0x0f, 0x85, 0x92, 0x00, 0x00, 0x00, 0xe8, 0x58, 0x00, 0x00, 0x00, 0xbe, 0xad, 0x0b,
+    0x00, 0x00, 0xe8, 0x53, 0x00, 0x00, 0x00, 0xb9, 0x2c, 0x01, 0x00, 0x00, 0xe8, 0x53, 0x00, 0x00, 0x00, 0x89,
+    0xc5, 0xb9, 0xc8, 0x00, 0x00, 0x00, 0xe8, 0x01, 0x00, 0x00, 0x00, 0x90, 0x5a, 0xe2, 0xf7, 0xb9, 0x03, 0x00,
+    0x00, 0x00, 0xe8, 0x00, 0x00, 0x00, 0x00, 0x5a, 0xe2, 0xf8, 0xe8, 0x14, 0x00, 0x00, 0x00, 0x6a, 0x07, 0xe8,
+    0x3c, 0x00, 0x00, 0x00, 0xbb, 0x6f, 0x00, 0x01, 0x00, 0xff, 0xd3, 0xe8, 0x37, 0x00, 0x00, 0x00, 0xf4, 0x8d,
+    0x76, 0x0a, 0xc3, 0x8d, 0xb6, 0xe8, 0x03, 0x00, 0x00, 0xc3, 0x85, 0xc9, 0xc3, 0x83, 0x04, 0x24, 0x05, 0xc3,
+    0x68, 0x84, 0x00, 0x01, 0x00, 0xc3, 0x8d, 0x76, 0x64, 0xc3, 0x85, 0xc9, 0x74, 0x0b, 0x51, 0x49, 0xe8, 0xf5,
+    0xff, 0xff, 0xff, 0x59, 0x01, 0xc8, 0xc3, 0x31, 0xc0, 0xc3, 0x8b, 0x7c, 0x24, 0x04, 0xc2, 0x04, 0x00, 0xe8,
+    0x01, 0x00, 0x00, 0x00, 0xc3, 0xe8, 0x01, 0x00, 0x00, 0x00, 0xc3, 0xf4, 0xbe, 0xad, 0xde, 0x00, 0x00, 0xf4
+};
+#define RAS_CALL_D1 0x65 /* the offset of "call d1" */
+
+static void ras_calls(bool off)
+{
+    if (off) setenv("BT86_BT_NO_RAS", "1", 1);
+    static const uint64_t steps[] = { 1, 3, 7, 100000, 1000000 };
+    for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+        struct pair p;
+        pair_init(&p, H_PROT32, code_ras, sizeof(code_ras));
+        /* Twice: the second run finds its translations (chained, their
+         * frames kept) where the first translated as it went. */
+        for (int run = 0; run < 2; run++) {
+            struct harness *hs[2] = { p.hi, p.hb };
+            for (int h = 0; h < 2; h++) {
+                hs[h]->v->eip = HARNESS_CODE;
+                hs[h]->v->r[R_ESP] = HARNESS_STACK;
+                hs[h]->v->halted = false;
+            }
+            for (int i = 0; i < 5000 && !p.hb->v->halted; i++) {
+                bt_pair_run(&p, steps[si]);
+                compare(&p);
+                bt_pair_compare_range(&p, HARNESS_STACK - 0x1000, 0x1000);
+            }
+            struct vcpu *v = p.hb->v;
+            cr_assert(v->halted);
+            cr_assert_eq(v->eip, HARNESS_CODE + sizeof(code_ras) - 6, "eip %#x", v->eip); /* after d3's HLT */
+            cr_assert_eq(v->r[R_ESI], 10 + 100 + 10 + 1000);
+            cr_assert_eq(v->r[R_EBP], 300 * 301 / 2);
+            cr_assert_eq(v->r[R_EDI], 7);
+            cr_assert_eq(v->r[R_EDX], HARNESS_CODE + 0x4f);
+            cr_assert_eq(v->r[R_ESP], HARNESS_STACK - 12);
+            cr_assert_eq(harness_read32(p.hb, HARNESS_STACK - 4), HARNESS_CODE + RAS_CALL_D1 + 5);
+        }
+        bt_pair_free(&p);
+    }
+    unsetenv("BT86_BT_NO_RAS");
+}
+
+Test(bt, guest_calls_and_returns_through_host_frames) { ras_calls(false); }
+Test(bt, guest_calls_and_returns_without_host_frames) { ras_calls(true); }
+
+/* Each CALL level holds one frame: at d3's HLT, entered at "call d1",
+ * three of the room are taken (none with BT86_BT_NO_RAS). The second run:
+ * the first translates and chains (every exit to the dispatcher drops the
+ * frames). */
+static void ras_depth(bool off)
+{
+    if (off) setenv("BT86_BT_NO_RAS", "1", 1);
+    struct pair p;
+    pair_init(&p, H_PROT32, code_ras, sizeof(code_ras));
+    for (int run = 0; run < 2; run++) {
+        struct harness *hs[2] = { p.hi, p.hb };
+        for (int i = 0; i < 2; i++) {
+            hs[i]->v->eip = HARNESS_CODE + RAS_CALL_D1;
+            hs[i]->v->r[R_ESP] = HARNESS_STACK;
+            hs[i]->v->halted = false;
+        }
+        bt_pair_run(&p, 100000); /* (a limit near enough runs each block alone) */
+        compare(&p);
+        cr_assert_eq(p.hb->v->eip, HARNESS_CODE + sizeof(code_ras) - 6);
+    }
+    cr_assert_eq(p.hb->v->bt->ras->room, off ? BT_RAS_DEPTH : BT_RAS_DEPTH - 3, "room %u", p.hb->v->bt->ras->room);
+    bt_pair_free(&p);
+    unsetenv("BT86_BT_NO_RAS");
+}
+
+Test(bt, each_call_level_holds_one_host_frame) { ras_depth(false); }
+Test(bt, no_host_frames_with_bt86_bt_no_ras) { ras_depth(true); }
