@@ -21,6 +21,7 @@
  * instructions call the interpreter's handler, which enters the VMM through
  * vmm_call. */
 #include <capstone/capstone.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,16 +283,13 @@ static int shift_digit(unsigned id)
     }
 }
 
-static enum alu_kind kind_of(const struct insn *in)
+/* The kind an instruction id alone gives (kind_of refines MOV, IMUL, MOVS*
+ * and LODS/STOS by their encoding); K_NONE for the rest. */
+static enum alu_kind kind_of_id(unsigned id)
 {
-    if (in->opc_map == 1 && (in->opc & 0xf0) == 0x90) return K_SETCC;
-    if (in->opc_map == 1 && (in->opc & 0xf0) == 0x40) return K_CMOV;
-    if ((in->opc_map == 1 && (in->opc & 0xf0) == 0x80) || (in->opc_map == 0 && (in->opc & 0xf0) == 0x70))
-        return (in->flags & IF_REL_BRANCH) ? K_JCC : K_NONE;
-    if (alu_digit(in->id) >= 0) return K_ALU;
-    if (shift_digit(in->id) >= 0) return K_SHIFT;
-    if (in->id == X86_INS_MOV && in->opc_map == 1 && in->opc == 0x20) return K_RDCR;
-    switch (in->id) {
+    if (alu_digit(id) >= 0) return K_ALU;
+    if (shift_digit(id) >= 0) return K_SHIFT;
+    switch (id) {
     case X86_INS_CLI: return K_CLI;
     case X86_INS_RDTSC: return K_RDTSC;
     case X86_INS_STI: return K_STI;
@@ -300,7 +298,7 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_TEST: return K_TEST;
     case X86_INS_MOV: return K_MOV;
     case X86_INS_INC: case X86_INS_DEC: case X86_INS_NOT: case X86_INS_NEG: return K_UNARY;
-    case X86_INS_IMUL: return in->nopnd == 1 ? K_MUL1 : K_IMUL;
+    case X86_INS_IMUL: return K_IMUL;
     case X86_INS_MUL: return K_MUL1;
     case X86_INS_DIV: return K_DIV;
     case X86_INS_CMPXCHG: case X86_INS_XADD: return K_XCHGOP;
@@ -311,8 +309,7 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_NOP: return K_NOP;
     case X86_INS_BSWAP: return K_BSWAP;
     case X86_INS_SHLD: case X86_INS_SHRD: return K_SHXD;
-    case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD: /* (MOVSD: also SSE2's, F2 0F 10) */
-        return in->opc_map == 0 && (in->opc == 0xa4 || in->opc == 0xa5) ? K_MOVS : K_NONE;
+    case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD: return K_MOVS;
     case X86_INS_BT: case X86_INS_BTS: case X86_INS_BTR: case X86_INS_BTC: return K_BITT;
     case X86_INS_CMPXCHG8B: return K_CX8;
     case X86_INS_PUSH: return K_PUSH;
@@ -320,13 +317,41 @@ static enum alu_kind kind_of(const struct insn *in)
     case X86_INS_LEAVE: return K_LEAVE;
     case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD:
     case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD:
-        return (in->prefix & PFX_REP) ? K_REPSTOS : K_STRING;
+        return K_REPSTOS;
     case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD:
         return K_STRING;
     case X86_INS_CALL: return K_CALL;
     case X86_INS_RET: return K_RET;
     case X86_INS_JMP: return K_JMP;
     default: return K_NONE;
+    }
+}
+
+/* kind_of_id for every id, filled once (kind_of runs several times per
+ * instruction in a translation's passes: as a switch it was 11% of the
+ * translator's instructions, callgrind). */
+static uint8_t kind_table[X86_INS_ENDING];
+static pthread_once_t kind_table_once = PTHREAD_ONCE_INIT;
+
+static void kind_table_fill(void)
+{
+    for (unsigned id = 0; id < X86_INS_ENDING; id++) kind_table[id] = (uint8_t)kind_of_id(id);
+}
+
+static enum alu_kind kind_of(const struct insn *in)
+{
+    if (in->opc_map == 1 && (in->opc & 0xf0) == 0x90) return K_SETCC;
+    if (in->opc_map == 1 && (in->opc & 0xf0) == 0x40) return K_CMOV;
+    if ((in->opc_map == 1 && (in->opc & 0xf0) == 0x80) || (in->opc_map == 0 && (in->opc & 0xf0) == 0x70))
+        return (in->flags & IF_REL_BRANCH) ? K_JCC : K_NONE;
+    enum alu_kind k = in->id < X86_INS_ENDING ? (enum alu_kind)kind_table[in->id] : K_NONE;
+    switch (k) {
+    case K_MOV: return in->opc_map == 1 && in->opc == 0x20 ? K_RDCR : K_MOV;
+    case K_IMUL: return in->nopnd == 1 ? K_MUL1 : K_IMUL;
+    case K_MOVS: /* (MOVSD: also SSE2's, F2 0F 10) */
+        return in->opc_map == 0 && (in->opc == 0xa4 || in->opc == 0xa5) ? K_MOVS : K_NONE;
+    case K_REPSTOS: return (in->prefix & PFX_REP) ? K_REPSTOS : K_STRING; /* (LODS and STOS) */
+    default: return k;
     }
 }
 
@@ -2557,6 +2582,7 @@ static void gen_loop(struct gen *g)
 
 bool bt_merge_target(const struct block *b, uint32_t eip, uint32_t *next)
 {
+    pthread_once(&kind_table_once, kind_table_fill);
     if (!b->n) return false;
     const struct insn *in = &b->in[b->n - 1];
     enum alu_kind kind = kind_of(in);
@@ -2572,6 +2598,7 @@ bool bt_merge_target(const struct block *b, uint32_t eip, uint32_t *next)
 
 struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct block *b2, uint32_t eip, uint32_t mode)
 {
+    pthread_once(&kind_table_once, kind_table_fill);
     uint32_t eip2 = 0;
     if (b2 && !bt_merge_target(b, eip, &eip2)) b2 = NULL;
     int n = b->n + (b2 ? b2->n : 0);

@@ -21,9 +21,22 @@ static inline void eb(struct emit *e, uint8_t b)
     if (e->p < e->end) *e->p++ = b;
     else e->overflow = true;
 }
-static inline void e16(struct emit *e, uint16_t x) { eb(e, (uint8_t)x); eb(e, (uint8_t)(x >> 8)); }
-static inline void e32(struct emit *e, uint32_t x) { for (int i = 0; i < 4; i++) eb(e, (uint8_t)(x >> (8 * i))); }
-static inline void e64(struct emit *e, uint64_t x) { for (int i = 0; i < 8; i++) eb(e, (uint8_t)(x >> (8 * i))); }
+/* n bytes at once: one bound check and one copy (byte by byte, every
+ * store through e->p makes the compiler reload e->p and e->end: a byte
+ * store may alias them). */
+static inline void emit_bytes(struct emit *e, const void *b, size_t n)
+{
+    if ((size_t)(e->end - e->p) >= n) {
+        memcpy(e->p, b, n);
+        e->p += n;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) eb(e, ((const uint8_t *)b)[i]);
+}
+/* (little-endian host) */
+static inline void e16(struct emit *e, uint16_t x) { emit_bytes(e, &x, 2); }
+static inline void e32(struct emit *e, uint32_t x) { emit_bytes(e, &x, 4); }
+static inline void e64(struct emit *e, uint64_t x) { emit_bytes(e, &x, 8); }
 
 /* An r/m operand: a register, or memory [base + index << scale + disp]
  * (base -1: no base; index -1: none). */
@@ -54,7 +67,9 @@ static inline bool rm_needs_rex(struct rm m)
  * AH..BH, so no REX may be emitted (the caller checks rm_needs_rex first). */
 static inline void emit_op(struct emit *e, int size, const uint8_t *opc, int nopc, int regf, struct rm m)
 {
-    if (size == 2) eb(e, 0x66);
+    uint8_t b[16]; /* (at most 66, 2 mandatory prefixes, REX, 3 opcode bytes, ModRM, SIB, disp32) */
+    int n = 0;
+    if (size == 2) b[n++] = 0x66;
     unsigned rex = 0;
     if (size == 8) rex |= 8;
     if (regf >= 8) rex |= 4;
@@ -66,33 +81,40 @@ static inline void emit_op(struct emit *e, int size, const uint8_t *opc, int nop
     }
     /* Mandatory prefixes (F2/F3) must come before REX: they are part of opc. */
     int i = 0;
-    while (i < nopc - 1 && (opc[i] == 0xf2 || opc[i] == 0xf3)) eb(e, opc[i++]);
-    if (rex) eb(e, (uint8_t)(0x40 | rex));
-    for (; i < nopc; i++) eb(e, opc[i]);
+    while (i < nopc - 1 && i < 2 && (opc[i] == 0xf2 || opc[i] == 0xf3)) b[n++] = opc[i++];
+    if (rex) b[n++] = (uint8_t)(0x40 | rex);
+    for (int k = 0; i < nopc && k < 3; i++, k++) b[n++] = opc[i];
     uint8_t r = (uint8_t)((regf & 7) << 3);
     if (!m.mem) {
-        eb(e, (uint8_t)(0xc0 | r | (m.reg & 7)));
+        b[n++] = (uint8_t)(0xc0 | r | (m.reg & 7));
+        emit_bytes(e, b, (size_t)n);
         return;
     }
+    int32_t disp = m.disp;
     if (m.base < 0) {
         /* No base: SIB with base 101, mod 00: disp32. */
-        eb(e, (uint8_t)(0x04 | r));
-        eb(e, (uint8_t)((m.scale << 6) | ((m.index < 0 ? 4 : m.index) & 7) << 3 | 5));
-        e32(e, (uint32_t)m.disp);
+        b[n++] = (uint8_t)(0x04 | r);
+        b[n++] = (uint8_t)((m.scale << 6) | ((m.index < 0 ? 4 : m.index) & 7) << 3 | 5);
+        memcpy(b + n, &disp, 4);
+        emit_bytes(e, b, (size_t)n + 4);
         return;
     }
     int mod;
-    if (m.disp == 0 && (m.base & 7) != 5) mod = 0;
-    else if (m.disp >= -128 && m.disp <= 127) mod = 1;
+    if (disp == 0 && (m.base & 7) != 5) mod = 0;
+    else if (disp >= -128 && disp <= 127) mod = 1;
     else mod = 2;
     if (m.index < 0 && (m.base & 7) != 4) {
-        eb(e, (uint8_t)((mod << 6) | r | (m.base & 7)));
+        b[n++] = (uint8_t)((mod << 6) | r | (m.base & 7));
     } else {
-        eb(e, (uint8_t)((mod << 6) | r | 4));
-        eb(e, (uint8_t)((m.scale << 6) | ((m.index < 0 ? 4 : m.index) & 7) << 3 | (m.base & 7)));
+        b[n++] = (uint8_t)((mod << 6) | r | 4);
+        b[n++] = (uint8_t)((m.scale << 6) | ((m.index < 0 ? 4 : m.index) & 7) << 3 | (m.base & 7));
     }
-    if (mod == 1) eb(e, (uint8_t)m.disp);
-    else if (mod == 2) e32(e, (uint32_t)m.disp);
+    if (mod == 1) b[n++] = (uint8_t)disp;
+    else if (mod == 2) {
+        memcpy(b + n, &disp, 4);
+        n += 4;
+    }
+    emit_bytes(e, b, (size_t)n);
 }
 
 static inline void emit_op1(struct emit *e, int size, uint8_t opc, int regf, struct rm m)
@@ -118,9 +140,9 @@ static inline void mov_r32_imm(struct emit *e, int r, uint32_t imm)
 }
 static inline void mov_r64_imm(struct emit *e, int r, uint64_t imm)
 {
-    eb(e, (uint8_t)(0x48 | (r >= 8 ? 1 : 0)));
-    eb(e, (uint8_t)(0xb8 + (r & 7)));
-    e64(e, imm);
+    uint8_t b[10] = { (uint8_t)(0x48 | (r >= 8 ? 1 : 0)), (uint8_t)(0xb8 + (r & 7)) };
+    memcpy(b + 2, &imm, 8);
+    emit_bytes(e, b, 10);
 }
 /* mov dword/qword [m], imm32 (qword: sign-extended). */
 static inline void mov_m_imm32(struct emit *e, int size, struct rm m, uint32_t imm)
