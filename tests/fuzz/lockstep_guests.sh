@@ -11,6 +11,11 @@ dir=$2
 engines=${3:-}
 args=()
 [ -n "$engines" ] && args=(-engines "$engines")
+# LOCKSTEP_CHUNK: instructions between comparisons (bt86-lockstep's -chunk,
+# 64 by default). Large chunks let the translator chain blocks and keep its
+# return-address frames between comparisons, which 64-instruction chunks
+# (each block run alone at the limit) never do.
+[ -n "${LOCKSTEP_CHUNK:-}" ] && args+=(-chunk "$LOCKSTEP_CHUNK")
 
 # Guests that also run with extra options: the SMP cases of the integration
 # tests (smp_case lines in tests/integration/cases.d/*.sh: NAME GUEST STATUS
