@@ -134,6 +134,9 @@ struct gen {
     int nloop;
     uint8_t *loop_jmp[2];
     bool in_loop;
+    /* Paging off: r9 holds the physical view's base, loaded by a view
+     * probe's MOVABS and untouched since on the main path (gen_view_probe). */
+    bool r9_view;
     uint8_t *prologue_out; /* rel32 of the JS of a prologue that saved the flags */
     /* The guest flags are in r11 (lflags), RFLAGS is garbage: a probe with
      * live flags saves them once and they stay there across the probes
@@ -883,7 +886,18 @@ static void gen_view_probe(struct gen *g, int k, unsigned size, bool write, int 
         if (write) g->bt->st.probes_direct_writes++;
     }
     c->vstart = e->p;
-    mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->view);
+    if (g->r9_view && !g->lin && !g->bt->no_r9_view) {
+        /* r9 still holds the view: a 5-byte NOP keeps the site's patch
+         * point (bt_fault.c jumps over it to the cold path). (The cold
+         * paths of physical-view probes load r9 again before they resume:
+         * gen_colds.) */
+        static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+        emit_bytes(e, nop5, 5);
+        g->bt->st.view_base_kept++;
+    } else {
+        mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->view);
+        g->r9_view = !g->lin;
+    }
     c->vload = e->p;
     struct rm m = rm_sib(R9, R8, 0, 0);
     if (size == 1) emit_op2(e, 4, 0x0f, 0xb6, R10, m);      /* movzx r10d, byte [r9 + r8] */
@@ -928,6 +942,7 @@ static void gen_probe(struct gen *g, int k, unsigned size, bool write, bool pred
         gen_view_probe(g, k, size, write, w, live);
         return;
     }
+    g->r9_view = false; /* (the TLB probe's r9) */
     bool saved = probe_saves(g, w, live);
     if (saved) {
         save_lflags(e, R11);
@@ -1158,6 +1173,7 @@ static void emit_imm(struct emit *e, unsigned size, uint32_t v)
 static void gen_lookup_exit(struct gen *g)
 {
     struct emit *e = &g->e;
+    g->r9_view = false;
     if (g->mode & MODE_FLAT_CS) {
         if (bt_ijc_hashed(g->bt->bmi2, g->mode)) { /* r8d = bt_ijc_hash(r11d) */
             rorx(e, 4, R10, R11, 16);
@@ -1210,6 +1226,7 @@ static void gen_unstash(struct gen *g)
     gen_flags_home(g);
     if (!g->stashed) return;
     g->reuse_cold = g->base_cold = -1; /* (r9 is used here) */
+    g->r9_view = false;
     /* (r11 holds a jump target) */
     if (g->w_accum == 0) {
         mov_r_rm(e, 8, R9, STASH);
@@ -1229,6 +1246,7 @@ static void gen_unstash(struct gen *g)
 static void gen_exit_direct_at(struct gen *g, uint32_t target, int slot, uint8_t *at)
 {
     struct emit *e = &g->e;
+    g->r9_view = false;
     if (!at) gen_unstash(g);
     bool chain = (g->mode & MODE_FLAT_CS) && (target >> 12) == (g->tb->eip >> 12) && slot >= 0 && g->nslot < BT_EXITS;
     if (chain) slot = g->nslot++;
@@ -1350,6 +1368,7 @@ static void gen_ras_ret(struct gen *g)
 static void gen_fallback(struct gen *g, int k, uint32_t eip)
 {
     struct emit *e = &g->e;
+    g->r9_view = false; /* (r9: the instruction count; the stub keeps it) */
     mov_m_imm32(e, 4, rm_mem(HR_V, OFF_EIP), eip);
     mov_r64_imm(e, R8, (uint64_t)(uintptr_t)&g->tb->in[k]);
     mov_r32_imm(e, R9, (uint32_t)(part_end(g, k) - k));
@@ -1520,6 +1539,7 @@ static void cmp_irq_req(struct emit *e)
 
 static void gen_sensitive(struct gen *g, int k, const struct insn *in, uint32_t eip)
 {
+    g->r9_view = false; /* (POPF's code and RDTSC's C call use r9) */
     struct emit *e = &g->e;
     const struct opnd *d = &in->op[0], *s = &in->op[1];
     gen_unstash(g);
@@ -2417,6 +2437,7 @@ static void gen_colds(struct gen *g)
             continue;
         }
         if (c->r11_after) save_lflags(e, R11); /* the main path keeps them in r11 */
+        if (c->vload && !g->lin) mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->view); /* (gen_view_probe's r9) */
         if (c->stash_after) { /* the main path expects a stash: exact flags */
             save_lflags(e, R11);
             mov_rm_r(e, 8, STASH, R11);
@@ -2470,6 +2491,20 @@ static void perf_map_tb(const struct tb *tb, const uint8_t *end)
 /* The block's instructions, from the state the prologue or the loop check
  * (gen_loop) left: the guest flags exact in RFLAGS, or (in the loop) given
  * by fsrc. */
+/* Does native instruction in leave r9 as its probes left it, with no jump
+ * into the middle of its code? (Straight-line kinds; the others, REP STOS's
+ * skip, the string and bit forms, CALL and RET, are not followed.) */
+static bool keeps_r9(const struct insn *in)
+{
+    switch (kind_of(in)) {
+    case K_ALU: case K_MOV: case K_TEST: case K_MOVX: case K_UNARY: case K_LEA: case K_NOP: case K_PUSH:
+    case K_POP: case K_CMOV: case K_SETCC: case K_CONV: case K_BSWAP: case K_IMUL: case K_LEAVE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static void gen_body(struct gen *g)
 {
     struct tb *tb = g->tb;
@@ -2477,6 +2512,7 @@ static void gen_body(struct gen *g)
     g->reuse_cold = -1;
     g->base_cold = -1;
     g->r11_mem = -1;
+    g->r9_view = false; /* (the loop's second body starts at a jump target) */
     bool ended = false;
     for (int k = 0; k < tb->n; k++) {
         const struct insn *in = &tb->in[k];
@@ -2502,6 +2538,7 @@ static void gen_body(struct gen *g)
                 ended = true;
             }
         }
+        if (!g->native[k] || !keeps_r9(in)) g->r9_view = false;
         reuse_update(g, in, g->native[k]);
         base_update(g, k, g->native[k]);
         if (g->native[k] && g->writes[k] == FL_ALL) {

@@ -189,6 +189,7 @@ struct bt_vcpu {
     struct bt_stats st;
     /* Switches for before/after measurements (BT86_BT_NO_*=1, read once by
      * bt_new): */
+    bool no_r9_view;         /* NO_R9_VIEW: every physical-view access loads the view's base (no reuse of r9) */
     bool no_ras;             /* NO_RAS: guest CALL/RET through the jump cache, no host CALL/RET (gen_ras_call) */
     bool no_goto;            /* NO_GOTO: bt_goto_lookup always says "dispatcher" */
     bool no_merge;           /* NO_MERGE: one decoded block per TB */

@@ -289,6 +289,7 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->nothing.dead = true;
     bt->no_goto = env_on("BT86_BT_NO_GOTO");
     bt->no_ras = env_on("BT86_BT_NO_RAS");
+    bt->no_r9_view = env_on("BT86_BT_NO_R9_VIEW");
     bt->no_merge = env_on("BT86_BT_NO_MERGE");
     bt->no_loops = env_on("BT86_BT_NO_LOOPS");
     bt->no_adaptive = env_on("BT86_BT_NO_ADAPTIVE");
@@ -359,6 +360,7 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
     fprintf(f, "bt lookup-and-goto       %llu (%llu not found)\n", (unsigned long long)s->gotos,
             (unsigned long long)s->goto_misses);
     fprintf(f, "bt interpreted blocks    %llu\n", (unsigned long long)s->interp_blocks);
+    fprintf(f, "bt view base kept        %llu (physical-view accesses without their own MOVABS)\n", (unsigned long long)s->view_base_kept);
     fprintf(f, "bt invalidated           %llu\n", (unsigned long long)s->invalidated);
     fprintf(f, "bt cache flushes         %llu\n", (unsigned long long)s->flushes);
 }

@@ -88,6 +88,30 @@ Test(bt_view, device_reads_fault_to_the_fallback)
     bt_pair_free(&p);
 }
 
+/* The same block: the second and third accesses use the view's base the
+ * first one's MOVABS left in r9, each after a device fault's cold path
+ * (which loads r9 again before it resumes: ECX is the RAM's word, read
+ * through the view after the second fault); none with
+ * BT86_BT_NO_R9_VIEW=1. */
+static void r9_view_kept(bool off)
+{
+    if (off) setenv("BT86_BT_NO_R9_VIEW", "1", 1);
+    struct pair p;
+    struct dev d[2];
+    run(&p, device_reads, sizeof(device_reads), d);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EBX], 0x5a000404);
+    cr_assert_eq(v->r[R_ECX], 0x600dcafe);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_eq(st.view_faults, 2);
+    cr_assert_eq(st.view_base_kept, off ? 0u : 2u);
+    bt_pair_free(&p);
+    unsetenv("BT86_BT_NO_R9_VIEW");
+}
+
+Test(bt_view, later_accesses_keep_the_view_base_in_r9) { r9_view_kept(false); }
+Test(bt_view, every_access_loads_the_view_base_with_bt86_bt_no_r9_view) { r9_view_kept(true); }
+
 /* mov eax, 0x80000001; shl eax, 1; mov edx, [0x800000]; pushfd;
  * mov eax, 0x80000001; shl eax, 1; mov [0x20004], edx; mov ecx, [0x800008]; pushfd;
  * mov eax, 1; cmp eax, 2; mov esi, [0x80000c]; pushfd; hlt
