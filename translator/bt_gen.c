@@ -21,7 +21,6 @@
  * instructions call the interpreter's handler, which enters the VMM through
  * vmm_call. */
 #include <capstone/capstone.h>
-#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,59 +286,32 @@ static int shift_digit(unsigned id)
 }
 
 /* The kind an instruction id alone gives (kind_of refines MOV, IMUL, MOVS*
- * and LODS/STOS by their encoding); K_NONE for the rest. */
-static enum alu_kind kind_of_id(unsigned id)
-{
-    if (alu_digit(id) >= 0) return K_ALU;
-    if (shift_digit(id) >= 0) return K_SHIFT;
-    switch (id) {
-    case X86_INS_CLI: return K_CLI;
-    case X86_INS_RDTSC: return K_RDTSC;
-    case X86_INS_STI: return K_STI;
-    case X86_INS_PUSHF: case X86_INS_PUSHFD: return K_PUSHF;
-    case X86_INS_POPF: case X86_INS_POPFD: return K_POPF;
-    case X86_INS_TEST: return K_TEST;
-    case X86_INS_MOV: return K_MOV;
-    case X86_INS_INC: case X86_INS_DEC: case X86_INS_NOT: case X86_INS_NEG: return K_UNARY;
-    case X86_INS_IMUL: return K_IMUL;
-    case X86_INS_MUL: return K_MUL1;
-    case X86_INS_DIV: return K_DIV;
-    case X86_INS_CMPXCHG: case X86_INS_XADD: return K_XCHGOP;
-    case X86_INS_MOVZX: case X86_INS_MOVSX: return K_MOVX;
-    case X86_INS_LEA: return K_LEA;
-    case X86_INS_XCHG: return K_XCHG;
-    case X86_INS_CDQ: case X86_INS_CWDE: case X86_INS_CBW: case X86_INS_CWD: return K_CONV;
-    case X86_INS_NOP: return K_NOP;
-    case X86_INS_BSWAP: return K_BSWAP;
-    case X86_INS_SHLD: case X86_INS_SHRD: return K_SHXD;
-    case X86_INS_MOVSB: case X86_INS_MOVSW: case X86_INS_MOVSD: return K_MOVS;
-    case X86_INS_BT: case X86_INS_BTS: case X86_INS_BTR: case X86_INS_BTC: return K_BITT;
-    case X86_INS_CMPXCHG8B: return K_CX8;
-    case X86_INS_PUSH: return K_PUSH;
-    case X86_INS_POP: return K_POP;
-    case X86_INS_LEAVE: return K_LEAVE;
-    case X86_INS_LODSB: case X86_INS_LODSW: case X86_INS_LODSD:
-    case X86_INS_STOSB: case X86_INS_STOSW: case X86_INS_STOSD:
-        return K_REPSTOS;
-    case X86_INS_SCASB: case X86_INS_SCASW: case X86_INS_SCASD:
-        return K_STRING;
-    case X86_INS_CALL: return K_CALL;
-    case X86_INS_RET: return K_RET;
-    case X86_INS_JMP: return K_JMP;
-    default: return K_NONE;
-    }
-}
-
-/* kind_of_id for every id, filled once (kind_of runs several times per
- * instruction in a translation's passes: as a switch it was 11% of the
- * translator's instructions, callgrind). */
-static uint8_t kind_table[X86_INS_ENDING];
-static pthread_once_t kind_table_once = PTHREAD_ONCE_INIT;
-
-static void kind_table_fill(void)
-{
-    for (unsigned id = 0; id < X86_INS_ENDING; id++) kind_table[id] = (uint8_t)kind_of_id(id);
-}
+ * and LODS/STOS by their encoding); K_NONE (0) for the rest. A table, not a
+ * switch: kind_of runs several times per instruction in a translation's
+ * passes, and as a switch it was 11% of the translator's instructions
+ * (callgrind). */
+static const uint8_t kind_table[X86_INS_ENDING] = {
+    [X86_INS_ADD] = K_ALU, [X86_INS_OR] = K_ALU, [X86_INS_ADC] = K_ALU, [X86_INS_SBB] = K_ALU,
+    [X86_INS_AND] = K_ALU, [X86_INS_SUB] = K_ALU, [X86_INS_XOR] = K_ALU, [X86_INS_CMP] = K_ALU,
+    [X86_INS_ROL] = K_SHIFT, [X86_INS_ROR] = K_SHIFT, [X86_INS_RCL] = K_SHIFT, [X86_INS_RCR] = K_SHIFT,
+    [X86_INS_SHL] = K_SHIFT, [X86_INS_SAL] = K_SHIFT, [X86_INS_SHR] = K_SHIFT, [X86_INS_SAR] = K_SHIFT,
+    [X86_INS_CLI] = K_CLI, [X86_INS_RDTSC] = K_RDTSC, [X86_INS_STI] = K_STI,
+    [X86_INS_PUSHF] = K_PUSHF, [X86_INS_PUSHFD] = K_PUSHF, [X86_INS_POPF] = K_POPF, [X86_INS_POPFD] = K_POPF,
+    [X86_INS_TEST] = K_TEST, [X86_INS_MOV] = K_MOV,
+    [X86_INS_INC] = K_UNARY, [X86_INS_DEC] = K_UNARY, [X86_INS_NOT] = K_UNARY, [X86_INS_NEG] = K_UNARY,
+    [X86_INS_IMUL] = K_IMUL, [X86_INS_MUL] = K_MUL1, [X86_INS_DIV] = K_DIV,
+    [X86_INS_CMPXCHG] = K_XCHGOP, [X86_INS_XADD] = K_XCHGOP,
+    [X86_INS_MOVZX] = K_MOVX, [X86_INS_MOVSX] = K_MOVX, [X86_INS_LEA] = K_LEA, [X86_INS_XCHG] = K_XCHG,
+    [X86_INS_CDQ] = K_CONV, [X86_INS_CWDE] = K_CONV, [X86_INS_CBW] = K_CONV, [X86_INS_CWD] = K_CONV,
+    [X86_INS_NOP] = K_NOP, [X86_INS_BSWAP] = K_BSWAP, [X86_INS_SHLD] = K_SHXD, [X86_INS_SHRD] = K_SHXD,
+    [X86_INS_MOVSB] = K_MOVS, [X86_INS_MOVSW] = K_MOVS, [X86_INS_MOVSD] = K_MOVS,
+    [X86_INS_BT] = K_BITT, [X86_INS_BTS] = K_BITT, [X86_INS_BTR] = K_BITT, [X86_INS_BTC] = K_BITT,
+    [X86_INS_CMPXCHG8B] = K_CX8, [X86_INS_PUSH] = K_PUSH, [X86_INS_POP] = K_POP, [X86_INS_LEAVE] = K_LEAVE,
+    [X86_INS_LODSB] = K_REPSTOS, [X86_INS_LODSW] = K_REPSTOS, [X86_INS_LODSD] = K_REPSTOS,
+    [X86_INS_STOSB] = K_REPSTOS, [X86_INS_STOSW] = K_REPSTOS, [X86_INS_STOSD] = K_REPSTOS,
+    [X86_INS_SCASB] = K_STRING, [X86_INS_SCASW] = K_STRING, [X86_INS_SCASD] = K_STRING,
+    [X86_INS_CALL] = K_CALL, [X86_INS_RET] = K_RET, [X86_INS_JMP] = K_JMP,
+};
 
 static enum alu_kind kind_of(const struct insn *in)
 {
@@ -1310,19 +1282,30 @@ static void gen_exit_indirect(struct gen *g)
  * pad's chained jump). BT86_BT_NO_RAS=1 turns it off. */
 static bool ras_on(const struct gen *g) { return !g->bt->no_ras && (g->mode & MODE_FLAT_CS); }
 
+/* Flag-free: unless room + bias is 0, room += step. Returns the rel8 of the
+ * JRCXZ taken when it is 0, which the caller patches to where it goes on
+ * (with ECX still in r10: MOV RCX, R10 there). */
+static uint8_t *gen_ras_room(struct gen *g, int32_t bias, int32_t step)
+{
+    struct emit *e = &g->e;
+    struct bt_ras *ras = g->bt->ras;
+    mov_r_rm(e, 8, R10, rm_reg(RCX));
+    riprel(e, 4, 0x8b, RCX, &ras->room, 0);   /* mov ecx, [room] */
+    if (bias) lea(e, 4, RCX, rm_mem(RCX, bias));
+    uint8_t *zero = jrcxz_rel8(e);
+    lea(e, 4, RCX, rm_mem(RCX, step - bias));
+    riprel(e, 4, 0x89, RCX, &ras->room, 0);   /* mov [room], ecx */
+    mov_r_rm(e, 8, RCX, rm_reg(R10));
+    return zero;
+}
+
 /* A guest CALL's transfer, after its push (r11d = the target when
  * indirect): next is the return address. */
 static void gen_ras_call(struct gen *g, uint32_t next, bool direct, uint32_t target)
 {
     struct emit *e = &g->e;
-    struct bt_ras *ras = g->bt->ras;
     gen_unstash(g);
-    mov_r_rm(e, 8, R10, rm_reg(RCX));
-    riprel(e, 4, 0x8b, RCX, &ras->room, 0);   /* mov ecx, [room] */
-    uint8_t *full = jrcxz_rel8(e);
-    lea(e, 4, RCX, rm_mem(RCX, -1));
-    riprel(e, 4, 0x89, RCX, &ras->room, 0);   /* mov [room], ecx */
-    mov_r_rm(e, 8, RCX, rm_reg(R10));
+    uint8_t *full = gen_ras_room(g, 0, -1);
     lea(e, 8, RSP, rm_mem(RSP, -8));
     uint8_t *call = call_rel32(e);
     /* The pad: r11d = the EIP the guest returned to. */
@@ -1349,15 +1332,8 @@ static void gen_ras_call(struct gen *g, uint32_t next, bool direct, uint32_t tar
 static void gen_ras_ret(struct gen *g)
 {
     struct emit *e = &g->e;
-    struct bt_ras *ras = g->bt->ras;
     gen_unstash(g);
-    mov_r_rm(e, 8, R10, rm_reg(RCX));
-    riprel(e, 4, 0x8b, RCX, &ras->room, 0);   /* mov ecx, [room] */
-    lea(e, 4, RCX, rm_mem(RCX, -BT_RAS_DEPTH));
-    uint8_t *none = jrcxz_rel8(e);
-    lea(e, 4, RCX, rm_mem(RCX, BT_RAS_DEPTH + 1));
-    riprel(e, 4, 0x89, RCX, &ras->room, 0);   /* mov [room], ecx */
-    mov_r_rm(e, 8, RCX, rm_reg(R10));
+    uint8_t *none = gen_ras_room(g, -BT_RAS_DEPTH, 1);
     eb(e, 0xc2);                              /* ret 8: to the pad, dropping the frame */
     e16(e, 8);
     patch_rel8(e, none);
@@ -2538,7 +2514,7 @@ static void gen_body(struct gen *g)
                 ended = true;
             }
         }
-        if (!g->native[k] || !keeps_r9(in)) g->r9_view = false;
+        if (!keeps_r9(in)) g->r9_view = false; /* (a fallback cleared it already) */
         reuse_update(g, in, g->native[k]);
         base_update(g, k, g->native[k]);
         if (g->native[k] && g->writes[k] == FL_ALL) {
@@ -2619,7 +2595,6 @@ static void gen_loop(struct gen *g)
 
 bool bt_merge_target(const struct block *b, uint32_t eip, uint32_t *next)
 {
-    pthread_once(&kind_table_once, kind_table_fill);
     if (!b->n) return false;
     const struct insn *in = &b->in[b->n - 1];
     enum alu_kind kind = kind_of(in);
@@ -2635,7 +2610,6 @@ bool bt_merge_target(const struct block *b, uint32_t eip, uint32_t *next)
 
 struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct block *b2, uint32_t eip, uint32_t mode)
 {
-    pthread_once(&kind_table_once, kind_table_fill);
     uint32_t eip2 = 0;
     if (b2 && !bt_merge_target(b, eip, &eip2)) b2 = NULL;
     int n = b->n + (b2 ? b2->n : 0);

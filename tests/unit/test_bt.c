@@ -811,7 +811,7 @@ static void paging_with_ro_page_0x30(struct pair *p)
  * state and the memory ranges {start, length} after each. */
 static void run_pair_compared(struct pair *p, uint64_t step, const uint32_t (*ranges)[2], unsigned nranges)
 {
-    for (int i = 0; i < 300 && !p->hb->v->halted; i++) {
+    for (int i = 0; i < 5000 && !p->hb->v->halted; i++) {
         bt_pair_run(p, step);
         compare(p);
         for (unsigned r = 0; r < nranges; r++) bt_pair_compare_range(p, ranges[r][0], ranges[r][1]);
@@ -1050,6 +1050,17 @@ static const uint8_t code_ras[] = {
 };
 #define RAS_CALL_D1 0x65 /* the offset of "call d1" */
 
+/* Both machines of a pair at code_ras's offset `at` again, the stack empty. */
+static void ras_restart(struct pair *p, uint32_t at)
+{
+    struct harness *hs[2] = { p->hi, p->hb };
+    for (int h = 0; h < 2; h++) {
+        hs[h]->v->eip = HARNESS_CODE + at;
+        hs[h]->v->r[R_ESP] = HARNESS_STACK;
+        hs[h]->v->halted = false;
+    }
+}
+
 static void ras_calls(bool off)
 {
     if (off) setenv("BT86_BT_NO_RAS", "1", 1);
@@ -1060,19 +1071,10 @@ static void ras_calls(bool off)
         /* Twice: the second run finds its translations (chained, their
          * frames kept) where the first translated as it went. */
         for (int run = 0; run < 2; run++) {
-            struct harness *hs[2] = { p.hi, p.hb };
-            for (int h = 0; h < 2; h++) {
-                hs[h]->v->eip = HARNESS_CODE;
-                hs[h]->v->r[R_ESP] = HARNESS_STACK;
-                hs[h]->v->halted = false;
-            }
-            for (int i = 0; i < 5000 && !p.hb->v->halted; i++) {
-                bt_pair_run(&p, steps[si]);
-                compare(&p);
-                bt_pair_compare_range(&p, HARNESS_STACK - 0x1000, 0x1000);
-            }
+            ras_restart(&p, 0);
+            static const uint32_t ranges[][2] = { { HARNESS_STACK - 0x1000, 0x1000 } };
+            run_pair_compared(&p, steps[si], ranges, 1);
             struct vcpu *v = p.hb->v;
-            cr_assert(v->halted);
             cr_assert_eq(v->eip, HARNESS_CODE + sizeof(code_ras) - 6, "eip %#x", v->eip); /* after d3's HLT */
             cr_assert_eq(v->r[R_ESI], 10 + 100 + 10 + 1000);
             cr_assert_eq(v->r[R_EBP], 300 * 301 / 2);
@@ -1099,12 +1101,7 @@ static void ras_depth(bool off)
     struct pair p;
     pair_init(&p, H_PROT32, code_ras, sizeof(code_ras));
     for (int run = 0; run < 2; run++) {
-        struct harness *hs[2] = { p.hi, p.hb };
-        for (int i = 0; i < 2; i++) {
-            hs[i]->v->eip = HARNESS_CODE + RAS_CALL_D1;
-            hs[i]->v->r[R_ESP] = HARNESS_STACK;
-            hs[i]->v->halted = false;
-        }
+        ras_restart(&p, RAS_CALL_D1);
         bt_pair_run(&p, 100000); /* (a limit near enough runs each block alone) */
         compare(&p);
         cr_assert_eq(p.hb->v->eip, HARNESS_CODE + sizeof(code_ras) - 6);
