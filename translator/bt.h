@@ -32,7 +32,7 @@ struct bt_stats {
     uint64_t invalidated; /* translations dropped by guest code writes */
     uint64_t dispatches;  /* returns to the dispatcher */
     uint64_t interp_blocks; /* blocks run by the interpreter path */
-    uint64_t view_base_kept; /* physical-view accesses that reuse r9's view base (gen_view_probe) */
+    uint64_t view_base_kept; /* view accesses that reuse the view base r9 holds (gen_view_probe) */
     uint64_t native, fallback; /* instructions translated natively / as calls */
     /* Translation cost: host nanoseconds (CLOCK_MONOTONIC) in the translator (decoding
      * is the decode cache's and not included), guest bytes translated and

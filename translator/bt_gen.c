@@ -133,8 +133,9 @@ struct gen {
     int nloop;
     uint8_t *loop_jmp[2];
     bool in_loop;
-    /* Paging off: r9 holds the physical view's base, loaded by a view
-     * probe's MOVABS and untouched since on the main path (gen_view_probe). */
+    /* r9 holds the view's base (physical, linear or user), loaded by a
+     * view probe's MOVABS and untouched since on the main path; the view
+     * probes' cold paths leave it so (gen_view_probe, gen_colds). */
     bool r9_view;
     uint8_t *prologue_out; /* rel32 of the JS of a prologue that saved the flags */
     /* The guest flags are in r11 (lflags), RFLAGS is garbage: a probe with
@@ -858,17 +859,16 @@ static void gen_view_probe(struct gen *g, int k, unsigned size, bool write, int 
         if (write) g->bt->st.probes_direct_writes++;
     }
     c->vstart = e->p;
-    if (g->r9_view && !g->lin && !g->bt->no_r9_view) {
+    if (g->r9_view && !g->bt->no_r9_view) {
         /* r9 still holds the view: a 5-byte NOP keeps the site's patch
-         * point (bt_fault.c jumps over it to the cold path). (The cold
-         * paths of physical-view probes load r9 again before they resume:
-         * gen_colds.) */
+         * point (bt_fault.c jumps over it to the cold path). (The view
+         * probes' cold paths give r9 back before they resume: gen_colds.) */
         static const uint8_t nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
         emit_bytes(e, nop5, 5);
         g->bt->st.view_base_kept++;
     } else {
         mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->view);
-        g->r9_view = !g->lin;
+        g->r9_view = true;
     }
     c->vload = e->p;
     struct rm m = rm_sib(R9, R8, 0, 0);
@@ -2367,14 +2367,21 @@ static void gen_colds(struct gen *g)
                  * RAM, not yet used, read-only): the TLB probe. RFLAGS and
                  * r10 (a fused store's source) are kept on the host stack
                  * below the red zone's word a PUSH m32 keeps there
-                 * ([rsp - 8]). A hit runs the access again at [addend +
-                 * r8] (r9 is its base); a miss goes on to the fallback. */
+                 * ([rsp - 8]). A hit runs the access again at [r9 + r8]
+                 * = addend + the address, with r9 = the view's base as
+                 * the main path keeps it (r8 = addend + address - view:
+                 * its low 12 bits are still the address's, all a later
+                 * same-page check looks at); a miss goes on to the
+                 * fallback. */
                 lea(e, 8, RSP, rm_mem(RSP, -16));
                 pushfq(e);
                 push_r(e, R10);
                 gen_tlb_lookup(g, c->size, c->write);
                 uint8_t *miss = jcc_rel32(e, 0x5); /* jne */
                 mov_r_rm(e, 8, R9, rm_sib(HR_TLB, R9, 0, 8));
+                lea(e, 8, R8, rm_sib(R9, R8, 0, 0));
+                mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->view);
+                emit_op1(e, 8, 0x29, R9, rm_reg(R8)); /* sub r8, r9 */
                 lin_cold_restore(e);
                 patch_rel32(e, jmp_rel32(e), c->vload);
                 patch_rel32(e, miss, e->p);
@@ -2413,7 +2420,7 @@ static void gen_colds(struct gen *g)
             continue;
         }
         if (c->r11_after) save_lflags(e, R11); /* the main path keeps them in r11 */
-        if (c->vload && !g->lin) mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->view); /* (gen_view_probe's r9) */
+        if (c->vload) mov_r64_imm(e, R9, (uint64_t)(uintptr_t)g->view); /* (gen_view_probe's r9) */
         if (c->stash_after) { /* the main path expects a stash: exact flags */
             save_lflags(e, R11);
             mov_rm_r(e, 8, STASH, R11);
@@ -2468,13 +2475,16 @@ static void perf_map_tb(const struct tb *tb, const uint8_t *end)
  * (gen_loop) left: the guest flags exact in RFLAGS, or (in the loop) given
  * by fsrc. */
 /* Does native instruction in leave r9 as its probes left it, with no jump
- * into the middle of its code? (Straight-line kinds; the others, REP STOS's
- * skip, the string and bit forms, CALL and RET, are not followed.) */
+ * into the middle of its code? (Straight-line kinds, and DIV, whose #DE
+ * cold path leaves; not REP STOS (its skip jumps past the probe), CALL,
+ * RET and the jumps, nor the sensitive kinds, whose code or C calls use r9.) */
 static bool keeps_r9(const struct insn *in)
 {
     switch (kind_of(in)) {
     case K_ALU: case K_MOV: case K_TEST: case K_MOVX: case K_UNARY: case K_LEA: case K_NOP: case K_PUSH:
     case K_POP: case K_CMOV: case K_SETCC: case K_CONV: case K_BSWAP: case K_IMUL: case K_LEAVE:
+    case K_SHIFT: case K_MUL1: case K_DIV: case K_XCHG: case K_XCHGOP: case K_CX8: case K_SHXD: case K_BITT:
+    case K_STRING: case K_MOVS:
         return true;
     default:
         return false;

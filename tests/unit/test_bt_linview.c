@@ -212,6 +212,39 @@ Test(bt_linview, a_non_global_page_goes_through_the_tlb)
     bt_pair_free(&p);
 }
 
+/* mov ecx, 40; 1: add eax, [0x26000]; add ebx, [0x20000]; dec ecx; jnz 1b; hlt
+ * Page 0x26 (not global) maps frame 0x27: its access faults in the view
+ * and the cold path finds it in the TLB; the access after it, to a global
+ * page in the same block, goes through the view's base that the main path
+ * keeps in r9 (no reload): the cold path must leave r9 the view's base
+ * (the TLB entry's addend there would read frame 0x21 for [0x20000]). */
+static void keeps_view_base_run(bool no_r9_view)
+{
+    static const uint8_t code[] = { 0xb9, 0x28, 0x00, 0x00, 0x00, 0x03, 0x05, 0x00, 0x60, 0x02, 0x00,
+                                    0x03, 0x1d, 0x00, 0x00, 0x02, 0x00, 0x49, 0x75, 0xf1, 0xf4 };
+    if (no_r9_view) setenv("BT86_BT_NO_R9_VIEW", "1", 1);
+    struct pair p;
+    setup_global(&p, code, sizeof(code), G | 3);
+    pte(&p, 0x26, 0x27000u | 3);
+    poke32(&p, 0x26000, 1);
+    poke32(&p, 0x27000, 3);
+    poke32(&p, 0x20000, 5);
+    poke32(&p, 0x21000, 7000);
+    uint32_t eax = p.hb->v->r[R_EAX], ebx = p.hb->v->r[R_EBX];
+    run_compare(&p);
+    unsetenv("BT86_BT_NO_R9_VIEW"); /* (read when the run starts) */
+    cr_assert_eq(p.hb->v->r[R_EAX], eax + 40 * 3);
+    cr_assert_eq(p.hb->v->r[R_EBX], ebx + 40 * 5, "ebx %#x", p.hb->v->r[R_EBX]);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_geq(st.view_faults, 1);
+    if (no_r9_view) cr_assert_eq(st.view_base_kept, 0);
+    else cr_assert_geq(st.view_base_kept, 1);
+    bt_pair_free(&p);
+}
+
+Test(bt_linview, a_tlb_hit_in_the_cold_path_keeps_the_view_base) { keeps_view_base_run(false); }
+Test(bt_linview, a_tlb_hit_in_the_cold_path_with_every_access_loading_the_base) { keeps_view_base_run(true); }
+
 /* mov dword [0x4f000], 1; mov dword [0x4fffe], 0x12345678; hlt — the second
  * write straddles into page 0x50, not present: #PF for a write (error 2)
  * at CR2 0x50000, and its first two bytes are not written. */
