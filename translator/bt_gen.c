@@ -133,6 +133,10 @@ struct gen {
     int nloop;
     uint8_t *loop_jmp[2];
     bool in_loop;
+    /* The loop check is entered with r9 = the view's base: the first body
+     * had it there at each back edge (so the second body starts with it),
+     * and the second body's back edges load it where it is not. */
+    bool loop_r9;
     /* r9 holds the view's base (physical, linear or user), loaded by a
      * view probe's MOVABS and untouched since on the main path; the view
      * probes' cold paths leave it so (gen_view_probe, gen_colds). */
@@ -1715,6 +1719,7 @@ static void mem_latch(struct gen *g, int k, const struct insn *in)
     /* Its own probe's fallback runs the instruction without loading r11:
      * leave the block after it. */
     if (g->ncold && g->cold[g->ncold - 1].k == k) g->cold[g->ncold - 1].leave = true;
+    view_fuse(g); /* (the load into r11 is the access: no probe load before it) */
     mov_r_rm(&g->e, 4, R11, probed(g));
     gen_latched(g, in);
     g->r11_mem = k;
@@ -1801,6 +1806,20 @@ static void gen_bt_far(struct gen *g, int k, const struct insn *in)
     gen_flags_home(g); /* (the probe may have left them in r11: the BT writes CF) */
     mov_r_rm(e, 8, R10, rm_mem(RSP, -8));
     lea(e, 8, R8, rm_sib(R8, R10, 2, 0));               /* r8 = the probed address - 4 * words */
+}
+
+/* At a back edge of a self-loop (gen_loop), just before its jump: the
+ * first body's decide whether the loop check is entered with r9 = the
+ * view's base (loop_r9); the second body's then make sure of it (a
+ * MOVABS, flag-free, where something since wrote r9). */
+static void loop_edge_r9(struct gen *g)
+{
+    if (!g->in_loop) {
+        g->loop_r9 = g->loop_r9 && g->r9_view;
+    } else if (g->loop_r9 && !g->r9_view) {
+        mov_r64_imm(&g->e, R9, (uint64_t)(uintptr_t)g->view);
+        g->r9_view = true;
+    }
 }
 
 static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip)
@@ -2134,6 +2153,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
             }
             if (k == g->tb->n - 1 && g->loop_w >= 0 && next + d->disp == g->tb->eip) { /* the back edge (gen_loop) */
                 gen_unstash(g);
+                loop_edge_r9(g);
                 g->loop_jmp[g->nloop++] = jmp_rel32(e);
                 return;
             }
@@ -2149,6 +2169,8 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     case K_JCC: {
         gen_unstash(g); /* (the JCC reads all flags: nothing is stashed here) */
         g->stashed = false;
+        bool back = k == g->tb->n - 1 && g->loop_w >= 0 && next + d->disp == g->tb->eip && !ends_first_block(g, k);
+        if (back) loop_edge_r9(g);
         uint8_t *taken = jcc_rel32(e, in->opc & 0xf);
         if (ends_first_block(g, k)) { /* merged: not taken goes on into the next block */
             /* (its exit stub goes after the body: gen_deferred_exits) */
@@ -2156,7 +2178,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
             g->dexit_target[g->ndexit++] = next + d->disp;
             return;
         }
-        if (k == g->tb->n - 1 && g->loop_w >= 0 && next + d->disp == g->tb->eip) { /* the back edge (gen_loop) */
+        if (back) { /* the back edge (gen_loop) */
             g->loop_jmp[g->nloop++] = taken;
             gen_exit_direct(g, next, g->in_loop ? 0 : 1);
             return;
@@ -2498,7 +2520,7 @@ static void gen_body(struct gen *g)
     g->reuse_cold = -1;
     g->base_cold = -1;
     g->r11_mem = -1;
-    g->r9_view = false; /* (the loop's second body starts at a jump target) */
+    g->r9_view = g->in_loop && g->loop_r9; /* (the loop's second body starts at the loop check) */
     bool ended = false;
     for (int k = 0; k < tb->n; k++) {
         const struct insn *in = &tb->in[k];
@@ -2702,6 +2724,7 @@ struct tb *bt_translate(struct bt_vcpu *bt, const struct block *b, const struct 
     g->r11_mem = -1;
     gen_prologue(g);
     g->loop_w = loop_source(g);
+    g->loop_r9 = g->view && !bt->no_r9_view;
     gen_body(g);
     if (g->nloop) gen_loop(g);
     gen_prologue_out(g);

@@ -360,7 +360,7 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
     fprintf(f, "bt lookup-and-goto       %llu (%llu not found)\n", (unsigned long long)s->gotos,
             (unsigned long long)s->goto_misses);
     fprintf(f, "bt interpreted blocks    %llu\n", (unsigned long long)s->interp_blocks);
-    fprintf(f, "bt view base kept        %llu (physical-view accesses without their own MOVABS)\n", (unsigned long long)s->view_base_kept);
+    fprintf(f, "bt view base kept        %llu (view accesses without their own MOVABS)\n", (unsigned long long)s->view_base_kept);
     fprintf(f, "bt invalidated           %llu\n", (unsigned long long)s->invalidated);
     fprintf(f, "bt cache flushes         %llu\n", (unsigned long long)s->flushes);
 }

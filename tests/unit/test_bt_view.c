@@ -98,6 +98,61 @@ static void device_reads_run(bool no_r9_view)
 Test(bt_view, device_reads_fault_to_the_fallback) { device_reads_run(false); }
 Test(bt_view, device_reads_with_every_access_loading_the_view_base) { device_reads_run(true); }
 
+/* mov esi, 0x900000; mov edi, N; xor ebp, ebp; 1: add ebp, [esi]; (daa); sub edi, 1; jnz 1b; hlt
+ * An in-block loop (gen_loop) whose body reads through the view: entered
+ * with r9 = the view's base when its body leaves r9 so at the back edge
+ * (its second body's access then loads no base), not when something after
+ * the access writes r9 (DAA: a fallback, a C call); the RAM word added N
+ * times either way. */
+static void loop_view_base_run(bool with_daa)
+{
+    static const uint8_t plain[] = { 0xbe, 0x00, 0x00, 0x90, 0x00, 0xbf, 0x20, 0x00, 0x00, 0x00, 0x31,
+                                     0xed, 0x03, 0x2e, 0x83, 0xef, 0x01, 0x75, 0xf9, 0xf4 };
+    static const uint8_t daa[] = { 0xbe, 0x00, 0x00, 0x90, 0x00, 0xbf, 0x20, 0x00, 0x00, 0x00, 0x31,
+                                   0xed, 0x03, 0x2e, 0x27, 0x83, 0xef, 0x01, 0x75, 0xf8, 0xf4 };
+    struct pair p;
+    struct dev d[2];
+    setup(&p, with_daa ? daa : plain, with_daa ? sizeof(daa) : sizeof(plain), d);
+    bt_pair_run(&p, 1000000); /* (far from the limit: the loop's second body runs) */
+    bt_pair_compare_state(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert(v->halted);
+    cr_assert_eq(v->r[R_EBP], 32u * 0x600dcafeu, "ebp %#x", v->r[R_EBP]);
+    struct bt_stats st = bt_pair_stats(&p);
+    cr_assert_geq(st.loops, 1);
+    if (with_daa) cr_assert_eq(st.view_base_kept, 0);
+    else cr_assert_geq(st.view_base_kept, 1);
+    bt_pair_free(&p);
+}
+
+Test(bt_view, a_loop_keeps_the_view_base_across_its_back_edge) { loop_view_base_run(false); }
+Test(bt_view, a_loop_that_writes_r9_loads_the_view_base_each_pass) { loop_view_base_run(true); }
+
+/* mov eax, 0x5a000004; cmp [0x800000], eax; sete bl; cmp eax, [0x900000]; setb bh; hlt
+ * Latched CMPs (their operand loaded into r11 once, the load itself the
+ * view access's fault site): the device's word faults to the fallback,
+ * which compares it (equal) and leaves; the RAM word is compared from r11
+ * (below: CF). */
+Test(bt_view, latched_cmps_load_their_operand_once)
+{
+    static const uint8_t code[] = { 0xb8, 0x04, 0x00, 0x00, 0x5a, 0x39, 0x05, 0x00, 0x00, 0x80, 0x00, 0x0f,
+                                    0x94, 0xc3, 0x3b, 0x05, 0x00, 0x00, 0x90, 0x00, 0x0f, 0x92, 0xc7, 0xf4 };
+    struct pair p;
+    struct dev d[2];
+    run(&p, code, sizeof(code), d);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EBX] & 0xffff, 0x0101, "ebx %#x", v->r[R_EBX]);
+    cr_assert_eq(v->eflags & F_ARITH, F_CF | F_PF | F_AF | F_SF, "eflags %#x", v->eflags); /* 0x5a000004 - 0x600dcafe = 0xf9f23506 */
+    cr_assert_eq(d[1].reads, 1);
+    struct bt_stats st = bt_pair_stats(&p);
+    /* (three latches translated: the block, then the one after the
+     * fallback that left, from SETE on; each load fused) */
+    cr_assert_eq(st.latched, 3, "latched %llu", (unsigned long long)st.latched);
+    cr_assert_eq(st.view_faults, 1);
+    cr_assert_eq(st.view_fused, 3, "fused %llu", (unsigned long long)st.view_fused);
+    bt_pair_free(&p);
+}
+
 /* mov eax, 0x80000001; shl eax, 1; mov edx, [0x800000]; pushfd;
  * mov eax, 0x80000001; shl eax, 1; mov [0x20004], edx; mov ecx, [0x800008]; pushfd;
  * mov eax, 1; cmp eax, 2; mov esi, [0x80000c]; pushfd; hlt
