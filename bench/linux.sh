@@ -17,7 +17,10 @@
 # BENCHMARKS.md (between the bench-linux markers; bench/run.sh owns the rest).
 #
 # Environment: BT86 (default ./bt86), QEMU (default qemu-system-i386),
-#   ENGINES (default "bt86-bt qemu"; "bt86" is the interpreter), REPS (default 3),
+#   ENGINES (default "bt86-bt bt86-bt-nospin qemu"; "bt86" is the interpreter,
+#   "bt86-bt-nospin" the translator with -spin-skip 0: PAUSE lets no time
+#   pass, so the kernel's delay loops take their length in host time, as in
+#   QEMU), REPS (default 3),
 #   BENCH_MD (default BENCHMARKS.md; BENCH_MD= prints only), TIMEOUT (s, default 600).
 set -uo pipefail
 . "$(dirname "$0")/md_section.sh"
@@ -27,7 +30,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 BT86=${BT86:-./bt86}
 QEMU=${QEMU:-qemu-system-i386}
-ENGINES=${ENGINES:-bt86-bt qemu}
+ENGINES=${ENGINES:-bt86-bt bt86-bt-nospin qemu}
 REPS=${REPS:-3}
 BENCH_MD=${BENCH_MD-BENCHMARKS.md}
 TIMEOUT=${TIMEOUT:-600}
@@ -46,9 +49,10 @@ fi
 engine_cmd() {
     case $1 in
         bt86-bt) cmd=("$BT86" -engine bt) ;;
+        bt86-bt-nospin) cmd=("$BT86" -engine bt -spin-skip 0) ;;
         bt86)    cmd=("$BT86" -engine interp) ;;
         qemu)    cmd=("$QEMU" -accel tcg -display none -serial stdio -monitor none -no-reboot) ;;
-        *) die "unknown engine '$1' (expected bt86-bt, bt86 or qemu)" ;;
+        *) die "unknown engine '$1' (expected bt86-bt, bt86-bt-nospin, bt86 or qemu)" ;;
     esac
     cmd+=(-m 256 -kernel "$KERNEL" -initrd "$INITRD" -append "$APPEND")
 }
@@ -144,17 +148,20 @@ table() {
     local hdr="| measure |" sep="|---|" e m row
     for e in $ENGINES; do hdr="$hdr $e |"; sep="$sep---|"; done
     case " $ENGINES " in *" bt86-bt "*) case " $ENGINES " in *" qemu "*) hdr="$hdr bt86-bt / qemu |"; sep="$sep---|" ;; esac ;; esac
+    case " $ENGINES " in *" bt86-bt-nospin "*) case " $ENGINES " in *" qemu "*) hdr="$hdr bt86-bt-nospin / qemu |"; sep="$sep---|" ;; esac ;; esac
     echo "$hdr"
     echo "$sep"
     for m in $METRICS; do
         row="| $(label "$m") |"
         for e in $ENGINES; do row="$row ${val[$e.$m]:--} |"; done
         case $hdr in *"bt86-bt / qemu"*) row="$row $(ratio "${val[bt86-bt.$m]:-}" "${val[qemu.$m]:-}") |" ;; esac
+        case $hdr in *"bt86-bt-nospin / qemu"*) row="$row $(ratio "${val[bt86-bt-nospin.$m]:-}" "${val[qemu.$m]:-}") |" ;; esac
         echo "$row"
     done
     row="| exit status |"
     for e in $ENGINES; do row="$row ${STATUS[$e]:--} |"; done
     case $hdr in *"bt86-bt / qemu"*) row="$row |" ;; esac
+    case $hdr in *"bt86-bt-nospin / qemu"*) row="$row |" ;; esac
     echo "$row"
 }
 

@@ -91,6 +91,15 @@ static void exec_nop(struct vcpu *v, const struct insn *in)
     (void)in;
 }
 
+/* PAUSE: a NOP that tells the board a spin-wait loop goes round (its
+ * spin_hint may let virtual time pass: frontend/pc.c). */
+static void exec_pause(struct vcpu *v, const struct insn *in)
+{
+    (void)in;
+    struct machine *m = v->m;
+    if (m && m->spin_hint) m->spin_hint(m, v);
+}
+
 /* --- stack --- */
 
 static void exec_push(struct vcpu *v, const struct insn *in)
@@ -346,7 +355,7 @@ void interp_register_move(insn_exec_fn *t)
     t[X86_INS_XCHG] = exec_xchg;
     t[X86_INS_LEA] = exec_lea;
     t[X86_INS_NOP] = exec_nop;
-    t[X86_INS_PAUSE] = exec_nop;
+    t[X86_INS_PAUSE] = exec_pause;
     t[X86_INS_PUSH] = exec_push;
     t[X86_INS_POP] = exec_pop;
     t[X86_INS_PUSHAW] = exec_pusha;

@@ -50,6 +50,9 @@ struct machine {
     void (*apic_base_written)(struct machine *m, struct vcpu *v);
     /* Virtual time in ns for the TSC (NULL: the instruction count). */
     uint64_t (*now_ns)(struct machine *m);
+    /* v executed PAUSE, the spin-wait hint (NULL: nothing happens; see
+     * pc.c, -spin-skip). */
+    void (*spin_hint)(struct machine *m, struct vcpu *v);
     void *board;                  /* the PC's devices (frontend/pc.h) */
 };
 

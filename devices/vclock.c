@@ -29,7 +29,12 @@ uint64_t vclock_now(struct vclock *c)
     uint64_t gap = now - c->last_host_ns;
     if (gap > VCLOCK_MAX_GAP_NS) c->stolen_ns += gap - VCLOCK_MAX_GAP_NS;
     c->last_host_ns = now;
-    return now - c->host_start_ns - c->stolen_ns;
+    return now - c->host_start_ns - c->stolen_ns + c->ahead_ns;
+}
+
+void vclock_skip_ahead(struct vclock *c, uint64_t ns)
+{
+    if (!c->deterministic) c->ahead_ns += ns;
 }
 
 void vclock_idle_done(struct vclock *c)

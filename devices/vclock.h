@@ -31,6 +31,7 @@ struct vclock {
     uint64_t host_start_ns;            /* real-time: host time at start */
     uint64_t stolen_ns;                /* real-time: host time not given to the guest */
     uint64_t last_host_ns;             /* real-time: host time at the last reading */
+    uint64_t ahead_ns;                 /* real-time: skipped at spin-wait hints (vclock_skip_ahead) */
     struct vtimer *timers[VCLOCK_MAX_TIMERS];
     int ntimers;
 };
@@ -42,6 +43,11 @@ uint64_t vclock_now(struct vclock *c);
 /* The host time since the last reading was spent idle on the guest's behalf
  * (waiting for a timer or for input): count all of it. */
 void vclock_idle_done(struct vclock *c);
+/* Real-time mode: the guest said it is spinning until time passes (PAUSE
+ * in a delay loop): let ns of virtual time pass at once. The clock then runs
+ * that much ahead of the host's for good, as after a stolen-time gap the
+ * other way. (Deterministic mode: nothing; there a spin costs instructions.) */
+void vclock_skip_ahead(struct vclock *c, uint64_t ns);
 /* Host monotonic nanoseconds. */
 uint64_t host_ns(void);
 

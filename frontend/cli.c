@@ -45,6 +45,9 @@ void cli_usage(FILE *f)
           "  -max-insns N        stop after N guest instructions (exit status 4)\n"
           "  -icount SHIFT       deterministic virtual time: each instruction takes 2^SHIFT ns\n"
           "                      (0-10; the default is real time)\n"
+          "  -spin-skip NS       virtual nanoseconds that pass at each PAUSE (the spin-wait\n"
+          "                      hint of delay loops; 0-1000000, default 1000, 0: none;\n"
+          "                      real time and one vCPU only)\n"
           "  -smp N[,threads=single]\n"
           "                      N vCPUs (1-8); each on its own host thread unless\n"
           "                      threads=single (round robin on one thread; implied by\n"
@@ -124,7 +127,7 @@ static int parse_smp(const char *val, struct options *o)
 
 /* Options that take an argument. */
 static const char *const with_arg[] = {
-    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", "icount", "drive", "hda", "hdb", "hdc", "hdd", "bios", "debugcon", "trace", "smp", NULL,
+    "kernel", "append", "initrd", "m", "serial", "engine", "display", "max-insns", "icount", "drive", "hda", "hdb", "hdc", "hdd", "bios", "debugcon", "trace", "smp", "spin-skip", NULL,
 };
 
 static bool takes_arg(const char *name)
@@ -144,6 +147,7 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
     o->display = DISPLAY_NONE;
     o->icount_shift = -1;
     o->smp = 1;
+    o->spin_skip_ns = SPIN_SKIP_DEFAULT_NS;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || a[1] == '\0') return errfmt(err, errlen, "unexpected argument '%s' (the kernel is given with -kernel FILE)", a);
@@ -213,6 +217,11 @@ int cli_parse(int argc, char **argv, struct options *o, char *err, size_t errlen
         } else if (!strcmp(name, "smp")) {
             if (parse_smp(val, o))
                 return errfmt(err, errlen, "invalid -smp '%s' (expected N from 1 to 8, optionally N,threads=single|multi)", val);
+        } else if (!strcmp(name, "spin-skip")) {
+            uint64_t ns;
+            if (parse_u64(val, &ns) || ns > 1000000)
+                return errfmt(err, errlen, "invalid -spin-skip '%s' (expected nanoseconds from 0 to 1000000)", val);
+            o->spin_skip_ns = (uint32_t)ns;
         } else if (!strcmp(name, "icount")) {
             uint64_t shift;
             /* QEMU also accepts "shift=N"; take either spelling. */

@@ -23,6 +23,10 @@
 #define RAM_MIN_BYTES (2ull << 20)
 #define RAM_MAX_BYTES (3ull << 30)
 #define RAM_DEFAULT_BYTES (128ull << 20)
+/* -spin-skip's default: each PAUSE lets 1 us of virtual time pass, so a
+ * guest's calibrated delay loop (Linux's udelay: RDTSC, PAUSE, again) ends
+ * after a few hundred rounds rather than its length in host time. */
+#define SPIN_SKIP_DEFAULT_NS 1000u
 
 enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 enum serial_kind { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
@@ -52,6 +56,7 @@ struct options {
     const char *debugcon_path;   /* DEBUGCON_FILE */
     int smp;                  /* -smp N: vCPUs, 1 to 8 (default 1) */
     bool smp_single_thread;   /* -smp N,threads=single: round robin on one host thread */
+    uint32_t spin_skip_ns;    /* -spin-skip NS: virtual time each PAUSE lets pass (0: none) */
 };
 
 /* Parse argv into o (defaults first). Returns 0, or -1 with a one-line message

@@ -115,6 +115,20 @@ static uint64_t pc_now_ns(struct machine *m)
     return vclock_now(&((struct pc *)m->board)->clock);
 }
 
+/* PAUSE in real time with one vCPU (-spin-skip): the guest spins until
+ * time passes (a calibrated delay: RDTSC, PAUSE, again; its devices here
+ * never need the wait), so let spin_skip_ns of virtual time pass at once.
+ * Every clock the guest has (TSC, PIT, APIC timer, PM timer, RTC) reads
+ * vclock_now: they stay in step. Not with several vCPUs, where a spin is
+ * usually a vCPU waiting on another's lock and must not move everybody's
+ * clock. */
+static void pc_spin_hint(struct machine *m, struct vcpu *v)
+{
+    (void)v;
+    struct pc *pc = m->board;
+    vclock_skip_ahead(&pc->clock, pc->spin_skip_ns);
+}
+
 static void kick_vcpu(struct vcpu *v)
 {
     /* Atomic: with -smp threads, another vCPU's thread may kick v. */
@@ -356,6 +370,8 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
     m->irq_ack = pc_irq_ack;
     m->apic_base_written = apic_base_written;
     m->now_ns = pc_now_ns;
+    pc->spin_skip_ns = o->spin_skip_ns;
+    if (o->spin_skip_ns && o->icount_shift < 0 && m->ncpu == 1) m->spin_hint = pc_spin_hint;
     /* -icount: time is the instruction count (and the RTC starts at a fixed
      * date) so that runs repeat exactly; otherwise host time. */
     bool det = o->icount_shift >= 0;

@@ -73,6 +73,7 @@ struct pc {
     struct vga_text vga;          /* VGA text-mode registers (0x3c0-0x3df) */
     struct display_sdl *display;  /* -display sdl window, or NULL */
     struct vcpu *cur;     /* the vCPU running on this (the only) host thread */
+    uint32_t spin_skip_ns;        /* -spin-skip: virtual ns each PAUSE lets pass (pc_spin_hint) */
     struct smp_state *smp; /* -smp N > 1: the vCPU scheduler (frontend/smp_run.h), else NULL */
     enum engine_kind engine; /* -engine: interpreter or binary translator */
     bool user_quit;       /* Ctrl-A x */

@@ -26,7 +26,11 @@
  * of the benchmarks: halt with PIT IRQ0 armed and report the interrupt that
  * wakes the CPU, without returning from it: interrupt injection into a
  * halted vCPU, for -engine kvm on hosts whose KVM cannot emulate IRET),
- * irqwin (the same, IRQ0 becoming pending while IF=0 and taken after STI).
+ * irqwin (the same, IRQ0 becoming pending while IF=0 and taken after STI),
+ * spin (instead of the benchmarks: a delay loop that executes PAUSE until
+ * PIT channel 2 has counted 1 ms, as Linux's udelay does with the TSC, and
+ * reports its rounds: "spin pit_ticks=1193 rounds=R"; under bt86, whose
+ * PAUSE lets 1 us of virtual time pass (-spin-skip), R is at most 1000).
  * Output, one line each, fixed format:
  *   calib pit_ticks=P apic_ticks=A tsc_ticks=T
  *   time <name> iters=N ns_per_op=X.XX tsc_per_op=Y.YY
@@ -196,6 +200,25 @@ void vb_irq0_c(uint32_t eip)
     guest_exit(ok ? 0 : 1);
 }
 
+/* PIT channel 2, mode 0, 1193 ticks (1 ms): PAUSE until OUT2 rises. */
+#define SPIN_TICKS 1193u
+static void spin_test(void)
+{
+    uint8_t p61 = inb(0x61);
+    outb(0x61, (uint8_t)((p61 & ~0x02) | 0x01));
+    outb(0x43, 0xb0);
+    outb(0x42, SPIN_TICKS & 0xff);
+    outb(0x42, SPIN_TICKS >> 8);
+    uint32_t rounds = 0;
+    while (!(inb(0x61) & 0x20)) {
+        __asm__ volatile("pause");
+        rounds++;
+    }
+    outb(0x61, p61);
+    printf("spin pit_ticks=%u rounds=%u\n", SPIN_TICKS, rounds);
+    guest_exit(0);
+}
+
 /* IRQ0 from the PIT (10 ms, mode 2) into a halted CPU (window = 0) or into
  * one that had IF=0 while it became pending (window = 1). */
 static void irq_test(int window)
@@ -298,6 +321,8 @@ int guest_main(uint32_t magic, const struct mb_info *info)
     n &= ~1u; /* ptemod alternates two frames */
     printf("vmbench: iters=%u\n", n);
 
+    if (cmdline_has(mi, "spin"))
+        spin_test(); /* does not return */
     if (cmdline_has(mi, "irq") || cmdline_has(mi, "irqwin"))
         irq_test(cmdline_has(mi, "irqwin")); /* does not return */
     idt_set_gate(0x80, SEL_KCODE, (uint32_t)vb_int80_entry, 0xF, 3, 1);

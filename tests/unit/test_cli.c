@@ -44,6 +44,15 @@ Test(cli, defaults)
     cr_assert_eq(o.display, DISPLAY_NONE);
     cr_assert_eq(o.max_insns, 0);
     cr_assert(!o.stats && !o.no_reboot);
+    cr_assert_eq(o.spin_skip_ns, 1000);
+}
+
+Test(cli, spin_skip)
+{
+    cr_assert_eq(parse("-kernel", "k", "-spin-skip", "0"), 0, "%s", err);
+    cr_assert_eq(o.spin_skip_ns, 0);
+    cr_assert_eq(parse("-kernel", "k", "-spin-skip", "1000000"), 0, "%s", err);
+    cr_assert_eq(o.spin_skip_ns, 1000000);
 }
 
 Test(cli, ram_sizes)
@@ -123,6 +132,8 @@ Test(cli, errors)
         { { "-kernel", "k", "-max-insns", "x1" }, "invalid -max-insns 'x1' (expected a positive number)" },
         { { "-kernel", "k", "-m", "0" }, "-m 0: guest RAM cannot be zero (at least 2M)" },
         { { "-kernel", "k", "-initrd", "" }, "-initrd needs a file name" },
+        { { "-kernel", "k", "-spin-skip", "1000001" }, "invalid -spin-skip '1000001' (expected nanoseconds from 0 to 1000000)" },
+        { { "-kernel", "k", "-spin-skip", "-1" }, "invalid -spin-skip '-1' (expected nanoseconds from 0 to 1000000)" },
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         cr_assert_eq(parse(t[i].a[0], t[i].a[1], t[i].a[2], t[i].a[3]), -1, "case %zu", i);

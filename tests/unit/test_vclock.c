@@ -25,6 +25,25 @@ Test(vclock, deterministic_is_instruction_count)
     cr_assert_eq(vclock_now(&c), 10008);
 }
 
+/* A spin-wait hint moves real time ahead at once, for good; deterministic
+ * time is the instruction count regardless. */
+Test(vclock, realtime_skips_ahead_at_a_spin_hint)
+{
+    struct vclock c;
+    vclock_init(&c, false, 0, NULL);
+    uint64_t t0 = vclock_now(&c);
+    vclock_skip_ahead(&c, 5000000);
+    uint64_t t1 = vclock_now(&c);
+    cr_assert_geq(t1 - t0, 5000000);
+    cr_assert_lt(t1 - t0, 5000000 + VCLOCK_MAX_GAP_NS);
+    cr_assert_geq(vclock_now(&c), t1);
+    uint64_t icount = 10;
+    struct vclock d;
+    vclock_init(&d, true, 0, &icount);
+    vclock_skip_ahead(&d, 5000000);
+    cr_assert_eq(vclock_now(&d), 10);
+}
+
 Test(vclock, realtime_gap_counts_at_most_the_cap)
 {
     struct vclock c;

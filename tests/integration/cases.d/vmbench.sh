@@ -35,3 +35,27 @@ vmbench_kvm_case() {
 vmbench_kvm_case kvm-hello          hello   ""       hello
 vmbench_kvm_case kvm-vmbench-irq    vmbench "irq"    vmbench-irq
 vmbench_kvm_case kvm-vmbench-irqwin vmbench "irqwin" vmbench-irqwin
+
+# PAUSE as a spin-wait hint (-spin-skip, frontend/pc.c): vmbench "spin" runs
+# PAUSE until PIT channel 2 has counted 1 ms. Each PAUSE lets -spin-skip ns
+# of virtual time pass, so the loop ends within 1 ms / skip rounds however
+# fast or slow the host is (an upper bound, not a timing); -spin-skip 0
+# leaves time to the host clock. bt86 only: QEMU's PAUSE is a NOP.
+spin_case() {
+    local name=$1 eng=$2 skip=$3 max=$4
+    local raw=$tmp/$name.raw err=$tmp/$name.err st rounds
+    timeout 20 "$BT86" -engine "$eng" -spin-skip "$skip" -kernel "$GUEST_DIR/vmbench.elf" -append spin </dev/null >"$raw" 2>"$err"
+    st=$?
+    rounds=$(tr -d '\r' <"$raw" | sed -n 's/^spin pit_ticks=1193 rounds=\([0-9]*\)$/\1/p')
+    if [ "$st" != 1 ]; then
+        bad "$name" "exit status $st, want 1" "$err"
+    elif [ -z "$rounds" ] || [ "$rounds" -lt 1 ] || { [ "$max" != - ] && [ "$rounds" -gt "$max" ]; }; then
+        bad "$name" "spin rounds '${rounds}', want 1..$max" "$raw"
+    else
+        ok "$name (rounds=$rounds)"
+    fi
+}
+spin_case vmbench-spin-bt        bt     1000 1001
+spin_case vmbench-spin-interp    interp 1000 1001
+spin_case vmbench-spin-bt-500    bt     500  2001
+spin_case vmbench-spin-bt-off    bt     0    -
