@@ -77,6 +77,7 @@ struct bt_stats {
      * faulted so often they now jump there directly. */
     uint64_t view_faults, view_sites_patched;
     uint64_t fast_dispatches; /* of the dispatches, those whose TB came from the jump cache alone (run_one) */
+    uint64_t fast_chains;     /* of the chains, those into a TB's fast entry, past its budget check */
 };
 void bt_get_stats(const struct vcpu *v, struct bt_stats *out);
 /* Print the statistics (one "name value" per line) to f. bt_vcpu_free does

@@ -2276,6 +2276,7 @@ static void gen_budget_check(struct gen *g, uint32_t eip, int32_t n, int32_t nee
     patch_rel32(e, j, g->bt->exit_regs);
     if (rel8 < e->end) *rel8 = (uint8_t)(e->p - (rel8 + 1));
     mov_r_rm(e, 8, RCX, rm_reg(R8));
+    g->tb->fast = e->p; /* (the charge, without the check: run_one's forward chains) */
     lea(e, 8, HR_BUDGET, rm_mem(HR_BUDGET, -n));
 }
 

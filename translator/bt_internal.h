@@ -116,6 +116,7 @@ struct tb {
     bool dead;
     bool global;         /* last entered in the ijc through a global page (kept across MOV CR3) */
     uint8_t *code;       /* entry point */
+    uint8_t *fast;       /* past the prologue's budget check (NULL: none): forward chains enter here */
     struct tb *hnext;    /* hash chain */
     struct tb *pnext;    /* TBs of the same RAM page */
     struct tb_exit exit[BT_EXITS];
@@ -130,6 +131,13 @@ struct tb {
 #define BT_IJC_LOG_MAX 1024
 #define BT_INV_MAX 64 /* queued invalidated pages per vCPU */
 #define BT_STRADDLE_SLOTS 64
+/* Forward chains (run_one) enter past the budget check: chained code may
+ * then run on after the budget is used up, through TBs that start further
+ * on in the same page — at most 4096 of them, of at most two blocks each.
+ * Within that many instructions of an exact limit the chains go back to
+ * the checked entries (bt->exact). */
+#define BT_FAST_OVERSHOOT ((uint64_t)4096 * 2 * BLOCK_MAX_INSNS)
+#define BT_FAST_CHAINS_MAX 65536
 
 struct bt_vcpu {
     /* Touched by translated code (through v->bt). */
@@ -199,6 +207,14 @@ struct bt_vcpu {
     bool no_latch;           /* NO_LATCH: memory CMP/TEST not latched in r11 (mem_latch) */
     bool no_fast_dispatch;   /* NO_FAST_DISPATCH: run_one always looks up the decoded block */
     bool no_view_fuse;       /* NO_VIEW_FUSE: every view access keeps its probe load (and store) */
+    bool no_fast_chain;      /* NO_FAST_CHAIN: every chained jump enters at the budget check */
+    /* The exits chained to a TB's fast entry, and that TB, until a flush
+     * (dead TBs' code stays until then: repatching it is harmless); exact:
+     * a limit is near, they were repatched to the checked entries and no
+     * more are made. */
+    struct fast_chain { struct tb_exit *exit; struct tb *to; } *fast_chain;
+    uint32_t nfast_chain;
+    bool exact;
     /* The physical view (phys_view.c; NULL: none, NO_VIEW, or no room in
      * bt_fault.c): with MODE_PHYS_DIRECT a read is at view + address, the
      * page faults when it is not plain RAM, and bt_fault.c sends the fault

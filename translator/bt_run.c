@@ -165,6 +165,7 @@ static void flush_all(struct bt_vcpu *bt)
     bt->pred_next = BT_PRED_FIRST(bt);
     bt->nsites = 0;
     bt->last_exit = NULL;
+    bt->nfast_chain = 0;
     bt->st.flushes++;
 }
 
@@ -297,6 +298,8 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->no_latch = env_on("BT86_BT_NO_LATCH");
     bt->no_fast_dispatch = env_on("BT86_BT_NO_FAST_DISPATCH");
     bt->no_view_fuse = env_on("BT86_BT_NO_VIEW_FUSE");
+    bt->no_fast_chain = env_on("BT86_BT_NO_FAST_CHAIN");
+    bt->fast_chain = calloc(BT_FAST_CHAINS_MAX, sizeof(*bt->fast_chain));
     /* Paging-off reads through the physical view (MODE_PHYS_DIRECT). */
     if (pm->view && !env_on("BT86_BT_NO_VIEW") && bt_fault_register(bt)) bt->view = pm->view;
     /* ... and writes, with one vCPU: with several on host threads, another
@@ -354,7 +357,8 @@ void bt_print_stats(FILE *f, const struct bt_stats *s)
     fprintf(f, "bt first blocks alone    %llu (budget short of a merged TB)\n", (unsigned long long)s->single_runs);
     fprintf(f, "bt view faults           %llu (%llu sites now jump to their cold path)\n",
             (unsigned long long)s->view_faults, (unsigned long long)s->view_sites_patched);
-    fprintf(f, "bt chains                %llu\n", (unsigned long long)s->chains);
+    fprintf(f, "bt chains                %llu (%llu forward, past the budget check)\n", (unsigned long long)s->chains,
+            (unsigned long long)s->fast_chains);
     fprintf(f, "bt dispatches            %llu (%llu through the jump cache alone)\n", (unsigned long long)s->dispatches,
             (unsigned long long)s->fast_dispatches);
     fprintf(f, "bt lookup-and-goto       %llu (%llu not found)\n", (unsigned long long)s->gotos,
@@ -387,6 +391,7 @@ void bt_vcpu_free(struct vcpu *v)
     munmap(bt->cache, bt->cache_size + (size_t)((uint8_t *)bt->pred_end - (uint8_t *)bt->pred));
     pthread_mutex_destroy(&bt->inv_lock);
     free(bt->page_head);
+    free(bt->fast_chain);
     free(bt);
     v->bt = NULL;
 }
@@ -596,10 +601,21 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         if (reset) from = NULL;
         if (!tb) return;
     }
-    /* Chain the direct jump we came from (same page, same mode, both alive). */
+    /* Chain the direct jump we came from (same page, same mode, both alive).
+     * A jump forward (to a TB that starts after the one it leaves) enters
+     * past the budget check, charging only: any cycle of chained TBs has a
+     * jump that is not forward, whose check then ends it, so chained code
+     * still returns within a page's worth of blocks once the budget is used
+     * up (run_one's exact limits run single TBs, which never chain). */
     if (from && !from->tb->dead && from->target == tb->eip && from->tb->mode == tb->mode &&
         ((uintptr_t)from->tb->host >> 12) == ((uintptr_t)tb->host >> 12)) {
-        set_rel32(from->patch, tb->code);
+        bool forward = tb->fast && tb->eip > from->tb->eip && !bt->exact && bt->fast_chain &&
+                       bt->nfast_chain < BT_FAST_CHAINS_MAX && !bt->no_fast_chain;
+        set_rel32(from->patch, forward ? tb->fast : tb->code);
+        if (forward) {
+            bt->fast_chain[bt->nfast_chain++] = (struct fast_chain){ from, tb };
+            bt->st.fast_chains++;
+        }
         bt->st.chains++;
     }
     /* Chained code starts blocks while the budget is positive: up to the
@@ -611,11 +627,22 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
      * the key, never the current mode, so nothing chains or looks up into
      * it), run one block at a time. */
     bool merged = tb_merged(tb);
+    if (!bt->exact && to_limit < budget + BT_FAST_OVERSHOOT) {
+        /* An exact limit is near: from now on every chained jump checks
+         * the budget, so chained code stops where the dispatcher says. */
+        for (uint32_t i = 0; i < bt->nfast_chain; i++)
+            set_rel32(bt->fast_chain[i].exit->patch, bt->fast_chain[i].to->code);
+        bt->nfast_chain = 0;
+        bt->exact = true;
+    }
     if (to_limit >= budget + BLOCK_MAX_INSNS) {
         bt->budget = budget > 0 ? (int64_t)budget : 1;
         if (merged && bt->budget <= tb->n1) bt->budget = 0;
     } else {
-        bt->budget = !merged ? 1 : tb->n <= to_limit ? tb->n1 + 1 : 0;
+        /* A merged TB whole only with room for a chained TB after its first
+         * block too: when that block leaves by its Jcc, the budget left for
+         * the second block lets one (unmerged) TB start. */
+        bt->budget = !merged ? 1 : tb->n <= to_limit && (uint64_t)tb->n1 + BLOCK_MAX_INSNS <= to_limit ? tb->n1 + 1 : 0;
     }
     if (bt->budget == 0) {
         /* (Chaining is done: a flush on the way no longer matters here.) */

@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 
 #include "bt_pair.h"
+#include "cpu/decode_cache.h"
 #include "cpu/interp.h"
 #include "cpu/segment.h"
 #include "harness.h"
@@ -129,3 +130,37 @@ Test(bt_merge, poll_points_inside_a_merged_loop_are_the_interpreters)
     cr_assert_gt(st.single_runs, 0); /* a first block run alone, short of the budget */
     bt_pair_free(&p);
 }
+
+/* xor ecx, ecx; top: inc ecx; test ecx, 1; jz even; add ebx, 3; jmp join;
+ * even: add esi, 5; join: cmp ecx, 0x7fffffff; jne top; hlt
+ * The jumps to even and join go forward: chained, they enter past the
+ * target's budget check (bt->fast_chain). Far from the limit the chained
+ * code may run on past a poll point; within BT_FAST_OVERSHOOT of it every
+ * chain is back at a checked entry, and the run stops at the limit to the
+ * instruction, in the interpreter's state. */
+static void forward_chains_run(uint64_t max, bool no_fast)
+{
+    static const uint8_t code[] = { 0x31, 0xc9, 0x41, 0xf7, 0xc1, 0x01, 0x00, 0x00, 0x00, 0x74, 0x05, 0x83, 0xc3, 0x03,
+                                    0xeb, 0x03, 0x83, 0xc6, 0x05, 0x81, 0xf9, 0xff, 0xff, 0xff, 0x7f, 0x75, 0xe7, 0xf4 };
+    if (no_fast) setenv("BT86_BT_NO_FAST_CHAIN", "1", 1);
+    struct pair p;
+    bt_pair_setup(&p, H_PROT32, code, sizeof(code));
+    bt_pair_run(&p, max);
+    unsetenv("BT86_BT_NO_FAST_CHAIN");
+    bt_pair_compare_state(&p);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->stop, STOP_INSN_LIMIT);
+    cr_assert_eq(v->icount, max);
+    cr_assert_geq(v->r[R_ECX], max / 7); /* (7 instructions an iteration at most) */
+    struct bt_stats st = bt_pair_stats(&p);
+    if (no_fast || max < 4096 * 2 * BLOCK_MAX_INSNS) cr_assert_eq(st.fast_chains, 0); /* (BT_FAST_OVERSHOOT) */
+    else cr_assert_geq(st.fast_chains, 1);
+    bt_pair_free(&p);
+}
+
+Test(bt_merge, forward_chains_stop_at_an_exact_limit)
+{
+    for (uint64_t max = 2000000; max < 2000000 + 14; max++) forward_chains_run(max, false); /* (every phase of an iteration) */
+}
+Test(bt_merge, forward_chains_near_the_limit_only) { for (uint64_t max = 1; max < 200; max++) forward_chains_run(max, false); }
+Test(bt_merge, forward_chains_switched_off) { for (uint64_t max = 2000000; max < 2000000 + 14; max++) forward_chains_run(max, true); }
