@@ -605,8 +605,10 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
      * A jump forward (to a TB that starts after the one it leaves) enters
      * past the budget check, charging only: any cycle of chained TBs has a
      * jump that is not forward, whose check then ends it, so chained code
-     * still returns within a page's worth of blocks once the budget is used
-     * up (run_one's exact limits run single TBs, which never chain). */
+     * up (BT_FAST_OVERSHOOT instructions at most; near an exact limit the
+     * forward chains go back to the checked entries: bt->exact below). A
+     * RAS return lands inside its caller's TB, unchecked, but only after
+     * that TB's call, which a cycle must reach again by a jump back. */
     if (from && !from->tb->dead && from->target == tb->eip && from->tb->mode == tb->mode &&
         ((uintptr_t)from->tb->host >> 12) == ((uintptr_t)tb->host >> 12)) {
         bool forward = tb->fast && tb->eip > from->tb->eip && !bt->exact && bt->fast_chain &&
