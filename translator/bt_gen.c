@@ -2101,7 +2101,9 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
          * (what follows may count on the destination probe's r8/r9). */
         unsigned es = insn_string_elem_size(in);
         int32_t step = string_step(g, k);
+        g->keep_flags = true; /* (the destination's probe may fault after this one: as PUSH m32's) */
         gen_base_probe(g, k, R_ESI, 0, es, false);
+        g->keep_flags = false;
         g->cold[g->ncold - 1].leave = true;
         mov_r_rm(e, (int)es, R10, probed(g));
         mov_rm_r(e, 4, rm_mem(RSP, -8), R10);

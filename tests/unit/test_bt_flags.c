@@ -331,3 +331,26 @@ Test(bt_flags, memory_cmp_latched_then_a_tlb_miss)
     cr_assert_geq(bt_pair_stats(&p).latched, 1);
     bt_pair_free(&p);
 }
+
+/* mov ecx, [0x20000]; mov esi, 0x20000; mov edi, 0x50000; mov eax, 0x7fffffff;
+ * add eax, 1; cpuid; movsb; and eax, eax; hlt (page 0x50 not present)
+ * CPUID ends the block: the next starts at MOVSB with ADD's flags live in.
+ * MOVSB's source probe hits the TLB (its compare clobbers RFLAGS), its
+ * destination's misses and the write is #PF: the frame must hold ADD's
+ * flags. The flags are dead after MOVSB (AND rewrites them all), but its
+ * own second probe can still fault: the first probe must keep them (as
+ * PUSH m32's does); dropping them there pushed the compare's ZF|PF (fuzz
+ * case 0xc09fe500686212f3, seed 121). */
+Test(bt_flags, movs_second_probe_faults_with_the_flags_of_before)
+{
+    static const uint8_t code[] = { 0x8b, 0x0d, 0x00, 0x00, 0x02, 0x00, 0xbe, 0x00, 0x00, 0x02, 0x00, 0xbf,
+                                    0x00, 0x00, 0x05, 0x00, 0xb8, 0xff, 0xff, 0xff, 0x7f, 0x83, 0xc0, 0x01,
+                                    0x0f, 0xa2, 0xa4, 0x21, 0xc0, 0xf4 };
+    struct pair p;
+    bt_pair_run_paged(&p, code, sizeof(code));
+    bt_pair_assert_exc(&p, EXC_PF, 2, HARNESS_CODE + 0x1a); /* write, not present */
+    cr_assert_eq(p.hb->v->cr2, 0x50000);
+    cr_assert_eq(bt_pair_frame_flags(&p, true), F_OF | F_SF | F_AF | F_PF, "pushed flags %#x",
+                 bt_pair_frame_flags(&p, true));
+    bt_pair_free(&p);
+}
