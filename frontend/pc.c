@@ -371,7 +371,7 @@ int pc_init(struct pc *pc, const struct options *o, char *err, size_t errlen)
     m->apic_base_written = apic_base_written;
     m->now_ns = pc_now_ns;
     pc->spin_skip_ns = o->spin_skip_ns;
-    if (o->spin_skip_ns && o->icount_shift < 0 && m->ncpu == 1) m->spin_hint = pc_spin_hint;
+    if (o->spin_skip_ns && m->ncpu == 1) m->spin_hint = pc_spin_hint; /* (-icount: vclock_skip_ahead does nothing) */
     /* -icount: time is the instruction count (and the RTC starts at a fixed
      * date) so that runs repeat exactly; otherwise host time. */
     bool det = o->icount_shift >= 0;

@@ -2171,10 +2171,11 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     case K_JCC: {
         gen_unstash(g); /* (the JCC reads all flags: nothing is stashed here) */
         g->stashed = false;
-        bool back = k == g->tb->n - 1 && g->loop_w >= 0 && next + d->disp == g->tb->eip && !ends_first_block(g, k);
+        bool merged = ends_first_block(g, k);
+        bool back = !merged && k == g->tb->n - 1 && g->loop_w >= 0 && next + d->disp == g->tb->eip;
         if (back) loop_edge_r9(g);
         uint8_t *taken = jcc_rel32(e, in->opc & 0xf);
-        if (ends_first_block(g, k)) { /* merged: not taken goes on into the next block */
+        if (merged) { /* merged: not taken goes on into the next block */
             /* (its exit stub goes after the body: gen_deferred_exits) */
             g->dexit_at[g->ndexit] = taken;
             g->dexit_target[g->ndexit++] = next + d->disp;

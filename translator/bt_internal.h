@@ -134,10 +134,9 @@ struct tb {
 /* Forward chains (run_one) enter past the budget check: chained code may
  * then run on after the budget is used up, through TBs that start further
  * on in the same page — at most 4096 of them, of at most two blocks each.
- * Within that many instructions of an exact limit the chains go back to
- * the checked entries (bt->exact). */
+ * Within that many instructions of an exact limit there are none
+ * (bt->exact). */
 #define BT_FAST_OVERSHOOT ((uint64_t)4096 * 2 * BLOCK_MAX_INSNS)
-#define BT_FAST_CHAINS_MAX 65536
 
 struct bt_vcpu {
     /* Touched by translated code (through v->bt). */
@@ -208,13 +207,7 @@ struct bt_vcpu {
     bool no_fast_dispatch;   /* NO_FAST_DISPATCH: run_one always looks up the decoded block */
     bool no_view_fuse;       /* NO_VIEW_FUSE: every view access keeps its probe load (and store) */
     bool no_fast_chain;      /* NO_FAST_CHAIN: every chained jump enters at the budget check */
-    /* The exits chained to a TB's fast entry, and that TB, until a flush
-     * (dead TBs' code stays until then: repatching it is harmless); exact:
-     * a limit is near, they were repatched to the checked entries and no
-     * more are made. */
-    struct fast_chain { struct tb_exit *exit; struct tb *to; } *fast_chain;
-    uint32_t nfast_chain;
-    bool exact;
+    bool exact;              /* an exact limit is near: no forward chains (flushed once, run_one) */
     /* The physical view (phys_view.c; NULL: none, NO_VIEW, or no room in
      * bt_fault.c): with MODE_PHYS_DIRECT a read is at view + address, the
      * page faults when it is not plain RAM, and bt_fault.c sends the fault

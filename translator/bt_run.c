@@ -165,7 +165,6 @@ static void flush_all(struct bt_vcpu *bt)
     bt->pred_next = BT_PRED_FIRST(bt);
     bt->nsites = 0;
     bt->last_exit = NULL;
-    bt->nfast_chain = 0;
     bt->st.flushes++;
 }
 
@@ -299,7 +298,6 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->no_fast_dispatch = env_on("BT86_BT_NO_FAST_DISPATCH");
     bt->no_view_fuse = env_on("BT86_BT_NO_VIEW_FUSE");
     bt->no_fast_chain = env_on("BT86_BT_NO_FAST_CHAIN");
-    bt->fast_chain = calloc(BT_FAST_CHAINS_MAX, sizeof(*bt->fast_chain));
     /* Paging-off reads through the physical view (MODE_PHYS_DIRECT). */
     if (pm->view && !env_on("BT86_BT_NO_VIEW") && bt_fault_register(bt)) bt->view = pm->view;
     /* ... and writes, with one vCPU: with several on host threads, another
@@ -391,7 +389,6 @@ void bt_vcpu_free(struct vcpu *v)
     munmap(bt->cache, bt->cache_size + (size_t)((uint8_t *)bt->pred_end - (uint8_t *)bt->pred));
     pthread_mutex_destroy(&bt->inv_lock);
     free(bt->page_head);
-    free(bt->fast_chain);
     free(bt);
     v->bt = NULL;
 }
@@ -564,6 +561,16 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         bt->tlb_mask = v->tlb.mask;
         from = NULL;
     }
+    if (!bt->exact && to_limit < budget + BT_FAST_OVERSHOOT) {
+        /* An exact limit is near: from now on no chained jump may skip a
+         * budget check, so the translations go if any forward chain was
+         * made (a flush unchains everything), and no more are made. */
+        bt->exact = true;
+        if (bt->st.fast_chains) {
+            flush_all(bt);
+            from = NULL;
+        }
+    }
     if (v->eip > cs->limit) cpu_gp(v, 0);
     if (v->tlb.uv && !v->tlb.uv_on && v->cpl == 3) {
         /* The user view goes on once this address space has run a while. */
@@ -605,19 +612,16 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
      * A jump forward (to a TB that starts after the one it leaves) enters
      * past the budget check, charging only: any cycle of chained TBs has a
      * jump that is not forward, whose check then ends it, so chained code
-     * up (BT_FAST_OVERSHOOT instructions at most; near an exact limit the
-     * forward chains go back to the checked entries: bt->exact below). A
+     * still returns within a page's worth of TBs once the budget is used
+     * up (BT_FAST_OVERSHOOT instructions at most; near an exact limit
+     * there are no forward chains: bt->exact above). A
      * RAS return lands inside its caller's TB, unchecked, but only after
      * that TB's call, which a cycle must reach again by a jump back. */
     if (from && !from->tb->dead && from->target == tb->eip && from->tb->mode == tb->mode &&
         ((uintptr_t)from->tb->host >> 12) == ((uintptr_t)tb->host >> 12)) {
-        bool forward = tb->fast && tb->eip > from->tb->eip && !bt->exact && bt->fast_chain &&
-                       bt->nfast_chain < BT_FAST_CHAINS_MAX && !bt->no_fast_chain;
+        bool forward = tb->fast && tb->eip > from->tb->eip && !bt->exact && !bt->no_fast_chain;
         set_rel32(from->patch, forward ? tb->fast : tb->code);
-        if (forward) {
-            bt->fast_chain[bt->nfast_chain++] = (struct fast_chain){ from, tb };
-            bt->st.fast_chains++;
-        }
+        if (forward) bt->st.fast_chains++;
         bt->st.chains++;
     }
     /* Chained code starts blocks while the budget is positive: up to the
@@ -629,22 +633,15 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
      * the key, never the current mode, so nothing chains or looks up into
      * it), run one block at a time. */
     bool merged = tb_merged(tb);
-    if (!bt->exact && to_limit < budget + BT_FAST_OVERSHOOT) {
-        /* An exact limit is near: from now on every chained jump checks
-         * the budget, so chained code stops where the dispatcher says. */
-        for (uint32_t i = 0; i < bt->nfast_chain; i++)
-            set_rel32(bt->fast_chain[i].exit->patch, bt->fast_chain[i].to->code);
-        bt->nfast_chain = 0;
-        bt->exact = true;
-    }
     if (to_limit >= budget + BLOCK_MAX_INSNS) {
         bt->budget = budget > 0 ? (int64_t)budget : 1;
         if (merged && bt->budget <= tb->n1) bt->budget = 0;
     } else {
         /* A merged TB whole only with room for a chained TB after its first
          * block too: when that block leaves by its Jcc, the budget left for
-         * the second block lets one (unmerged) TB start. */
-        bt->budget = !merged ? 1 : tb->n <= to_limit && (uint64_t)tb->n1 + BLOCK_MAX_INSNS <= to_limit ? tb->n1 + 1 : 0;
+         * the second block lets one (unmerged) TB start. (Its second block,
+         * at most BLOCK_MAX_INSNS long, then fits as well.) */
+        bt->budget = !merged ? 1 : (uint64_t)tb->n1 + BLOCK_MAX_INSNS <= to_limit ? tb->n1 + 1 : 0;
     }
     if (bt->budget == 0) {
         /* (Chaining is done: a flush on the way no longer matters here.) */

@@ -7,6 +7,7 @@
  * end between the two blocks. Snippets are assembled for HARNESS_CODE (GNU
  * as --32, Intel syntax; the source is above each array). */
 #include <criterion/criterion.h>
+#include <string.h>
 
 #include "bt_pair.h"
 #include "cpu/decode_cache.h"
@@ -134,9 +135,9 @@ Test(bt_merge, poll_points_inside_a_merged_loop_are_the_interpreters)
 /* xor ecx, ecx; top: inc ecx; test ecx, 1; jz even; add ebx, 3; jmp join;
  * even: add esi, 5; join: cmp ecx, 0x7fffffff; jne top; hlt
  * The jumps to even and join go forward: chained, they enter past the
- * target's budget check (bt->fast_chain). Far from the limit the chained
- * code may run on past a poll point; within BT_FAST_OVERSHOOT of it every
- * chain is back at a checked entry, and the run stops at the limit to the
+ * target's budget check (tb->fast). Far from the limit the chained code
+ * may run on past a poll point; within BT_FAST_OVERSHOOT of it there are
+ * no forward chains (bt->exact), and the run stops at the limit to the
  * instruction, in the interpreter's state. */
 static void forward_chains_run(uint64_t max, bool no_fast)
 {
@@ -164,3 +165,42 @@ Test(bt_merge, forward_chains_stop_at_an_exact_limit)
 }
 Test(bt_merge, forward_chains_near_the_limit_only) { for (uint64_t max = 1; max < 200; max++) forward_chains_run(max, false); }
 Test(bt_merge, forward_chains_switched_off) { for (uint64_t max = 2000000; max < 2000000 + 14; max++) forward_chains_run(max, true); }
+
+/* xor ecx, ecx; top: inc ecx; then 8 times: inc esi; 10 x nop;
+ * test ecx, 0; jz +1; hlt; and cmp ecx, 0x7fffffff; jne top; hlt
+ * Eight forward hops an iteration (each JZ taken, to a TB of 14
+ * instructions), 114 instructions without a budget check once chained: far
+ * more than the last dispatches near a limit allow. The limit must still
+ * hold to the instruction, so the chains made before it came near must be
+ * gone (a flush: run_one, bt->exact). */
+Test(bt_merge, a_run_of_forward_chains_stops_at_an_exact_limit)
+{
+    uint8_t code[200];
+    size_t n = 0;
+    code[n++] = 0x31; code[n++] = 0xc9;                       /* xor ecx, ecx */
+    code[n++] = 0x41;                                         /* top: inc ecx */
+    for (int hop = 0; hop < 8; hop++) {
+        code[n++] = 0x46;                                     /* inc esi */
+        for (int i = 0; i < 10; i++) code[n++] = 0x90;        /* nop */
+        static const uint8_t tail[] = { 0xf7, 0xc1, 0, 0, 0, 0, 0x74, 0x01, 0xf4 }; /* test ecx, 0; jz +1; hlt */
+        memcpy(code + n, tail, sizeof(tail));
+        n += sizeof(tail);
+    }
+    static const uint8_t cmp[] = { 0x81, 0xf9, 0xff, 0xff, 0xff, 0x7f, 0x0f, 0x85 }; /* cmp ecx, ...; jne rel32 */
+    memcpy(code + n, cmp, sizeof(cmp));
+    n += sizeof(cmp);
+    int32_t rel = (int32_t)2 - (int32_t)(n + 4);
+    memcpy(code + n, &rel, 4);
+    n += 4;
+    code[n++] = 0xf4;
+    for (uint64_t max = 2000000; max < 2000000 + 120; max += 7) {
+        struct pair p;
+        bt_pair_setup(&p, H_PROT32, code, n);
+        bt_pair_run(&p, max);
+        bt_pair_compare_state(&p);
+        cr_assert_eq(p.hb->v->stop, STOP_INSN_LIMIT);
+        cr_assert_eq(p.hb->v->icount, max);
+        cr_assert_geq(bt_pair_stats(&p).fast_chains, 8);
+        bt_pair_free(&p);
+    }
+}
