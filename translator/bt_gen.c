@@ -37,8 +37,8 @@
 #define OFF_VBT    ((int32_t)offsetof(struct vcpu, bt))
 #define OFF_LAST   ((int32_t)offsetof(struct bt_vcpu, last_exit))
 #define OFF_BASE   ((int32_t)offsetof(struct bt_vcpu, icount_base))
-#define OFF_TBKEY  ((int32_t)offsetof(struct tb, key))
-#define OFF_TBCODE ((int32_t)offsetof(struct tb, code))
+#define OFF_IJCKEY  ((int32_t)offsetof(struct bt_ijc_ent, key))
+#define OFF_IJCCODE ((int32_t)offsetof(struct bt_ijc_ent, code))
 #define OFF_EFL    ((int32_t)offsetof(struct vcpu, eflags))
 #define OFF_IRQREQ ((int32_t)offsetof(struct vcpu, irq_req))
 
@@ -1159,13 +1159,14 @@ static void gen_lookup_exit(struct gen *g)
         } else {
             emit_op2(e, 4, 0x0f, 0xb7, R8, rm_reg(R11));              /* movzx r8d, r11w */
         }
-        mov_r64_imm(e, R10, (uint64_t)(uintptr_t)g->bt->ijc);         /* (this vCPU's: no load) */
-        mov_r_rm(e, 8, R10, rm_sib(R10, R8, 3, 0));                   /* r10 = ijc[..] */
+        mov_r64_imm(e, R10, (uint64_t)(uintptr_t)g->bt->ijc_ent);     /* (this vCPU's: no load) */
+        lea(e, 4, R8, rm_sib(R8, R8, 0, 0));                          /* (16-byte entries) */
+        lea(e, 8, R10, rm_sib(R10, R8, 3, 0));                        /* r10 = &ijc_ent[..] */
         mov_r64_imm(e, R9, (uint64_t)g->mode << 32);
         lea(e, 8, R8, rm_sib(R9, R11, 0, 0));                         /* r8 = key */
         emit_op1(e, 8, 0xf7, 2, rm_reg(R8));                          /* not r8 */
         mov_r_rm(e, 8, R9, rm_reg(RCX));
-        mov_r_rm(e, 8, RCX, rm_mem(R10, OFF_TBKEY));
+        mov_r_rm(e, 8, RCX, rm_mem(R10, OFF_IJCKEY));
         lea(e, 8, RCX, rm_sib(RCX, R8, 0, 1));                        /* tb key - key */
         eb(e, 0xe3);                                                  /* jrcxz hit */
         uint8_t *rel8 = e->p;
@@ -1176,7 +1177,7 @@ static void gen_lookup_exit(struct gen *g)
         patch_rel32(e, j, g->bt->exit_regs);
         if (rel8 < e->end) *rel8 = (uint8_t)(e->p - (rel8 + 1));
         mov_r_rm(e, 8, RCX, rm_reg(R9));
-        emit_op1(e, 4, 0xff, 4, rm_mem(R10, OFF_TBCODE));             /* jmp [r10 + code] */
+        emit_op1(e, 4, 0xff, 4, rm_mem(R10, OFF_IJCCODE));            /* jmp [r10 + code] */
         return;
     }
     mov_rm_r(e, 4, rm_mem(HR_V, OFF_EIP), R11);

@@ -243,6 +243,15 @@ struct bt_vcpu {
     uint64_t seen_tlb_flushes, seen_all_gen, seen_ng_gen, seen_page_gen;
     struct tb nothing;
     struct tb *ijc[BT_IJC_SIZE];
+    /* What translated code reads of ijc[i]: copies of the TB's key and
+     * entry, so that a lookup loads one line rather than the slot and then
+     * the TB's header (two dependent cache misses: a fifth of the host
+     * time in translated code of a fork+exit+wait loop went to them).
+     * Written with ijc[] (ijc_put); a killed TB's slot is emptied. */
+    struct bt_ijc_ent {
+        uint64_t key;
+        const uint8_t *code;
+    } ijc_ent[BT_IJC_SIZE];
     /* The slots filled with non-global entries since the last MOV CR3, so
      * that it touches only those rather than all 64 Ki slots; past
      * BT_IJC_LOG_MAX it sweeps the table. */

@@ -73,9 +73,17 @@ static void ijc_seen(struct bt_vcpu *bt)
     bt->seen_page_gen = t->page_gen;
 }
 
+/* Slot i holds tb (its copy for translated code too). */
+static void ijc_put(struct bt_vcpu *bt, uint32_t i, struct tb *tb)
+{
+    bt->ijc[i] = tb;
+    bt->ijc_ent[i].key = tb->key;
+    bt->ijc_ent[i].code = tb->code;
+}
+
 static void ijc_clear(struct bt_vcpu *bt)
 {
-    for (unsigned i = 0; i < BT_IJC_SIZE; i++) bt->ijc[i] = &bt->nothing;
+    for (unsigned i = 0; i < BT_IJC_SIZE; i++) ijc_put(bt, i, &bt->nothing);
     memset(bt->ijc_pages, 0, sizeof(bt->ijc_pages));
     bt->ijc_used = 0;
     ijc_seen(bt);
@@ -88,7 +96,7 @@ static void ijc_drop_slots(struct bt_vcpu *bt, uint32_t first, uint32_t n, uint3
     for (uint32_t j = 0; j < n; j++) {
         uint32_t i = (first + j) & (BT_IJC_SIZE - 1);
         struct tb *t = bt->ijc[i];
-        if (t != &bt->nothing && t->eip - lo < len) bt->ijc[i] = &bt->nothing;
+        if (t != &bt->nothing && t->eip - lo < len) ijc_put(bt, i, &bt->nothing);
     }
 }
 
@@ -122,12 +130,12 @@ static void ijc_resync(struct bt_vcpu *bt)
     if (t->ng_gen != bt->seen_ng_gen) {
         if (bt->ijc_used <= BT_IJC_LOG_MAX) {
             for (uint32_t k = 0; k < bt->ijc_used; k++) {
-                struct tb **e = &bt->ijc[bt->ijc_log[k]];
-                if (!(*e)->global) *e = &bt->nothing;
+                uint32_t i = bt->ijc_log[k];
+                if (!bt->ijc[i]->global) ijc_put(bt, i, &bt->nothing);
             }
         } else {
             for (unsigned i = 0; i < BT_IJC_SIZE; i++)
-                if (!bt->ijc[i]->global) bt->ijc[i] = &bt->nothing;
+                if (!bt->ijc[i]->global) ijc_put(bt, i, &bt->nothing);
         }
         bt->ijc_used = 0;
     }
@@ -150,7 +158,7 @@ static void ijc_set(struct bt_vcpu *bt, uint32_t lin, struct tb *tb, bool global
         if (bt->ijc_used <= BT_IJC_LOG_MAX) bt->ijc_used++;
     }
     tb->global = global;
-    bt->ijc[slot] = tb;
+    ijc_put(bt, slot, tb);
     bt->ijc_pages[(lin >> 12) / 64] |= 1ull << ((lin >> 12) % 64);
 }
 
@@ -175,6 +183,9 @@ static void kill_page(struct bt_vcpu *bt, uint32_t page)
         struct tb *next = t->pnext;
         t->dead = true;
         t->key = ~0ull;
+        /* (ijc_set's slot: a flat CS's EIP is the linear address) */
+        uint32_t slot = bt_ijc_hash(bt_ijc_hashed(bt->bmi2, t->mode), t->eip);
+        if (bt->ijc[slot] == t) ijc_put(bt, slot, &bt->nothing);
         struct tb **pp = &bt->hash[hash_of(t->host, t->eip, t->mode)];
         while (*pp && *pp != t) pp = &(*pp)->hnext;
         if (*pp) *pp = t->hnext;
@@ -264,6 +275,11 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
         free(bt);
         return NULL;
     }
+    /* Transparent huge pages for the code where the host allows them
+     * (madvise mode, Debian's default): a Linux guest's hot code is spread
+     * over megabytes of the cache, and with 4 KiB pages its jumps miss the
+     * instruction TLB (BT86_BT_NO_HUGE=1: off; a hint, nothing depends on it). */
+    if (!env_on("BT86_BT_NO_HUGE")) madvise(p, bt->cache_size, MADV_HUGEPAGE);
     bt->cache = p;
     bt->pred = (uint32_t *)(void *)(bt->cache + bt->cache_size);
     bt->ras = (struct bt_ras *)(void *)bt->pred;

@@ -325,6 +325,35 @@ Test(bt, decode_cache_flush_drops_translations)
     bt_pair_free(&p);
 }
 
+Test(bt, an_indirect_call_reaches_the_rewritten_function)
+{
+    /* 10000: mov ebx, f; mov ecx, 100; xor edx, edx
+     *     1: call ebx ; add edx, eax ; cmp ecx, 50 ; jne 2f
+     *        mov byte [f+1], 2
+     *     2: dec ecx ; jnz 1b ; hlt
+     * 11100: f: mov eax, 1 ; ret          (a page of its own)
+     * CALL EBX looks f up in the jump cache from translated code (ijc_ent,
+     * a copy of the TB's key and entry): the store that patches f must
+     * empty that slot, or the next 49 calls run f's old translation. (A
+     * far limit: near one, every TB runs alone from the dispatcher.) */
+    static uint8_t code[0x1106];
+    memset(code, 0x90, sizeof(code));
+    const uint8_t loop[] = { 0xbb, 0x00, 0x11, 0x01, 0x00, 0xb9, 0x64, 0x00, 0x00, 0x00, 0x31, 0xd2,
+                             0xff, 0xd3, 0x01, 0xc2, 0x83, 0xf9, 0x32, 0x75, 0x07, 0xc6, 0x05, 0x01,
+                             0x11, 0x01, 0x00, 0x02, 0x49, 0x75, 0xed, 0xf4 };
+    const uint8_t f[] = { 0xb8, 0x01, 0x00, 0x00, 0x00, 0xc3 };
+    memcpy(code, loop, sizeof(loop));
+    memcpy(code + 0x1100, f, sizeof(f));
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    bt_pair_run(&p, 10000000);
+    compare(&p);
+    cr_assert_eq(p.hb->v->r[R_EDX], 51 * 1 + 49 * 2);
+    cr_assert_eq(p.hb->v->r[R_ECX], 0);
+    cr_assert_geq(bt_pair_stats(&p).invalidated, 1);
+    bt_pair_free(&p);
+}
+
 /* --- regressions found by the lockstep fuzzer (tests/fuzz) --- */
 
 /* The translator's two ways to keep them: the host's IMUL alone where the
