@@ -578,6 +578,15 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         from = NULL;
     }
     if (!bt->exact && to_limit < budget + BT_FAST_OVERSHOOT) {
+        if (v->irq_shadow && to_limit == 1) {
+            /* The one instruction after STI or MOV SS (cpu_run_loop), then
+             * the interrupt check: an exact limit of its own, not one that
+             * is near for good. The interpreter runs it, so that no chain
+             * is followed, and forward chains stay on. */
+            bt->st.interp_blocks++;
+            cpu_exec_block(v, NULL, 1);
+            return;
+        }
         /* An exact limit is near: from now on no chained jump may skip a
          * budget check, so the translations go if any forward chain was
          * made (a flush unchains everything), and no more are made. */
