@@ -60,27 +60,22 @@ static void exec_btc(struct vcpu *v, const struct insn *in) { btop(v, in, BT_COM
 
 /* ---- BSF BSR: dst reg (16/32), src r/m ---- */
 
-#define SCAN_OP(name, ins)                                                                  \
-    static void exec_##name(struct vcpu *v, const struct insn *in)                          \
-    {                                                                                       \
-        const struct opnd *d = &in->op[0];                                                  \
-        uint32_t b = opnd_read(v, in, &in->op[1]);                                           \
-        uint32_t a = gpr_get(v, d->reg, d->size);                                           \
-        uint32_t x;                                                                         \
-        if (d->size == 4)                                                                   \
-            __asm__(ins " %k[b], %k[a]" HOST_FLAGS_TAIL                                     \
-                    : [a] "+r"(a), "=a"(x) : [b] "r"(b) : "cc");                            \
-        else                                                                                \
-            __asm__(ins " %w[b], %w[a]" HOST_FLAGS_TAIL                                     \
-                    : [a] "+r"(a), "=a"(x) : [b] "r"(b) : "cc");                            \
-        /* BSF/BSR with a zero source leave the destination unchanged, as real CPUs do. */  \
-        if ((b & (d->size == 4 ? 0xffffffffu : 0xffffu)) != 0)                              \
-            gpr_set(v, d->reg, d->size, a);                                                 \
-        flags_set_masked(v, host_flags(x), F_ARITH);                                               \
-    }
+/* ZF = (source == 0); the index of the lowest (BSF) or highest (BSR) set
+ * bit, or, with a zero source, the destination as it was, as real CPUs do.
+ * The other five flags are undefined (SDM); here they stay as they were,
+ * as AMD's CPUs leave them (so that the translator can emit the host's
+ * instruction there: bt_host_bscan_writes_only_zf). */
+static void bit_scan(struct vcpu *v, const struct insn *in, bool reverse)
+{
+    const struct opnd *d = &in->op[0];
+    uint32_t b = opnd_read(v, in, &in->op[1]);
+    if (d->size != 4) b &= 0xffffu;
+    if (b) gpr_set(v, d->reg, d->size, reverse ? 31u - (uint32_t)__builtin_clz(b) : (uint32_t)__builtin_ctz(b));
+    v->eflags = b ? v->eflags & ~F_ZF : v->eflags | F_ZF;
+}
 
-SCAN_OP(bsf, "bsf")
-SCAN_OP(bsr, "bsr")
+static void exec_bsf(struct vcpu *v, const struct insn *in) { bit_scan(v, in, false); }
+static void exec_bsr(struct vcpu *v, const struct insn *in) { bit_scan(v, in, true); }
 
 /* ---- SHLD SHRD: op[0] r/m, op[1] reg, op[2] imm8 or CL ---- */
 

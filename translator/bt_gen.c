@@ -257,7 +257,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
 
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP, K_BSWAP, K_CX8,
                 K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV, K_XCHGOP,
-                K_SHXD, K_BITT, K_MOVS, K_REPSTOS,
+                K_SHXD, K_BITT, K_MOVS, K_REPSTOS, K_BSCAN,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR, K_RDTSC };
 
@@ -308,7 +308,8 @@ static const uint8_t kind_table[X86_INS_ENDING] = {
     [X86_INS_CMPXCHG] = K_XCHGOP, [X86_INS_XADD] = K_XCHGOP,
     [X86_INS_MOVZX] = K_MOVX, [X86_INS_MOVSX] = K_MOVX, [X86_INS_LEA] = K_LEA, [X86_INS_XCHG] = K_XCHG,
     [X86_INS_CDQ] = K_CONV, [X86_INS_CWDE] = K_CONV, [X86_INS_CBW] = K_CONV, [X86_INS_CWD] = K_CONV,
-    [X86_INS_NOP] = K_NOP, [X86_INS_BSWAP] = K_BSWAP, [X86_INS_SHLD] = K_SHXD, [X86_INS_SHRD] = K_SHXD,
+    [X86_INS_NOP] = K_NOP, [X86_INS_CLD] = K_NOP, [X86_INS_STD] = K_NOP, [X86_INS_BSWAP] = K_BSWAP, [X86_INS_SHLD] = K_SHXD, [X86_INS_SHRD] = K_SHXD,
+    [X86_INS_BSF] = K_BSCAN, [X86_INS_BSR] = K_BSCAN,
     [X86_INS_MOVSB] = K_MOVS, [X86_INS_MOVSW] = K_MOVS, [X86_INS_MOVSD] = K_MOVS,
     [X86_INS_BT] = K_BITT, [X86_INS_BTS] = K_BITT, [X86_INS_BTR] = K_BITT, [X86_INS_BTC] = K_BITT,
     [X86_INS_CMPXCHG8B] = K_CX8, [X86_INS_PUSH] = K_PUSH, [X86_INS_POP] = K_POP, [X86_INS_LEAVE] = K_LEAVE,
@@ -396,8 +397,16 @@ static bool native_ok(const struct bt_vcpu *bt, const struct insn *in, uint32_t 
         return in->nopnd == 2 && is_gpr(d) && d->size >= 2 && in->addrsize == 4 && s->kind == OPND_MEM;
     case K_XCHG:
         return in->nopnd == 2 && is_gpr(d) && is_gpr(s) && d->size == s->size;
-    case K_CONV: case K_NOP:
+    case K_CONV:
         return true;
+    case K_NOP: /* CLD and STD that leave DF as it is (Linux's entry code: CLD, DF already 0)
+                 * do nothing; those that change it call out (g->df follows them) */
+        if (in->id == X86_INS_CLD) return !df;
+        if (in->id == X86_INS_STD) return df;
+        return true;
+    case K_BSCAN: /* BSF/BSR r, r/m (16/32), where the host's write ZF alone, as the interpreter's */
+        return bt->bscan_native && in->nopnd == 2 && is_gpr(d) && (d->size == 2 || d->size == 4) &&
+               s->size == d->size && (is_gpr(s) || mem_ok(in, s, mode));
     case K_SHXD: /* SHLD/SHRD r/m, r, imm8 or CL: the interpreter takes the host's result and flags
                   * (from the host it runs on: where they depend on more than the operands, calls) */
         if (!bt->shxd_native || in->nopnd != 3 || !(d->size == 2 || d->size == 4) || !(is_gpr(d) || mem_ok(in, d, mode))) return false;
@@ -512,6 +521,9 @@ static void flag_effects(const struct insn *in, bool native, uint32_t *r, uint32
         break;
     case K_XCHGOP: /* those of CMP EAX, dst or ADD dst, src */
         *w = FL_ALL;
+        break;
+    case K_BSCAN: /* ZF (bt_host_bscan_writes_only_zf) */
+        *w = F_ZF;
         break;
     case K_SHXD: /* all six from the host, unless the count is 0 (none) */
         if (in->op[2].kind != OPND_IMM) *r = FL_ALL; /* by CL: may be 0 (as a shift by CL) */
@@ -1427,7 +1439,7 @@ static bool writes_gpr(const struct insn *in, int r)
         if (in->id == X86_INS_BT) return false;
         /* fall through */
     case K_MOV: case K_UNARY: case K_SHIFT: case K_IMUL: case K_MOVX: case K_LEA: case K_SETCC: case K_CMOV:
-    case K_SHXD:
+    case K_SHXD: case K_BSCAN:
         return d->kind == OPND_REG && gpr_full(d) == r;
     case K_XCHG:
         return gpr_full(d) == r || gpr_full(&in->op[1]) == r;
@@ -1949,6 +1961,10 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         }
         break;
     }
+    case K_BSCAN: /* (a zero source leaves the destination as it was: bt_host_bscan_writes_only_zf) */
+        if (s->kind == OPND_MEM) view_fuse(g);
+        emit_op2(e, d->size, 0x0f, in->id == X86_INS_BSF ? 0xbc : 0xbd, host_reg(d->reg), rm_of(g, s));
+        break;
     case K_MOVX: {
         uint8_t op = (uint8_t)((in->id == X86_INS_MOVZX ? 0xb6 : 0xbe) + (s->size == 2 ? 1 : 0));
         if (s->kind == OPND_MEM) view_fuse(g);
@@ -2511,7 +2527,7 @@ static bool keeps_r9(const struct insn *in)
     case K_ALU: case K_MOV: case K_TEST: case K_MOVX: case K_UNARY: case K_LEA: case K_NOP: case K_PUSH:
     case K_POP: case K_CMOV: case K_SETCC: case K_CONV: case K_BSWAP: case K_IMUL: case K_LEAVE:
     case K_SHIFT: case K_MUL1: case K_DIV: case K_XCHG: case K_XCHGOP: case K_CX8: case K_SHXD: case K_BITT:
-    case K_STRING: case K_MOVS:
+    case K_STRING: case K_MOVS: case K_BSCAN:
         return true;
     default:
         return false;

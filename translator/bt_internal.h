@@ -148,6 +148,7 @@ struct bt_vcpu {
     bool logic_af0;          /* the host's AND/OR/XOR clear AF (bt_hostflags.c): gen_remat may TEST their result */
     bool mul_keeps_szap;     /* the host's MUL/IMUL keep SF ZF AF PF, as the interpreter does (bt_hostflags.c) */
     bool shxd_native;        /* the host's SHLD/SHRD flags depend on the operands alone: emitted natively */
+    bool bscan_native;       /* the host's BSF/BSR as the interpreter's (bt_host_bscan_writes_only_zf): emitted natively */
     bool bt_native;          /* the host's BT/BTS/BTR/BTC write CF alone: emitted natively */
 
     struct vcpu *v;
@@ -277,6 +278,7 @@ void bt_fault_add_sites(struct bt_vcpu *bt, const struct bt_fault_site *s, uint3
 bool bt_host_logic_clears_af(void);
 bool bt_host_mul_keeps_szap(void);
 bool bt_host_shxd_flags_pure(void);
+bool bt_host_bscan_writes_only_zf(void);
 bool bt_host_bt_writes_only_cf(void);
 
 /* bt_tramp.c: emit the entry/exit trampolines at the start of the cache. */

@@ -300,6 +300,7 @@ static struct bt_vcpu *bt_new(struct vcpu *v)
     bt->logic_af0 = bt_host_logic_clears_af();
     bt->mul_keeps_szap = !env_on("BT86_BT_NO_HOST_MUL") && bt_host_mul_keeps_szap();
     bt->shxd_native = !env_on("BT86_BT_NO_BITOPS") && bt_host_shxd_flags_pure();
+    bt->bscan_native = !env_on("BT86_BT_NO_BITOPS") && bt_host_bscan_writes_only_zf();
     bt->bt_native = !env_on("BT86_BT_NO_BITOPS") && bt_host_bt_writes_only_cf();
     bt->nothing.key = ~0ull;
     bt->nothing.dead = true;

@@ -891,6 +891,67 @@ Test(bt, shxd_and_bt_forms_match_the_interpreter_through_its_handlers)
     bitops(true, 5);
 }
 
+/* BSF and BSR are the host's instruction where the host's write ZF alone
+ * and keep the destination for a zero source, as the interpreter's do
+ * (bt_host_bscan_writes_only_zf; AMD's), the interpreter's call elsewhere:
+ * register and memory sources, 32 and 16 bits, zero sources (the
+ * destination is left as it was, ZF set), the other flags kept.
+ *   mov esi, 0x20100 ; mov dword [esi], 0x00f00000 ; mov dword [esi+4], 0
+ *   cmp eax, ebx ; bsf edx, eax ; pushfd ; bsr ebp, eax ; pushfd
+ *   xor ecx, ecx ; cmp eax, edx ; bsf edi, ecx ; pushfd ; bsr edi, ecx ; pushfd
+ *   bsf ebx, [esi] ; pushfd ; bsr eax, [esi+4] ; pushfd
+ *   bsf bp, ax ; pushfd ; bsr dx, [esi+2] ; pushfd ; hlt */
+static const uint8_t code_bscan[] = {
+    0xbe, 0x00, 0x01, 0x02, 0x00, 0xc7, 0x06, 0x00, 0x00, 0xf0, 0x00, 0xc7, 0x46, 0x04, 0x00, 0x00, 0x00, 0x00,
+    0x39, 0xd8, 0x0f, 0xbc, 0xd0, 0x9c, 0x0f, 0xbd, 0xe8, 0x9c, 0x31, 0xc9, 0x39, 0xd0, 0x0f, 0xbc, 0xf9, 0x9c,
+    0x0f, 0xbd, 0xf9, 0x9c, 0x0f, 0xbc, 0x1e, 0x9c, 0x0f, 0xbd, 0x46, 0x04, 0x9c, 0x66, 0x0f, 0xbc, 0xe8, 0x9c,
+    0x66, 0x0f, 0xbd, 0x56, 0x02, 0x9c, 0xf4
+};
+
+static void bscan(bool interp_calls, uint64_t step)
+{
+    if (interp_calls) setenv("BT86_BT_NO_BITOPS", "1", 1);
+    struct pair p;
+    pair_init(&p, H_PROT32, code_bscan, sizeof(code_bscan));
+    struct harness *hs[2] = { p.hi, p.hb };
+    for (int i = 0; i < 2; i++) {
+        hs[i]->v->r[R_EAX] = 0x9abcdef0u;
+        hs[i]->v->r[R_EBX] = 0x13579bc5u;
+        hs[i]->v->r[R_EDI] = 0x0f0f0f0fu;
+    }
+    static const uint32_t ranges[][2] = { { 0x20100, 0x10 } };
+    run_pair_compared(&p, step, ranges, 1);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->r[R_EDI], 0x0f0f0f0fu); /* zero sources: kept */
+    cr_assert_eq(v->r[R_EAX], 0x9abcdef0u);
+    cr_assert_eq(v->r[R_EBX], 20);
+    cr_assert_eq(v->r[R_EBP], 4);           /* 31, then the low word: BSF of 0xdef0 */
+    cr_assert_eq(v->r[R_EDX], 7);           /* 4, then the low word: BSR of 0x00f0 */
+    cr_assert(harness_stack(p.hb, 5) & F_ZF); /* bsf edi, ecx: a zero source */
+    cr_assert(!(harness_stack(p.hb, 3) & F_ZF)); /* bsf ebx, [esi]: not zero */
+    cr_assert_eq(harness_stack(p.hb, 7) & F_ARITH, F_SF | F_AF | F_PF); /* bsf edx, eax: CMP's kept, ZF clear */
+    if (step == 1000) {
+        uint64_t calls = bt_pair_stats(&p).fallback;
+        if (interp_calls || !bt_host_bscan_writes_only_zf()) cr_assert_geq(calls, 7);
+        else cr_assert_leq(calls, 1, "calls %lu", (unsigned long)calls); /* (the HLT) */
+    }
+    bt_pair_free(&p);
+    unsetenv("BT86_BT_NO_BITOPS");
+}
+
+Test(bt, bsf_and_bsr_match_the_interpreter)
+{
+    bscan(false, 1000);
+    bscan(false, 1);
+    bscan(false, 2);
+}
+
+Test(bt, bsf_and_bsr_match_the_interpreter_through_its_handlers)
+{
+    bscan(true, 1000);
+    bscan(true, 3);
+}
+
 /* MOVSB/MOVSW/MOVSD without REP are native (two probes, the value in the
  * red zone between them): both directions, a source that crosses a page,
  * and a destination on a read-only page (#PF for the write, CR2 = EDI, ESI
