@@ -891,6 +891,27 @@ Test(bt, shxd_and_bt_forms_match_the_interpreter_through_its_handlers)
     bitops(true, 5);
 }
 
+/* cld ; cld ; std ; std ; pushfd ; cld ; pushfd ; hlt (DF clear at the
+ * start): a CLD or STD that leaves DF as it is emits nothing (Linux's entry
+ * code runs CLD with DF clear at every system call and interrupt); the two
+ * that change it call the interpreter's handler, and the block goes on
+ * with the new DF (native string instructions depend on it). */
+Test(bt, cld_and_std_that_change_nothing_emit_nothing)
+{
+    static const uint8_t code[] = { 0xfc, 0xfc, 0xfd, 0xfd, 0x9c, 0xfc, 0x9c, 0xf4 };
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    p.hi->v->eflags &= ~F_DF;
+    p.hb->v->eflags &= ~F_DF;
+    bt_pair_run(&p, 1000);
+    compare(&p);
+    cr_assert(harness_stack(p.hb, 1) & F_DF);
+    cr_assert(!(harness_stack(p.hb, 0) & F_DF));
+    cr_assert(!(p.hb->v->eflags & F_DF));
+    cr_assert_eq(bt_pair_stats(&p).fallback, 3); /* the STD and the CLD that change DF, the HLT */
+    bt_pair_free(&p);
+}
+
 /* BSF and BSR are the host's instruction where the host's write ZF alone
  * and keep the destination for a zero source, as the interpreter's do
  * (bt_host_bscan_writes_only_zf; AMD's), the interpreter's call elsewhere:
