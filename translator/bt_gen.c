@@ -257,7 +257,7 @@ static bool stack_ok(const struct insn *in, uint32_t mode)
 
 enum alu_kind { K_NONE, K_ALU, K_TEST, K_MOV, K_UNARY, K_SHIFT, K_IMUL, K_MUL1, K_MOVX, K_LEA, K_XCHG, K_CONV, K_NOP, K_BSWAP, K_CX8,
                 K_SETCC, K_CMOV, K_PUSH, K_POP, K_LEAVE, K_CALL, K_RET, K_JMP, K_JCC, K_STRING, K_DIV, K_XCHGOP,
-                K_SHXD, K_BITT, K_MOVS, K_REPSTOS, K_BSCAN,
+                K_SHXD, K_BITT, K_MOVS, K_REPSTOS, K_BSCAN, K_REPMOVS,
                 /* sensitive instructions translated inline at CPL 0 (see gen_sensitive) */
                 K_CLI, K_STI, K_PUSHF, K_POPF, K_RDCR, K_RDTSC };
 
@@ -330,7 +330,8 @@ static enum alu_kind kind_of(const struct insn *in)
     case K_MOV: return in->opc_map == 1 && in->opc == 0x20 ? K_RDCR : K_MOV;
     case K_IMUL: return in->nopnd == 1 ? K_MUL1 : K_IMUL;
     case K_MOVS: /* (MOVSD: also SSE2's, F2 0F 10) */
-        return in->opc_map == 0 && (in->opc == 0xa4 || in->opc == 0xa5) ? K_MOVS : K_NONE;
+        if (in->opc_map != 0 || (in->opc != 0xa4 && in->opc != 0xa5)) return K_NONE;
+        return (in->prefix & PFX_REP) ? K_REPMOVS : K_MOVS;
     case K_REPSTOS: return (in->prefix & PFX_REP) ? K_REPSTOS : K_STRING; /* (LODS and STOS) */
     default: return k;
     }
@@ -362,9 +363,19 @@ static bool native_ok(const struct bt_vcpu *bt, const struct insn *in, uint32_t 
 {
     const struct opnd *d = &in->op[0], *s = &in->op[1];
     enum alu_kind kind = kind_of(in);
-    /* (REP only on STOS: gen_rep_stos) */
-    uint8_t refused = PFX_LOCK | PFX_REPNE | (kind == K_REPSTOS ? 0 : PFX_REP);
+    /* (REP only on STOS and MOVS: gen_rep_stos, gen_rep_movs; and on BSF/BSR,
+     * which it leaves as they are: TZCNT/LZCNT on an i686, as Linux's __ffs
+     * writes BSF, are decoded as such) */
+    uint8_t refused = PFX_REPNE | (kind == K_REPSTOS || kind == K_REPMOVS || kind == K_BSCAN ? 0 : PFX_REP);
     if (!(mode & MODE_CODE32) || (in->prefix & refused)) return false;
+    /* LOCK (the decoder lets it through only on the lockable instructions
+     * with a memory destination): with one vCPU nothing else writes guest
+     * RAM between the host instruction's read and its write, so the plain
+     * host instruction is atomic as it is (the host's TSO order is the
+     * guest's); with several the interpreter's host atomics or exclusive
+     * section (cpu/lock_atomic.h). Linux's smp_mb() is LOCK ADD to the
+     * stack: ~15 interpreter calls per fork+exit+wait. */
+    if ((in->prefix & PFX_LOCK) && bt->v->m->ncpu != 1) return false;
     /* Under -stats/-trace (v->obs) every sensitive instruction goes
      * through vmm_call, so that each VMM entry is counted and traced. */
     if ((in->flags & IF_SENSITIVE) && (bt->v->obs || bt->no_adaptive)) return false;
@@ -395,8 +406,9 @@ static bool native_ok(const struct bt_vcpu *bt, const struct insn *in, uint32_t 
         return !(byte_hi(s) && host_reg(d->reg) >= 8);
     case K_LEA:
         return in->nopnd == 2 && is_gpr(d) && d->size >= 2 && in->addrsize == 4 && s->kind == OPND_MEM;
-    case K_XCHG:
-        return in->nopnd == 2 && is_gpr(d) && is_gpr(s) && d->size == s->size;
+    case K_XCHG: /* registers; or memory, 16/32-bit: the host's XCHG, locked itself */
+        if (in->nopnd != 2 || !is_gpr(s) || d->size != s->size) return false;
+        return is_gpr(d) || ((d->size == 2 || d->size == 4) && mem_ok(in, d, mode));
     case K_CONV:
         return true;
     case K_NOP: /* CLD and STD that leave DF as it is (Linux's entry code: CLD, DF already 0)
@@ -447,6 +459,9 @@ static bool native_ok(const struct bt_vcpu *bt, const struct insn *in, uint32_t 
     case K_REPSTOS: /* REP STOS upwards, flat ES (gen_rep_stos) */
         return !df && in->addrsize == 4 && d->kind == OPND_MEM && seg_flat(mode, d->seg) &&
                d->size == insn_string_elem_size(in);
+    case K_REPMOVS: /* REP MOVS upwards, ES and the source segment flat (gen_rep_movs) */
+        return !df && in->nopnd == 2 && d->kind == OPND_MEM && s->kind == OPND_MEM && in->addrsize == 4 &&
+               seg_flat(mode, d->seg) && seg_flat(mode, s->seg) && d->size == insn_string_elem_size(in);
     case K_MOVS: /* MOVS without REP (excluded above): ES and the source segment flat */
         return in->nopnd == 2 && d->kind == OPND_MEM && s->kind == OPND_MEM && in->addrsize == 4 &&
                seg_flat(mode, d->seg) && seg_flat(mode, s->seg) && d->size == insn_string_elem_size(in);
@@ -1100,7 +1115,8 @@ static void base_update(struct gen *g, int k, bool native)
     const struct opnd *d = &in->op[0], *s = &in->op[1];
     int reg = g->base_reg;
     bool dreg = in->nopnd >= 1 && d->kind == OPND_REG && d->rclass == RC_GPR && d->reg == reg && d->size == 4;
-    if (!native || (in->flags & IF_SENSITIVE) || kind == K_CALL || kind == K_RET || kind == K_REPSTOS) {
+    if (!native || (in->flags & IF_SENSITIVE) || kind == K_CALL || kind == K_RET || kind == K_REPSTOS ||
+        kind == K_REPMOVS) {
         g->base_cold = -1;
     } else if (kind == K_PUSH) {
         if (reg == R_ESP) g->base_rel += 4;
@@ -1403,7 +1419,8 @@ static const struct opnd *mem_opnd(const struct insn *in, bool *write, bool *rea
     for (int i = 0; i < in->nopnd && i < 3; i++) {
         if (in->op[i].kind != OPND_MEM) continue;
         enum alu_kind k = kind_of(in);
-        if (k == K_LEA || k == K_NOP || k == K_MOVS || k == K_REPSTOS) return NULL; /* (they probe themselves) */
+        if (k == K_LEA || k == K_NOP || k == K_MOVS || k == K_REPSTOS || k == K_REPMOVS)
+            return NULL; /* (they probe themselves) */
         if (k == K_BITT && bt_far_form(in)) return NULL;          /* (and so does gen_bt_far) */
         if (i == 0) {
             /* (a one-operand MUL/DIV or a CALL only reads its operand) */
@@ -1432,6 +1449,8 @@ static bool writes_gpr(const struct insn *in, int r)
         return r == R_ESI || r == R_EDI;
     case K_REPSTOS:
         return r == R_ECX || r == R_EDI;
+    case K_REPMOVS:
+        return r == R_ECX || r == R_ESI || r == R_EDI;
     case K_ALU:
         if (in->id == X86_INS_CMP) return false;
         /* fall through */
@@ -1442,7 +1461,7 @@ static bool writes_gpr(const struct insn *in, int r)
     case K_SHXD: case K_BSCAN:
         return d->kind == OPND_REG && gpr_full(d) == r;
     case K_XCHG:
-        return gpr_full(d) == r || gpr_full(&in->op[1]) == r;
+        return (d->kind == OPND_REG && gpr_full(d) == r) || gpr_full(&in->op[1]) == r;
     case K_CONV: case K_MUL1: case K_CX8:
         return r == R_EAX || r == R_EDX;
     case K_BSWAP:
@@ -1465,6 +1484,7 @@ static void reuse_update(struct gen *g, const struct insn *in, bool native)
     if (g->reuse_cold < 0) return;
     enum alu_kind kind = kind_of(in);
     if (!native || kind == K_PUSH || kind == K_POP || kind == K_CALL || kind == K_RET || kind == K_MOVS || kind == K_REPSTOS ||
+        kind == K_REPMOVS ||
         (kind == K_BITT && bt_far_form(in)) || (in->flags & IF_SENSITIVE)) {
         g->reuse_cold = -1;
         return;
@@ -1793,6 +1813,78 @@ static void gen_rep_stos(struct gen *g, int k, const struct insn *in, uint32_t e
     g->r11_mem = -1;
 }
 
+/* r10 = 0 when [r8, r8 + ECX * 2^sc) lies in one page (r8's low 12 bits
+ * are the address's, whatever view r8 is relative to). Flags: the caller's. */
+static void gen_range_in_page(struct emit *e, int sc)
+{
+    mov_r_rm(e, 4, R10, rm_reg(RCX));                        /* r10 = ECX, zero-extended */
+    lea(e, 8, R10, rm_sib(R8, R10, sc, -1));                 /* the last byte's address */
+    emit_op1(e, 8, 0x31, R8, rm_reg(R10));                   /* xor r10, r8 */
+    emit_op1(e, 8, 0xc1, 5, rm_reg(R10));                    /* shr r10, 12 */
+    eb(e, 12);
+}
+
+/* REP MOVS upwards (DF clear), flat segments: when ECX elements of the
+ * source and of the destination each lie in one page, the host's REP MOVS
+ * on the two host addresses (each probed at its first byte: a fault there
+ * or a page the TLB cannot give goes to the probe's cold path, which runs
+ * the whole instruction in the interpreter, nothing changed yet), else the
+ * interpreter's handler (a page crossing, or ECX up to 2^32). The host's
+ * REP MOVS is the architectural element-by-element copy, overlaps
+ * included. Linux copies with it (memcpy, copy_page: ~68 calls of the
+ * interpreter per fork+exit+wait before). The source's host address waits
+ * in the red zone across the destination's probe, as gen_bt_far's count. */
+static void gen_rep_movs(struct gen *g, int k, const struct insn *in, uint32_t eip)
+{
+    struct emit *e = &g->e;
+    unsigned es = insn_string_elem_size(in);
+    int sc = es == 4 ? 2 : es == 2 ? 1 : 0;
+    gen_unstash(g);
+    g->stashed = false;
+    eb(e, 0x67); eb(e, 0xe3); eb(e, 5);                      /* jecxz +5: nothing to do or probe */
+    uint8_t *go = jmp_rel32(e);
+    uint8_t *none = jmp_rel32(e);
+    patch_rel32(e, go, e->p);
+    mov_r_rm(e, 4, R8, rm_reg(host_reg(R_ESI)));
+    g->keep_flags = true;
+    gen_probe(g, k, 1, false, false);
+    g->keep_flags = false;
+    gen_flags_home(g);
+    save_lflags(e, R11);
+    gen_range_in_page(e, sc);
+    uint8_t *slow1 = jcc_rel32(e, 0x5);                      /* jnz: not one page */
+    lea(e, 8, R10, rm_sib(R9, R8, 0, 0));
+    mov_rm_r(e, 8, rm_mem(RSP, -8), R10);                    /* the source's host address */
+    restore_lflags(e, R11);
+    mov_r_rm(e, 4, R8, rm_reg(host_reg(R_EDI)));
+    g->keep_flags = true;
+    gen_probe(g, k, 1, true, false);
+    g->keep_flags = false;
+    gen_flags_home(g);
+    save_lflags(e, R11);
+    gen_range_in_page(e, sc);
+    uint8_t *slow2 = jcc_rel32(e, 0x5);
+    lea(e, 4, R10, rm_sib(host_reg(R_EDI), RCX, sc, 0));     /* r10d = EDI + ECX * size */
+    lea(e, 8, host_reg(R_EDI), rm_sib(R9, R8, 0, 0));        /* rdi = the destination's host address */
+    lea(e, 4, R8, rm_sib(host_reg(R_ESI), RCX, sc, 0));      /* r8d = ESI + ECX * size */
+    mov_r_rm(e, 8, host_reg(R_ESI), rm_mem(RSP, -8));        /* rsi = the source's */
+    mov_r_rm(e, 4, RCX, rm_reg(RCX));                        /* (zero-extends) */
+    eb(e, 0xf3);                                             /* rep movs */
+    if (es == 2) eb(e, 0x66);
+    eb(e, es == 1 ? 0xa4 : 0xa5);
+    mov_r_rm(e, 4, host_reg(R_EDI), rm_reg(R10));
+    mov_r_rm(e, 4, host_reg(R_ESI), rm_reg(R8));
+    restore_lflags(e, R11);
+    uint8_t *done = jmp_rel32(e);
+    patch_rel32(e, slow1, e->p);
+    patch_rel32(e, slow2, e->p);
+    restore_lflags(e, R11);
+    gen_fallback(g, k, eip);
+    patch_rel32(e, done, e->p);
+    patch_rel32(e, none, e->p);
+    g->r11_mem = -1;
+}
+
 /* BT* m32, r32 (bt_far_form): probe the dword the bit is in, ea + 4 *
  * (offset SAR 5) in 32-bit guest arithmetic, then point r8 back by 4 *
  * (offset SAR 5) so that the host's BT, which adds that itself, lands on
@@ -1986,6 +2078,7 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
         break;
     }
     case K_XCHG:
+        if (d->kind == OPND_MEM) view_fuse(g);
         emit_op1(e, d->size, d->size == 1 ? 0x86 : 0x87, reg_of(s), rm_of(g, d));
         break;
     case K_CONV:
@@ -2107,6 +2200,10 @@ static void gen_native(struct gen *g, int k, const struct insn *in, uint32_t eip
     }
     case K_REPSTOS:
         gen_rep_stos(g, k, in, eip);
+        end_mem(g);
+        return;
+    case K_REPMOVS:
+        gen_rep_movs(g, k, in, eip);
         end_mem(g);
         return;
     case K_MOVS: {

@@ -921,12 +921,13 @@ Test(bt, cld_and_std_that_change_nothing_emit_nothing)
  *   cmp eax, ebx ; bsf edx, eax ; pushfd ; bsr ebp, eax ; pushfd
  *   xor ecx, ecx ; cmp eax, edx ; bsf edi, ecx ; pushfd ; bsr edi, ecx ; pushfd
  *   bsf ebx, [esi] ; pushfd ; bsr eax, [esi+4] ; pushfd
- *   bsf bp, ax ; pushfd ; bsr dx, [esi+2] ; pushfd ; hlt */
+ *   bsf bp, ax ; pushfd ; bsr dx, [esi+2] ; pushfd
+ *   rep bsf esi, edx (F3 0F BC: TZCNT with BMI1, BSF on an i686) ; hlt */
 static const uint8_t code_bscan[] = {
     0xbe, 0x00, 0x01, 0x02, 0x00, 0xc7, 0x06, 0x00, 0x00, 0xf0, 0x00, 0xc7, 0x46, 0x04, 0x00, 0x00, 0x00, 0x00,
     0x39, 0xd8, 0x0f, 0xbc, 0xd0, 0x9c, 0x0f, 0xbd, 0xe8, 0x9c, 0x31, 0xc9, 0x39, 0xd0, 0x0f, 0xbc, 0xf9, 0x9c,
     0x0f, 0xbd, 0xf9, 0x9c, 0x0f, 0xbc, 0x1e, 0x9c, 0x0f, 0xbd, 0x46, 0x04, 0x9c, 0x66, 0x0f, 0xbc, 0xe8, 0x9c,
-    0x66, 0x0f, 0xbd, 0x56, 0x02, 0x9c, 0xf4
+    0x66, 0x0f, 0xbd, 0x56, 0x02, 0x9c, 0xf3, 0x0f, 0xbc, 0xf2, 0xf4
 };
 
 static void bscan(bool interp_calls, uint64_t step)
@@ -948,12 +949,13 @@ static void bscan(bool interp_calls, uint64_t step)
     cr_assert_eq(v->r[R_EBX], 20);
     cr_assert_eq(v->r[R_EBP], 4);           /* 31, then the low word: BSF of 0xdef0 */
     cr_assert_eq(v->r[R_EDX], 7);           /* 4, then the low word: BSR of 0x00f0 */
+    cr_assert_eq(v->r[R_ESI], 0);           /* REP BSF of 7 */
     cr_assert(harness_stack(p.hb, 5) & F_ZF); /* bsf edi, ecx: a zero source */
     cr_assert(!(harness_stack(p.hb, 3) & F_ZF)); /* bsf ebx, [esi]: not zero */
     cr_assert_eq(harness_stack(p.hb, 7) & F_ARITH, F_SF | F_AF | F_PF); /* bsf edx, eax: CMP's kept, ZF clear */
     if (step == 1000) {
         uint64_t calls = bt_pair_stats(&p).fallback;
-        if (interp_calls || !bt_host_bscan_writes_only_zf()) cr_assert_geq(calls, 7);
+        if (interp_calls || !bt_host_bscan_writes_only_zf()) cr_assert_geq(calls, 8);
         else cr_assert_leq(calls, 1, "calls %lu", (unsigned long)calls); /* (the HLT) */
     }
     bt_pair_free(&p);
@@ -1122,6 +1124,135 @@ Test(bt, rep_stos_on_one_page_is_the_hosts)
         cr_assert_eq(harness_read32(p.hb, 0x2100c), 0x11223344);   /* the 8th dword from 0x20ff0 */
         cr_assert_eq(harness_read32(p.hb, 0x203fc) & 0xffffff00, 0x44444400); /* downward: 0x20400..0x203fd */
         cr_assert_eq(harness_read32(p.hb, 0x20400) & 0xff, 0x44);
+        bt_pair_free(&p);
+    }
+}
+
+/* REP MOVS with DF = 0 copies with the host's REP MOVS when the source
+ * and the destination each lie on one page, else (a range into the next
+ * page, DF = 1, a probe miss) runs the interpreter's handler: MOVSD, MOVSB,
+ * MOVSW of 0, an overlap (destination 4 bytes above the source: the first
+ * dword repeated, as element-by-element copying gives), a source and then
+ * a destination running into the next page, a downward MOVSB, and a MOVSD
+ * into a read-only page (#PF after the first dword: ECX 3, ESI 0x20104,
+ * EDI 0x30000), at every step size; the CMP's flags pass through.
+ *   mov [0x20000], eax ; mov [0x21000], eax ; mov [0x2f000], eax (the TLB warm)
+ *   mov esi, 0x20100 ; mov edi, 0x20800 ; mov ecx, 5 ; cmp eax, ebx
+ *   rep movsd ; pushfd ; mov ecx, 3 ; rep movsb ; mov ecx, 0 ; rep movsw
+ *   mov esi, 0x20200 ; mov edi, 0x20204 ; mov ecx, 6 ; rep movsd
+ *   mov esi, 0x20ff0 ; mov edi, 0x20900 ; mov ecx, 8 ; rep movsd
+ *   mov esi, 0x20100 ; mov edi, 0x20ff8 ; mov ecx, 4 ; rep movsd
+ *   std ; mov esi, 0x20400 ; mov edi, 0x20a00 ; mov ecx, 4 ; rep movsb ; cld
+ *   mov esi, 0x20100 ; mov edi, 0x2fffc ; mov ecx, 4 ; rep movsd (#PF) */
+static const uint8_t code_rep_movs[] = {
+    0xa3, 0x00, 0x00, 0x02, 0x00, 0xa3, 0x00, 0x10, 0x02, 0x00, 0xa3, 0x00, 0xf0, 0x02, 0x00, /* (TLB warm-up) */
+    0xbe, 0x00, 0x01, 0x02, 0x00, 0xbf, 0x00, 0x08, 0x02, 0x00, 0xb9, 0x05, 0x00, 0x00, 0x00, 0x39, 0xd8, 0xf3,
+    0xa5, 0x9c, 0xb9, 0x03, 0x00, 0x00, 0x00, 0xf3, 0xa4, 0xb9, 0x00, 0x00, 0x00, 0x00, 0x66, 0xf3, 0xa5, 0xbe,
+    0x00, 0x02, 0x02, 0x00, 0xbf, 0x04, 0x02, 0x02, 0x00, 0xb9, 0x06, 0x00, 0x00, 0x00, 0xf3, 0xa5, 0xbe, 0xf0,
+    0x0f, 0x02, 0x00, 0xbf, 0x00, 0x09, 0x02, 0x00, 0xb9, 0x08, 0x00, 0x00, 0x00, 0xf3, 0xa5, 0xbe, 0x00, 0x01,
+    0x02, 0x00, 0xbf, 0xf8, 0x0f, 0x02, 0x00, 0xb9, 0x04, 0x00, 0x00, 0x00, 0xf3, 0xa5, 0xfd, 0xbe, 0x00, 0x04,
+    0x02, 0x00, 0xbf, 0x00, 0x0a, 0x02, 0x00, 0xb9, 0x04, 0x00, 0x00, 0x00, 0xf3, 0xa4, 0xfc, 0xbe, 0x00, 0x01,
+    0x02, 0x00, 0xbf, 0xfc, 0xff, 0x02, 0x00, 0xb9, 0x04, 0x00, 0x00, 0x00, 0xf3, 0xa5, 0xf4
+};
+
+static uint32_t movs_init(uint32_t a) { return a * 0x9e3779b1u; }
+
+Test(bt, rep_movs_on_one_page_each_is_the_hosts)
+{
+    static const uint64_t steps[] = { 1, 2, 3, 5, 1000 };
+    for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+        struct pair p;
+        pair_init(&p, H_PROT32, code_rep_movs, sizeof(code_rep_movs));
+        paging_with_ro_page_0x30(&p);
+        struct harness *hs[2] = { p.hi, p.hb };
+        for (int i = 0; i < 2; i++)
+            for (uint32_t a = 0x20000; a < 0x21100; a += 4) harness_write32(hs[i], a, movs_init(a));
+        static const uint32_t ranges[][2] = { { 0x20000, 0x1100 }, { 0x2f000, 0x1000 } };
+        run_pair_compared(&p, steps[si], ranges, 2);
+        struct vcpu *v = p.hb->v;
+        cr_assert_eq(v->exceptions[EXC_PF], 1);
+        cr_assert_eq(v->cr2, 0x30000);
+        cr_assert_eq(v->r[R_ECX], 3);
+        cr_assert_eq(v->r[R_ESI], 0x20104);
+        cr_assert_eq(v->r[R_EDI], 0x30000);
+        cr_assert_eq(harness_read32(p.hb, 0x2fffc), movs_init(0x20100));
+        cr_assert_eq(harness_read32(p.hb, 0x20810), movs_init(0x20110));              /* the 5th dword */
+        cr_assert_eq(harness_read32(p.hb, 0x20814) & 0xffffff, movs_init(0x20114) & 0xffffff); /* 3 bytes */
+        for (uint32_t a = 0x20204; a < 0x2021c; a += 4)
+            cr_assert_eq(harness_read32(p.hb, a), movs_init(0x20200), "overlap at %#x", a);
+        cr_assert_eq(harness_read32(p.hb, 0x20900), movs_init(0x20ff0)); /* (a source into the next page) */
+        cr_assert_eq(harness_read32(p.hb, 0x2091c), movs_init(0x2100c));
+        bt_pair_free(&p);
+    }
+}
+
+/* ... and translated as such: only the HLT calls the interpreter; a source
+ * on a page that is not present: #PF (read), nothing copied or changed.
+ *   mov esi, 0x20100 ; mov edi, 0x20800 ; mov ecx, 5 ; rep movsd
+ *   mov ecx, 3 ; rep movsb
+ *   mov esi, 0x50000 ; mov edi, 0x20900 ; mov ecx, 2 ; rep movsd (#PF) ; hlt */
+Test(bt, rep_movs_is_native)
+{
+    static const uint8_t code[] = { 0xbe, 0x00, 0x01, 0x02, 0x00, 0xbf, 0x00, 0x08, 0x02, 0x00, 0xb9, 0x05, 0x00, 0x00,
+                                    0x00, 0xf3, 0xa5, 0xb9, 0x03, 0x00, 0x00, 0x00, 0xf3, 0xa4, 0xbe, 0x00, 0x00, 0x05,
+                                    0x00, 0xbf, 0x00, 0x09, 0x02, 0x00, 0xb9, 0x02, 0x00, 0x00, 0x00, 0xf3, 0xa5, 0xf4 };
+    struct pair p;
+    pair_init(&p, H_PROT32, code, sizeof(code));
+    harness_identity_paging(p.hi, 3, 0x50);
+    harness_identity_paging(p.hb, 3, 0x50);
+    bt_pair_run(&p, 1000);
+    compare(&p);
+    bt_pair_compare_range(&p, 0x20800, 0x200);
+    struct vcpu *v = p.hb->v;
+    cr_assert_eq(v->exceptions[EXC_PF], 1);
+    cr_assert_eq(v->cr2, 0x50000);
+    cr_assert_eq(harness_stack(p.hb, 0), 0); /* not present, read, supervisor */
+    cr_assert_eq(v->r[R_ECX], 2);
+    cr_assert_eq(v->r[R_ESI], 0x50000);
+    cr_assert_eq(v->r[R_EDI], 0x20900);
+    /* (the HLT after the copies and the one in the #PF stub) */
+    cr_assert_eq(bt_pair_stats(&p).fallback, 2, "calls %lu", (unsigned long)bt_pair_stats(&p).fallback);
+    bt_pair_free(&p);
+}
+
+/* With one vCPU a LOCKed read-modify-write is the plain host instruction
+ * (nothing else writes guest RAM between its read and its write), and
+ * XCHG with memory the host's XCHG: ADD, INC, XADD, CMPXCHG, BTS with LOCK
+ * and XCHG, all native, with the interpreter's results and flags.
+ *   mov esi, 0x20100 ; mov dword [esi], 5 ; mov dword [esi+4], 0x77
+ *   mov dword [esi+8], 0x1234 ; mov dword [esi+12], 0 ; cmp eax, ebx
+ *   lock add dword [esi], 3 ; pushfd ; lock inc dword [esi]
+ *   lock xadd [esi], ecx ; mov eax, 0x77 ; lock cmpxchg [esi+4], edx ; pushfd
+ *   xchg [esi+8], ebx ; lock bts dword [esi+12], 3 ; lock add dword [esp], 0 ; hlt */
+Test(bt, locked_instructions_of_one_vcpu_are_native)
+{
+    static const uint8_t code[] = {
+        0xbe, 0x00, 0x01, 0x02, 0x00, 0xc7, 0x06, 0x05, 0x00, 0x00, 0x00, 0xc7, 0x46, 0x04, 0x77, 0x00, 0x00, 0x00,
+        0xc7, 0x46, 0x08, 0x34, 0x12, 0x00, 0x00, 0xc7, 0x46, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x39, 0xd8, 0xf0, 0x83,
+        0x06, 0x03, 0x9c, 0xf0, 0xff, 0x06, 0xf0, 0x0f, 0xc1, 0x0e, 0xb8, 0x77, 0x00, 0x00, 0x00, 0xf0, 0x0f, 0xb1,
+        0x56, 0x04, 0x9c, 0x87, 0x5e, 0x08, 0xf0, 0x0f, 0xba, 0x6e, 0x0c, 0x03, 0xf0, 0x83, 0x04, 0x24, 0x00, 0xf4
+    };
+    static const uint64_t steps[] = { 1, 2, 3, 1000 };
+    for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+        struct pair p;
+        pair_init(&p, H_PROT32, code, sizeof(code));
+        struct harness *hs[2] = { p.hi, p.hb };
+        for (int i = 0; i < 2; i++) {
+            hs[i]->v->r[R_ECX] = 7;
+            hs[i]->v->r[R_EDX] = 0xabcd;
+            hs[i]->v->r[R_EBX] = 0x5678;
+        }
+        static const uint32_t ranges[][2] = { { 0x20100, 0x10 } };
+        run_pair_compared(&p, steps[si], ranges, 1);
+        struct vcpu *v = p.hb->v;
+        cr_assert_eq(harness_read32(p.hb, 0x20100), 16); /* 5 + 3 + 1 + 7 */
+        cr_assert_eq(v->r[R_ECX], 9);
+        cr_assert_eq(harness_read32(p.hb, 0x20104), 0xabcd);
+        cr_assert(harness_stack(p.hb, 0) & F_ZF);     /* CMPXCHG: equal */
+        cr_assert_eq(harness_read32(p.hb, 0x20108), 0x5678);
+        cr_assert_eq(v->r[R_EBX], 0x1234);
+        cr_assert_eq(harness_read32(p.hb, 0x2010c), 8);
+        if (steps[si] == 1000) cr_assert_eq(bt_pair_stats(&p).fallback, 1); /* (the HLT) */
         bt_pair_free(&p);
     }
 }
