@@ -1759,6 +1759,61 @@ static void mem_latch(struct gen *g, int k, const struct insn *in)
     g->bt->st.latched++;
 }
 
+/* The start of REP STOS/MOVS (the paths after it join with the flags exact
+ * in RFLAGS and nothing stashed or kept in r11: so they enter, and the
+ * probes keep them): ECX = 0 does nothing and probes nothing (memset's REP
+ * STOSB tail often points past its buffer, on a page nothing maps). The
+ * returned jump goes past the instruction, for the caller to patch. */
+static uint8_t *gen_rep_start(struct gen *g)
+{
+    struct emit *e = &g->e;
+    gen_unstash(g);
+    g->stashed = false;
+    eb(e, 0x67); eb(e, 0xe3); eb(e, 5);                      /* jecxz +5 */
+    uint8_t *go = jmp_rel32(e);
+    uint8_t *none = jmp_rel32(e);
+    patch_rel32(e, go, e->p);
+    return none;
+}
+
+/* Probe the first byte at guest register reg (ESI or EDI) for REP
+ * STOS/MOVS, the flags kept for the probe's cold path and then saved in
+ * r11; then r10 = 0 when ECX elements of 2^sc bytes from there lie in one
+ * page (r8's low 12 bits are the address's, whatever view r8 is relative
+ * to). Returns the JNZ taken when they do not (r11: the flags). */
+static uint8_t *gen_rep_probe(struct gen *g, int k, int reg, bool write, int sc)
+{
+    struct emit *e = &g->e;
+    mov_r_rm(e, 4, R8, rm_reg(host_reg(reg)));
+    g->keep_flags = true;
+    gen_probe(g, k, 1, write, false);
+    g->keep_flags = false;
+    gen_flags_home(g);
+    save_lflags(e, R11);
+    mov_r_rm(e, 4, R10, rm_reg(RCX));                        /* r10 = ECX, zero-extended */
+    lea(e, 8, R10, rm_sib(R8, R10, sc, -1));                 /* the last byte's address */
+    emit_op1(e, 8, 0x31, R8, rm_reg(R10));                   /* xor r10, r8 */
+    emit_op1(e, 8, 0xc1, 5, rm_reg(R10));                    /* shr r10, 12 */
+    eb(e, 12);
+    return jcc_rel32(e, 0x5);                                /* jnz: not one page */
+}
+
+/* The end of REP STOS/MOVS: the native path jumps past the interpreter's
+ * handler, which the slow paths (r11: the flags) run. */
+static void gen_rep_end(struct gen *g, int k, uint32_t eip, uint8_t *slow1, uint8_t *slow2, uint8_t *none)
+{
+    struct emit *e = &g->e;
+    restore_lflags(e, R11);
+    uint8_t *done = jmp_rel32(e);
+    patch_rel32(e, slow1, e->p);
+    if (slow2) patch_rel32(e, slow2, e->p);
+    restore_lflags(e, R11);
+    gen_fallback(g, k, eip);
+    patch_rel32(e, done, e->p);
+    patch_rel32(e, none, e->p);
+    g->r11_mem = -1;
+}
+
 /* REP STOS with DF = 0 (Linux's memset: REP STOSL, then REP STOSB of the
  * 0-3 bytes left; ~70 interpreter calls per fork+exit+wait before): the
  * first byte at EDI probed for writing; when the last one, EDI + ECX *
@@ -1774,28 +1829,8 @@ static void gen_rep_stos(struct gen *g, int k, const struct insn *in, uint32_t e
     struct emit *e = &g->e;
     unsigned es = insn_string_elem_size(in);
     int sc = es == 4 ? 2 : es == 2 ? 1 : 0;
-    /* The paths below join with the flags exact in RFLAGS and nothing
-     * stashed or kept in r11: so they enter, and the probe keeps them. */
-    gen_unstash(g);
-    g->stashed = false;
-    /* ECX = 0 (the tail of most memsets: EDI may be past the buffer, on a
-     * page nothing maps): nothing to do, and nothing to probe. */
-    eb(e, 0x67); eb(e, 0xe3); eb(e, 5);                      /* jecxz +5 */
-    uint8_t *go = jmp_rel32(e);
-    uint8_t *none = jmp_rel32(e);
-    patch_rel32(e, go, e->p);
-    mov_r_rm(e, 4, R8, rm_reg(host_reg(R_EDI)));
-    g->keep_flags = true;
-    gen_probe(g, k, 1, true, false);
-    g->keep_flags = false;
-    gen_flags_home(g);
-    save_lflags(e, R11);
-    mov_r_rm(e, 4, R10, rm_reg(RCX));                        /* r10 = ECX, zero-extended */
-    lea(e, 8, R10, rm_sib(R8, R10, sc, -1));                 /* the last byte's address */
-    emit_op1(e, 8, 0x31, R8, rm_reg(R10));                   /* xor r10, r8 */
-    emit_op1(e, 8, 0xc1, 5, rm_reg(R10));                    /* shr r10, 12 */
-    eb(e, 12);
-    uint8_t *slow = jcc_rel32(e, 0x5);                       /* jnz: not the same page */
+    uint8_t *none = gen_rep_start(g);
+    uint8_t *slow = gen_rep_probe(g, k, R_EDI, true, sc);
     lea(e, 4, R10, rm_sib(host_reg(R_EDI), RCX, sc, 0));     /* r10d = EDI + ECX * size */
     lea(e, 8, host_reg(R_EDI), rm_sib(R9, R8, 0, 0));        /* rdi = the host address */
     mov_r_rm(e, 4, RCX, rm_reg(RCX));                        /* (zero-extends) */
@@ -1803,25 +1838,7 @@ static void gen_rep_stos(struct gen *g, int k, const struct insn *in, uint32_t e
     if (es == 2) eb(e, 0x66);
     eb(e, es == 1 ? 0xaa : 0xab);
     mov_r_rm(e, 4, host_reg(R_EDI), rm_reg(R10));
-    restore_lflags(e, R11);
-    uint8_t *done = jmp_rel32(e);
-    patch_rel32(e, slow, e->p);
-    restore_lflags(e, R11);
-    gen_fallback(g, k, eip);
-    patch_rel32(e, done, e->p);
-    patch_rel32(e, none, e->p);
-    g->r11_mem = -1;
-}
-
-/* r10 = 0 when [r8, r8 + ECX * 2^sc) lies in one page (r8's low 12 bits
- * are the address's, whatever view r8 is relative to). Flags: the caller's. */
-static void gen_range_in_page(struct emit *e, int sc)
-{
-    mov_r_rm(e, 4, R10, rm_reg(RCX));                        /* r10 = ECX, zero-extended */
-    lea(e, 8, R10, rm_sib(R8, R10, sc, -1));                 /* the last byte's address */
-    emit_op1(e, 8, 0x31, R8, rm_reg(R10));                   /* xor r10, r8 */
-    emit_op1(e, 8, 0xc1, 5, rm_reg(R10));                    /* shr r10, 12 */
-    eb(e, 12);
+    gen_rep_end(g, k, eip, slow, NULL, none);
 }
 
 /* REP MOVS upwards (DF clear), flat segments: when ECX elements of the
@@ -1839,31 +1856,12 @@ static void gen_rep_movs(struct gen *g, int k, const struct insn *in, uint32_t e
     struct emit *e = &g->e;
     unsigned es = insn_string_elem_size(in);
     int sc = es == 4 ? 2 : es == 2 ? 1 : 0;
-    gen_unstash(g);
-    g->stashed = false;
-    eb(e, 0x67); eb(e, 0xe3); eb(e, 5);                      /* jecxz +5: nothing to do or probe */
-    uint8_t *go = jmp_rel32(e);
-    uint8_t *none = jmp_rel32(e);
-    patch_rel32(e, go, e->p);
-    mov_r_rm(e, 4, R8, rm_reg(host_reg(R_ESI)));
-    g->keep_flags = true;
-    gen_probe(g, k, 1, false, false);
-    g->keep_flags = false;
-    gen_flags_home(g);
-    save_lflags(e, R11);
-    gen_range_in_page(e, sc);
-    uint8_t *slow1 = jcc_rel32(e, 0x5);                      /* jnz: not one page */
+    uint8_t *none = gen_rep_start(g);
+    uint8_t *slow1 = gen_rep_probe(g, k, R_ESI, false, sc);
     lea(e, 8, R10, rm_sib(R9, R8, 0, 0));
     mov_rm_r(e, 8, rm_mem(RSP, -8), R10);                    /* the source's host address */
     restore_lflags(e, R11);
-    mov_r_rm(e, 4, R8, rm_reg(host_reg(R_EDI)));
-    g->keep_flags = true;
-    gen_probe(g, k, 1, true, false);
-    g->keep_flags = false;
-    gen_flags_home(g);
-    save_lflags(e, R11);
-    gen_range_in_page(e, sc);
-    uint8_t *slow2 = jcc_rel32(e, 0x5);
+    uint8_t *slow2 = gen_rep_probe(g, k, R_EDI, true, sc);
     lea(e, 4, R10, rm_sib(host_reg(R_EDI), RCX, sc, 0));     /* r10d = EDI + ECX * size */
     lea(e, 8, host_reg(R_EDI), rm_sib(R9, R8, 0, 0));        /* rdi = the destination's host address */
     lea(e, 4, R8, rm_sib(host_reg(R_ESI), RCX, sc, 0));      /* r8d = ESI + ECX * size */
@@ -1874,15 +1872,7 @@ static void gen_rep_movs(struct gen *g, int k, const struct insn *in, uint32_t e
     eb(e, es == 1 ? 0xa4 : 0xa5);
     mov_r_rm(e, 4, host_reg(R_EDI), rm_reg(R10));
     mov_r_rm(e, 4, host_reg(R_ESI), rm_reg(R8));
-    restore_lflags(e, R11);
-    uint8_t *done = jmp_rel32(e);
-    patch_rel32(e, slow1, e->p);
-    patch_rel32(e, slow2, e->p);
-    restore_lflags(e, R11);
-    gen_fallback(g, k, eip);
-    patch_rel32(e, done, e->p);
-    patch_rel32(e, none, e->p);
-    g->r11_mem = -1;
+    gen_rep_end(g, k, eip, slow1, slow2, none);
 }
 
 /* BT* m32, r32 (bt_far_form): probe the dword the bit is in, ea + 4 *

@@ -987,16 +987,25 @@ static const uint8_t code_movs[] = { 0xbe, 0x00, 0x01, 0x02, 0x00, 0xbf, 0x00, 0
                                      0xa5, 0xfd, 0xa5, 0x66, 0xa5, 0xa4, 0xfc, 0xbe, 0xfe, 0x0f, 0x02, 0x00, 0xa5,
                                      0x39, 0xd8, 0xbe, 0x00, 0x01, 0x02, 0x00, 0xbf, 0x04, 0x00, 0x03, 0x00, 0xa5, 0xf4 };
 
+static uint32_t movs_init(uint32_t a) { return a * 0x9e3779b1u; }
+
+/* Both machines with code, identity paging with page 0x30 read-only, and
+ * 0x20000-0x210ff filled with movs_init's values. */
+static void movs_pair(struct pair *p, const uint8_t *code, size_t len)
+{
+    pair_init(p, H_PROT32, code, len);
+    paging_with_ro_page_0x30(p);
+    struct harness *hs[2] = { p->hi, p->hb };
+    for (int i = 0; i < 2; i++)
+        for (uint32_t a = 0x20000; a < 0x21100; a += 4) harness_write32(hs[i], a, movs_init(a));
+}
+
 Test(bt, movs_without_rep_matches_the_interpreter)
 {
     static const uint64_t steps[] = { 1, 2, 3, 7, 1000 };
     for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
         struct pair p;
-        pair_init(&p, H_PROT32, code_movs, sizeof(code_movs));
-        paging_with_ro_page_0x30(&p);
-        struct harness *hs[2] = { p.hi, p.hb };
-        for (int i = 0; i < 2; i++)
-            for (uint32_t a = 0x20000; a < 0x21100; a += 4) harness_write32(hs[i], a, a * 0x9e3779b1u);
+        movs_pair(&p, code_movs, sizeof(code_movs));
         static const uint32_t ranges[][2] = { { 0x20000, 0x1100 } };
         run_pair_compared(&p, steps[si], ranges, 1);
         struct vcpu *v = p.hb->v;
@@ -1155,18 +1164,12 @@ static const uint8_t code_rep_movs[] = {
     0x02, 0x00, 0xbf, 0xfc, 0xff, 0x02, 0x00, 0xb9, 0x04, 0x00, 0x00, 0x00, 0xf3, 0xa5, 0xf4
 };
 
-static uint32_t movs_init(uint32_t a) { return a * 0x9e3779b1u; }
-
 Test(bt, rep_movs_on_one_page_each_is_the_hosts)
 {
     static const uint64_t steps[] = { 1, 2, 3, 5, 1000 };
     for (unsigned si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
         struct pair p;
-        pair_init(&p, H_PROT32, code_rep_movs, sizeof(code_rep_movs));
-        paging_with_ro_page_0x30(&p);
-        struct harness *hs[2] = { p.hi, p.hb };
-        for (int i = 0; i < 2; i++)
-            for (uint32_t a = 0x20000; a < 0x21100; a += 4) harness_write32(hs[i], a, movs_init(a));
+        movs_pair(&p, code_rep_movs, sizeof(code_rep_movs));
         static const uint32_t ranges[][2] = { { 0x20000, 0x1100 }, { 0x2f000, 0x1000 } };
         run_pair_compared(&p, steps[si], ranges, 2);
         struct vcpu *v = p.hb->v;
