@@ -49,7 +49,7 @@ uintptr_t bt_goto_lookup(struct vcpu *v)
     if (v->tlb.flushes != bt->seen_tlb_flushes || v->tlb.mask != bt->tlb_mask) return 1;
     struct decode_cache *dc = v->m->dcache;
     if (dc && dcache_flush_count(dc) != bt->seen_dcache_flushes) return 1;
-    struct tb *tb = bt->ijc[bt_ijc_hash(bt_ijc_hashed(bt->bmi2, mode), v->eip)];
+    struct tb *tb = bt->ijc[bt_ijc_slot(bt, mode, v->eip)];
     if (tb->key != (v->eip | (uint64_t)mode << 32)) {
         bt->st.goto_misses++;
         return 1;

@@ -340,6 +340,11 @@ static inline uint32_t bt_ijc_hash(bool hashed, uint32_t eip)
     uint32_t hi = eip >> 16 | eip << 16;
     return (eip + hi * 9u) & (BT_IJC_SIZE - 1);
 }
+/* The slot of a TB of `mode` at `eip` (flat CS: the linear address). */
+static inline uint32_t bt_ijc_slot(const struct bt_vcpu *bt, uint32_t mode, uint32_t eip)
+{
+    return bt_ijc_hash(bt_ijc_hashed(bt->bmi2, mode), eip);
+}
 
 /* The TB key bits of the vCPU's current state. */
 static inline uint32_t bt_current_mode(const struct vcpu *v)

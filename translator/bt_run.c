@@ -149,7 +149,7 @@ static void ijc_resync(struct bt_vcpu *bt)
 
 static void ijc_set(struct bt_vcpu *bt, uint32_t lin, struct tb *tb, bool global)
 {
-    uint16_t slot = (uint16_t)bt_ijc_hash(bt_ijc_hashed(bt->bmi2, tb->mode), lin);
+    uint16_t slot = (uint16_t)bt_ijc_slot(bt, tb->mode, lin);
     struct tb *old = bt->ijc[slot];
     /* Logged once while non-global: a slot whose entry is already
      * non-global is in the log since the last MOV CR3. */
@@ -183,8 +183,7 @@ static void kill_page(struct bt_vcpu *bt, uint32_t page)
         struct tb *next = t->pnext;
         t->dead = true;
         t->key = ~0ull;
-        /* (ijc_set's slot: a flat CS's EIP is the linear address) */
-        uint32_t slot = bt_ijc_hash(bt_ijc_hashed(bt->bmi2, t->mode), t->eip);
+        uint32_t slot = bt_ijc_slot(bt, t->mode, t->eip); /* (ijc_set's: flat CS only) */
         if (bt->ijc[slot] == t) ijc_put(bt, slot, &bt->nothing);
         struct tb **pp = &bt->hash[hash_of(t->host, t->eip, t->mode)];
         while (*pp && *pp != t) pp = &(*pp)->hnext;
@@ -578,16 +577,16 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
         bt->tlb_mask = v->tlb.mask;
         from = NULL;
     }
+    if (v->irq_shadow && to_limit == 1) {
+        /* The one instruction after STI or MOV SS (cpu_run_loop), then the
+         * interrupt check: a limit of its own, not an exact limit coming
+         * near for good. The interpreter runs it, so that no chain is
+         * followed, and forward chains stay on. */
+        bt->st.interp_blocks++;
+        cpu_exec_block(v, NULL, 1);
+        return;
+    }
     if (!bt->exact && to_limit < budget + BT_FAST_OVERSHOOT) {
-        if (v->irq_shadow && to_limit == 1) {
-            /* The one instruction after STI or MOV SS (cpu_run_loop), then
-             * the interrupt check: an exact limit of its own, not one that
-             * is near for good. The interpreter runs it, so that no chain
-             * is followed, and forward chains stay on. */
-            bt->st.interp_blocks++;
-            cpu_exec_block(v, NULL, 1);
-            return;
-        }
         /* An exact limit is near: from now on no chained jump may skip a
          * budget check, so the translations go if any forward chain was
          * made (a flush unchains everything), and no more are made. */
@@ -622,7 +621,7 @@ static void run_one(struct vcpu *v, struct bt_vcpu *bt, uint64_t budget, uint64_
     struct tb *tb = NULL;
     struct block *b = NULL;
     if ((mode & MODE_FLAT_CS) && translatable && !bt->no_fast_dispatch) {
-        struct tb *t = bt->ijc[bt_ijc_hash(bt_ijc_hashed(bt->bmi2, mode), lin)];
+        struct tb *t = bt->ijc[bt_ijc_slot(bt, mode, lin)];
         if (t->key == ((uint64_t)mode << 32 | v->eip) && t->n1 <= to_limit) {
             tb = t;
             bt->st.fast_dispatches++;
